@@ -1,0 +1,13 @@
+/*
+ * libcognition: the umbrella header. Include this, link with
+ * `pkg-config --libs libcognition`, plus the backends you use.
+ */
+#ifndef COGNITION_H
+#define COGNITION_H
+
+#include "cognition/common.h"
+#include "cognition/storage.h"
+#include "cognition/transport.h"
+#include "cognition/ctx.h"
+
+#endif /* COGNITION_H */

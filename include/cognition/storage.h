@@ -1,0 +1,191 @@
+/*
+ * libcognition: storage.
+ *
+ * A storage backend keeps two kinds of data:
+ *  - documents: JSON text under a key in a named collection, optionally
+ *    expiring at a wall-clock time;
+ *  - logs: named append-only sequences of JSON records, numbered from 1.
+ * and offers transactions over both.
+ *
+ * Backends are plugged in through cog_storage_vtable. libcognition ships an
+ * in-memory backend (cog_storage_memory_new, in the core library) and a
+ * SQLite backend (cognition/sqlite.h, libcognition-sqlite). The wrapper
+ * functions below validate every argument before a backend sees it, so a
+ * backend may assume well-formed input.
+ *
+ * Threads: a cog_storage may be shared between threads. Calls are serialised
+ * by the wrapper. A transaction belongs to the thread that began it: other
+ * threads' calls wait until it commits or rolls back.
+ */
+#ifndef COGNITION_STORAGE_H
+#define COGNITION_STORAGE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cog_storage cog_storage;
+
+/* Limits checked by the wrapper (bytes). */
+#define COG_STORAGE_NAME_MAX  128u              /* collection and log names */
+#define COG_STORAGE_KEY_MAX   1024u             /* document keys */
+#define COG_STORAGE_VALUE_MAX (64u * 1024 * 1024) /* documents and records */
+
+/* Return this from a scan or read callback to stop early with success. */
+#define COG_STORAGE_STOP 1
+
+/*
+ * Called once per document by a scan, in ascending byte order of key.
+ * `value` is NUL-terminated JSON text of `value_len` bytes; both pointers are
+ * valid only during the call. `expires_at` is Unix milliseconds or 0.
+ * Return 0 to continue, COG_STORAGE_STOP to stop, or a negative status to
+ * abort the scan with that status. The callback must not call into the same
+ * storage (COG_EBUSY).
+ */
+typedef int (*cog_storage_doc_fn)(const char *key, const char *value,
+                                  size_t value_len, int64_t expires_at,
+                                  void *user_data);
+
+/* Called once per log record by a read, in ascending sequence order. Same
+ * rules as cog_storage_doc_fn. */
+typedef int (*cog_storage_record_fn)(uint64_t seq, const char *record,
+                                     size_t record_len, void *user_data);
+
+/*
+ * The backend interface. Every member function receives `self` first.
+ * Names, keys and values reach the backend validated: names and keys are
+ * non-empty NUL-terminated UTF-8 within the limits above, values are
+ * NUL-terminated JSON text. Strings returned to the core (get) are allocated
+ * with cog_malloc(). On failure a member returns a negative cog_status and
+ * should set a message with cog_error_set().
+ *
+ * Required members: put, get, del, scan, append, read, begin, commit,
+ * rollback. Optional members may be NULL.
+ *
+ * Version 1 (COG_STORAGE_VTABLE_VERSION 1) is the set below. Later versions
+ * only append members; the core treats members past a backend's version as
+ * NULL.
+ */
+typedef struct cog_storage_vtable {
+	unsigned int version;
+	void *self;
+
+	/* Optional: release the backend; called once by cog_storage_free(). */
+	void (*close)(void *self);
+
+	/* Insert or replace. expires_at: Unix ms after which the document is
+	 * gone, or 0 for never. */
+	int (*put)(void *self, const char *collection, const char *key,
+	           const char *value, size_t value_len, int64_t expires_at);
+	/* COG_ENOTFOUND when absent or expired at `now` (Unix ms). */
+	int (*get)(void *self, const char *collection, const char *key,
+	           int64_t now, char **value, size_t *value_len);
+	/* COG_ENOTFOUND when absent. */
+	int (*del)(void *self, const char *collection, const char *key);
+	/* Documents whose key starts with prefix ("" for all), unexpired at now. */
+	int (*scan)(void *self, const char *collection, const char *prefix,
+	            int64_t now, cog_storage_doc_fn fn, void *user_data);
+
+	/* Append a record; *seq receives its sequence number (1, 2, ...; never
+	 * reused, even after truncation). */
+	int (*append)(void *self, const char *log, const char *record,
+	              size_t record_len, uint64_t *seq);
+	/* Records with seq >= from_seq, at most `limit` of them (0: no limit). */
+	int (*read)(void *self, const char *log, uint64_t from_seq, size_t limit,
+	            cog_storage_record_fn fn, void *user_data);
+
+	int (*begin)(void *self);
+	int (*commit)(void *self);
+	int (*rollback)(void *self);
+
+	/* Optional: delete documents expired at now; *purged gets the count. */
+	int (*purge_expired)(void *self, int64_t now, size_t *purged);
+	/* Optional: drop records with seq < before_seq (compaction). */
+	int (*truncate)(void *self, const char *log, uint64_t before_seq);
+	/* Optional: a JSON object describing the backend ({"backend": ...}). */
+	int (*describe)(void *self, char **json);
+} cog_storage_vtable;
+
+#define COG_STORAGE_VTABLE_VERSION 1
+#define COG_STORAGE_VTABLE_INIT { COG_STORAGE_VTABLE_VERSION, NULL, NULL, \
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+
+/* Zero `vtable` and set its version. COG_EVERSION for an unknown version. */
+COG_API int cog_storage_vtable_init(cog_storage_vtable *vtable,
+                                    unsigned int version);
+
+/*
+ * Wrap a backend. The vtable is copied; `vtable->self` is owned by the new
+ * handle from now on (its close() runs in cog_storage_free(), and also here
+ * when this call fails after validation).
+ * Errors: COG_EINVAL (NULL or a required member missing), COG_EVERSION.
+ */
+COG_API int cog_storage_new(cog_storage **out, const cog_storage_vtable *vtable);
+
+/* The in-memory backend: fast, not durable, for tests and throwaway runs. */
+COG_API int cog_storage_memory_new(cog_storage **out);
+
+/* Close the backend and free the handle. NULL-safe. Must not be called with
+ * a transaction open on another thread. */
+COG_API void cog_storage_free(cog_storage *storage);
+
+/*
+ * Store JSON text `json` under `key`. expires_at: Unix ms, or 0 for never.
+ * Errors: COG_EINVAL (bad name, key or JSON; the message says which and
+ * where), COG_ERANGE (over a limit), COG_EIO, COG_EBUSY.
+ */
+COG_API int cog_storage_put(cog_storage *storage, const char *collection,
+                            const char *key, const char *json,
+                            int64_t expires_at);
+
+/* Read a document; *json receives a NUL-terminated copy to cog_free().
+ * Errors: COG_ENOTFOUND (absent or expired), COG_EINVAL, COG_EIO. */
+COG_API int cog_storage_get(cog_storage *storage, const char *collection,
+                            const char *key, char **json);
+
+/* Delete a document. Errors: COG_ENOTFOUND, COG_EINVAL, COG_EIO. */
+COG_API int cog_storage_delete(cog_storage *storage, const char *collection,
+                               const char *key);
+
+/* Visit unexpired documents whose key starts with `prefix` (NULL or "": all). */
+COG_API int cog_storage_scan(cog_storage *storage, const char *collection,
+                             const char *prefix, cog_storage_doc_fn fn,
+                             void *user_data);
+
+/* Append JSON text `json` to a log; *seq (may be NULL) gets its number. */
+COG_API int cog_storage_append(cog_storage *storage, const char *log,
+                               const char *json, uint64_t *seq);
+
+/* Visit records of a log from `from_seq` on (limit 0: all). An unknown log
+ * has no records (not an error). */
+COG_API int cog_storage_read(cog_storage *storage, const char *log,
+                             uint64_t from_seq, size_t limit,
+                             cog_storage_record_fn fn, void *user_data);
+
+/*
+ * Transactions. begin() makes the following calls of this thread atomic
+ * until commit() or rollback(); nested begin() fails with COG_EBUSY.
+ * commit()/rollback() without begin(): COG_EINVAL.
+ */
+COG_API int cog_storage_begin(cog_storage *storage);
+COG_API int cog_storage_commit(cog_storage *storage);
+COG_API int cog_storage_rollback(cog_storage *storage);
+
+/* Delete expired documents now; *purged (may be NULL) gets the count.
+ * Backends without purge_expired still hide expired documents. */
+COG_API int cog_storage_purge_expired(cog_storage *storage, size_t *purged);
+
+/* Drop log records with seq < before_seq. COG_EINVAL if unsupported. */
+COG_API int cog_storage_truncate(cog_storage *storage, const char *log,
+                                 uint64_t before_seq);
+
+/* A JSON description of the backend, to cog_free(). */
+COG_API int cog_storage_describe(cog_storage *storage, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COGNITION_STORAGE_H */

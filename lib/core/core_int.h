@@ -1,0 +1,236 @@
+/*
+ * Private interface of lib/core: helpers every module of libcognition may
+ * use. Not installed; not part of the ABI. Functions here follow the public
+ * conventions: int status returns, cog_error_set() on failure, memory from
+ * cog_malloc().
+ */
+#ifndef COG_CORE_INT_H
+#define COG_CORE_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include <cjson/cJSON.h>
+
+#include "cognition/common.h"
+#include "cognition/storage.h"
+
+#define COG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- errors (error.c) ---- */
+
+/* Like cog_error_set(), for internal use; returns code. */
+int cog__error(int code, const char *fmt, ...) COG_PRINTF(2, 3);
+int cog__verror(int code, const char *fmt, va_list ap);
+/* Prefix the current thread's message with "what: " and return code. */
+int cog__error_wrap(int code, const char *fmt, ...) COG_PRINTF(2, 3);
+
+/* Shorthand for argument checks: returns COG_EINVAL with "fn: name is NULL". */
+#define COG_CHECK_ARG(cond, fn, what) \
+	do { if (!(cond)) return cog__error(COG_EINVAL, "%s: %s", fn, what); } while (0)
+
+/* ---- memory (alloc.c) ---- */
+
+void *cog__calloc(size_t count, size_t size);       /* NULL on overflow/OOM */
+char *cog__strdup(const char *s);                   /* NULL for NULL or OOM */
+char *cog__strndup(const char *s, size_t len);      /* always NUL-terminates */
+/* The ENOMEM error with a location: return cog__oom("storage_put"). */
+int cog__oom(const char *where);
+
+/* True once cog_set_allocator() installed a non-default allocator. */
+bool cog__allocator_is_custom(void);
+
+/* ---- global state (global.c) ---- */
+
+bool cog__global_initialized(void);
+
+/* ---- growable buffer (buf.c) ---- */
+
+/* A byte buffer that stays NUL-terminated. Zero-initialise it (COG_BUF_INIT). */
+typedef struct cog_buf {
+	char *ptr;
+	size_t len;
+	size_t cap;
+	bool failed;   /* an allocation failed; later appends are no-ops */
+} cog_buf;
+
+#define COG_BUF_INIT { NULL, 0, 0, false }
+
+int cog_buf_reserve(cog_buf *buf, size_t extra);
+int cog_buf_put(cog_buf *buf, const void *data, size_t len);
+int cog_buf_puts(cog_buf *buf, const char *s);
+int cog_buf_putc(cog_buf *buf, char c);
+int cog_buf_printf(cog_buf *buf, const char *fmt, ...) COG_PRINTF(2, 3);
+/* Append s as a JSON string literal, quotes included. */
+int cog_buf_put_json_string(cog_buf *buf, const char *s, size_t len);
+void cog_buf_clear(cog_buf *buf);
+/* Hand the contents to the caller (cog_free) and reset the buffer; NULL if
+ * the buffer failed (the buffer is disposed then). Never NULL otherwise. */
+char *cog_buf_detach(cog_buf *buf);
+void cog_buf_dispose(cog_buf *buf);
+
+/* ---- UTF-8 and JSON (utf8.c, json.c) ---- */
+
+/* True if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or
+ * values past U+10FFFF). On false, *bad_offset gets the first bad byte. */
+bool cog_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+
+/* Check that text[0..len) is exactly one JSON value (RFC 8259, UTF-8,
+ * nesting at most 512 deep). COG_EINVAL naming `what` and the byte offset
+ * and reason on failure. No allocation. */
+int cog_json_validate(const char *text, size_t len, const char *what);
+
+/* Route cJSON's allocations to cog_malloc (once per process, only when a
+ * custom allocator is set: cJSON's hooks are process-wide and a host may use
+ * cJSON too). Every cJSON user inside the library runs after this. */
+void cog__json_init(void);
+
+/* Parse NUL-terminated JSON; COG_EINVAL with `what` and the offset. */
+int cog_json_parse(cJSON **out, const char *text, const char *what);
+/* Print compact JSON to a cog_malloc'd string; NULL on OOM (error set). */
+char *cog_json_print(const cJSON *item);
+/* Member accessors: NULL/`fallback` when absent or of another type. */
+const char *cog_json_get_string(const cJSON *object, const char *name);
+double cog_json_get_number(const cJSON *object, const char *name, double fallback);
+/* Add helpers returning COG_ENOMEM on failure. */
+int cog_json_add_string(cJSON *object, const char *name, const char *value);
+int cog_json_add_number(cJSON *object, const char *name, double value);
+int cog_json_add_bool(cJSON *object, const char *name, bool value);
+
+/* ---- in-memory storage (storage_memory.c) ---- */
+
+/* Fill a vtable for a new in-memory store (self is allocated). */
+int cog_storage_memory_new_vtable(cog_storage_vtable *vt);
+
+/* ---- logging (log.c) and the context (ctx.c) ---- */
+
+struct cog_ctx;
+const char *cog__log_level_name(int level);
+/* True for field names whose values must never be logged. */
+bool cog__is_secret_name(const char *name);
+/* A copy of text with bearer tokens, API keys and "password=..." masked;
+ * NULL on OOM. */
+char *cog__redact_text(const char *text);
+/* One JSON log line (cog_free); redacts `fields` in place. NULL on OOM. */
+char *cog__log_format(int level, const char *trace_id, const char *span_id,
+                      const char *message, cJSON *fields);
+/* Log through the context's hook (printf-style message; fields may be
+ * NULL and are consumed). Never fails the caller. */
+void cog__log(struct cog_ctx *ctx, int level, cJSON *fields,
+              const char *fmt, ...) COG_PRINTF(4, 5);
+/* Emit an event {"type","time","trace_id","data"}; data is consumed. */
+void cog__event(struct cog_ctx *ctx, const char *type, cJSON *data);
+
+/* ---- clocks (clock.c) ---- */
+
+int64_t cog_clock_realtime_ms(void);   /* Unix time, milliseconds */
+uint64_t cog_clock_mono_ns(void);      /* monotonic, nanoseconds */
+/* "2026-11-25T13:30:00.123Z" into out (at least 25 bytes). */
+void cog_clock_format_iso8601(int64_t unix_ms, char out[32]);
+/* Sleep for ms milliseconds (restarts on EINTR). */
+void cog_clock_sleep_ms(unsigned int ms);
+
+/* ---- ids (id.c) ---- */
+
+/* 128-bit ids ordered by creation time: UUIDv7 layout (48-bit Unix ms,
+ * version/variant bits, the rest from libsodium's randombytes; monotonic
+ * within one process even inside one millisecond). */
+typedef struct cog_id { uint8_t bytes[16]; } cog_id;
+
+void cog_id_new(cog_id *id);
+/* 32 lowercase hex digits + NUL. */
+void cog_id_to_hex(const cog_id *id, char out[33]);
+/* 8-4-4-4-12 form + NUL. */
+void cog_id_to_uuid(const cog_id *id, char out[37]);
+/* Accepts both forms; COG_EINVAL otherwise. */
+int cog_id_parse(cog_id *id, const char *text);
+int cog_id_compare(const cog_id *a, const cog_id *b);
+int64_t cog_id_time_ms(const cog_id *id);
+
+/* ---- hashing (hash.c) ---- */
+
+#define COG_HASH_BYTES 32
+/* BLAKE2b (libsodium crypto_generichash), out_len 16..64, key optional
+ * (NULL or 16..64 bytes). */
+int cog_hash_blake2b(uint8_t *out, size_t out_len, const void *data,
+                     size_t len, const uint8_t *key, size_t key_len);
+/* Lowercase hex of bytes into out (2*len+1 bytes). */
+void cog_hex_encode(const uint8_t *bytes, size_t len, char *out);
+
+/* ---- thread pool (threadpool.c) ---- */
+
+typedef struct cog_pool cog_pool;
+typedef void (*cog_pool_fn)(void *arg);
+
+/* A fixed set of worker threads with a FIFO queue. threads: 1..256. */
+int cog_pool_new(cog_pool **out, unsigned int threads);
+/* Queue fn(arg). COG_ECANCELED after shutdown began, COG_ENOMEM. */
+int cog_pool_submit(cog_pool *pool, cog_pool_fn fn, void *arg);
+/* Block until every queued and running job has finished. */
+void cog_pool_wait(cog_pool *pool);
+unsigned int cog_pool_threads(const cog_pool *pool);
+/* Run what is queued, join the workers, free. NULL-safe. */
+void cog_pool_free(cog_pool *pool);
+
+/* ---- token-bucket rate limiter (ratelimit.c) ---- */
+
+typedef struct cog_ratelimit {
+	pthread_mutex_t lock;
+	double rate;        /* tokens per second */
+	double burst;       /* bucket size */
+	double tokens;
+	uint64_t last_ns;
+} cog_ratelimit;
+
+/* rate > 0, burst >= 1. The bucket starts full. */
+int cog_ratelimit_init(cog_ratelimit *rl, double rate_per_s, double burst);
+void cog_ratelimit_dispose(cog_ratelimit *rl);
+/* Take `cost` tokens at time now_ns: 0 if granted, else COG_EBUSY and
+ * *wait_ns (may be NULL) gets how long until they would be available.
+ * cost > burst is COG_ERANGE. Thread safe. */
+int cog_ratelimit_take(cog_ratelimit *rl, double cost, uint64_t now_ns,
+                       uint64_t *wait_ns);
+
+/* ---- circuit breaker (breaker.c) ---- */
+
+typedef enum cog_breaker_state {
+	COG_BREAKER_CLOSED = 0,
+	COG_BREAKER_OPEN = 1,
+	COG_BREAKER_HALF_OPEN = 2
+} cog_breaker_state;
+
+typedef struct cog_breaker {
+	pthread_mutex_t lock;
+	unsigned int failure_threshold; /* consecutive failures that open it */
+	uint64_t cooldown_ns;           /* open -> half-open after this */
+	unsigned int failures;
+	cog_breaker_state state;
+	uint64_t opened_ns;
+	bool probe_in_flight;           /* half-open admits one probe */
+} cog_breaker;
+
+int cog_breaker_init(cog_breaker *b, unsigned int failure_threshold,
+                     uint64_t cooldown_ns);
+void cog_breaker_dispose(cog_breaker *b);
+/* May a call go ahead at now_ns? 0 yes; COG_EUNAVAILABLE when open (or a
+ * half-open probe is already in flight). Thread safe. */
+int cog_breaker_allow(cog_breaker *b, uint64_t now_ns);
+void cog_breaker_success(cog_breaker *b);
+void cog_breaker_failure(cog_breaker *b, uint64_t now_ns);
+cog_breaker_state cog_breaker_state_at(cog_breaker *b, uint64_t now_ns);
+
+/* ---- backoff (backoff.c) ---- */
+
+/* Full-jitter exponential backoff (AWS architecture blog): a uniformly
+ * random delay in [0, min(cap_ms, base_ms * 2^attempt)], attempt from 0.
+ * `random` supplies the randomness (e.g. randombytes_random()). */
+uint64_t cog_backoff_full_jitter(unsigned int attempt, uint64_t base_ms,
+                                 uint64_t cap_ms, uint32_t random);
+/* Same with libsodium's randomness. */
+uint64_t cog_backoff_delay_ms(unsigned int attempt, uint64_t base_ms,
+                              uint64_t cap_ms);
+
+#endif /* COG_CORE_INT_H */

@@ -1,0 +1,282 @@
+/* cog_ctx: backends, hooks, limits and cancellation. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core_int.h"
+#include "cognition/ctx.h"
+
+struct cog_ctx {
+	cog_ctx_options options;
+	cog_storage *storage;
+	cog_transport *transport;
+	atomic_int canceled;
+	char trace_id[33];
+};
+
+int cog_ctx_options_init(cog_ctx_options *options, unsigned int version)
+{
+	if (!options)
+		return cog__error(COG_EINVAL, "cog_ctx_options_init: options is NULL");
+	if (version == 0 || version > COG_CTX_OPTIONS_VERSION)
+		return cog__error(COG_EVERSION,
+			"cog_ctx_options_init: version %u is not supported (1..%u)",
+			version, COG_CTX_OPTIONS_VERSION);
+	cog_ctx_options defaults = COG_CTX_OPTIONS_INIT;
+	*options = defaults;
+	options->version = version;
+	return COG_OK;
+}
+
+static int check_options(const cog_ctx_options *o)
+{
+	static const char fn[] = "cog_ctx_new";
+	if (o->version == 0 || o->version > COG_CTX_OPTIONS_VERSION)
+		return cog__error(COG_EVERSION,
+			"%s: options version %u is not supported (1..%u); "
+			"use cog_ctx_options_init()", fn, o->version, COG_CTX_OPTIONS_VERSION);
+	if (o->log_level < COG_LOG_TRACE || o->log_level > COG_LOG_OFF)
+		return cog__error(COG_EINVAL, "%s: log_level %d is not a cog_log_level (0..5)",
+			fn, o->log_level);
+	if (o->worker_threads > 256)
+		return cog__error(COG_EINVAL, "%s: worker_threads %u is over 256",
+			fn, o->worker_threads);
+	return COG_OK;
+}
+
+int cog_ctx_new(cog_ctx **out, const cog_ctx_options *options)
+{
+	static const char fn[] = "cog_ctx_new";
+	COG_CHECK_ARG(out, fn, "out is NULL");
+	*out = NULL;
+	cog_ctx_options opts = COG_CTX_OPTIONS_INIT;
+	if (options) {
+		int rc = check_options(options);
+		if (rc)
+			return rc;
+		/* Version 1 is the whole struct; a later version will copy only
+		 * the members the caller's version has and default the rest. */
+		memcpy(&opts, options, sizeof(opts));
+	}
+	if (opts.worker_threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		opts.worker_threads = n < 1 ? 1 : n > 256 ? 256 : (unsigned int)n;
+	}
+	if (opts.http_timeout_ms == 0)
+		opts.http_timeout_ms = 30000;
+	int rc = cog_global_init();
+	if (rc)
+		return rc;
+	cog_ctx *ctx = cog__calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		cog_global_shutdown();
+		return cog__oom(fn);
+	}
+	ctx->options = opts;
+	cog_id trace;
+	cog_id_new(&trace);
+	cog_id_to_hex(&trace, ctx->trace_id);
+	*out = ctx;
+	return COG_OK;
+}
+
+void cog_ctx_free(cog_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	cog_storage_free(ctx->storage);
+	cog_transport_free(ctx->transport);
+	cog_free(ctx);
+	cog_global_shutdown();
+}
+
+int cog_ctx_set_storage(cog_ctx *ctx, cog_storage *storage)
+{
+	if (!ctx) {
+		cog_storage_free(storage);
+		return cog__error(COG_EINVAL, "cog_ctx_set_storage: ctx is NULL");
+	}
+	cog_storage_free(ctx->storage);
+	ctx->storage = storage;
+	return COG_OK;
+}
+
+cog_storage *cog_ctx_storage(cog_ctx *ctx)
+{
+	return ctx ? ctx->storage : NULL;
+}
+
+int cog_ctx_set_transport(cog_ctx *ctx, cog_transport *transport)
+{
+	if (!ctx) {
+		cog_transport_free(transport);
+		return cog__error(COG_EINVAL, "cog_ctx_set_transport: ctx is NULL");
+	}
+	cog_transport_free(ctx->transport);
+	ctx->transport = transport;
+	return COG_OK;
+}
+
+cog_transport *cog_ctx_transport(cog_ctx *ctx)
+{
+	return ctx ? ctx->transport : NULL;
+}
+
+void cog_ctx_cancel(cog_ctx *ctx)
+{
+	if (ctx)
+		atomic_store(&ctx->canceled, 1);
+}
+
+int cog_ctx_is_canceled(const cog_ctx *ctx)
+{
+	return ctx ? atomic_load(&((cog_ctx *)ctx)->canceled) : 0;
+}
+
+void cog_ctx_reset_cancel(cog_ctx *ctx)
+{
+	if (ctx)
+		atomic_store(&ctx->canceled, 0);
+}
+
+const char *cog_ctx_trace_id(const cog_ctx *ctx)
+{
+	return ctx ? ctx->trace_id : "";
+}
+
+/* The request's own cancel check, combined with the context's flag. */
+struct ctx_cancel {
+	cog_ctx *ctx;
+	const cog_http_request *request;
+};
+
+static int ctx_is_canceled(void *ud)
+{
+	struct ctx_cancel *c = ud;
+	if (atomic_load(&c->ctx->canceled))
+		return 1;
+	return c->request->is_canceled &&
+	       c->request->is_canceled(c->request->cancel_user_data);
+}
+
+int cog_ctx_http_perform(cog_ctx *ctx, const cog_http_request *request,
+                         cog_http_response *response)
+{
+	static const char fn[] = "cog_ctx_http_perform";
+	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
+	COG_CHECK_ARG(request, fn, "request is NULL");
+	if (!ctx->transport)
+		return cog__error(COG_EUNAVAILABLE,
+			"%s: no transport is attached to the context (cog_ctx_set_transport)", fn);
+	if (request->version == 0 || request->version > COG_HTTP_REQUEST_VERSION)
+		return cog__error(COG_EVERSION, "%s: request version %u is not supported",
+			fn, request->version);
+	cog_http_request req = *request;
+	struct ctx_cancel cancel = { ctx, request };
+	req.is_canceled = ctx_is_canceled;
+	req.cancel_user_data = &cancel;
+	if (req.timeout_ms == 0)
+		req.timeout_ms = ctx->options.http_timeout_ms;
+	return cog_transport_perform(ctx->transport, &req, response);
+}
+
+static void write_log(cog_ctx *ctx, int level, const char *message, cJSON *fields)
+{
+	char *line = cog__log_format(level, ctx->trace_id, NULL, message, fields);
+	if (line)
+		ctx->options.log_fn(level, line, ctx->options.log_user_data);
+	cog_free(line);
+}
+
+int cog_ctx_log(cog_ctx *ctx, int level, const char *message, const char *fields_json)
+{
+	static const char fn[] = "cog_ctx_log";
+	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
+	COG_CHECK_ARG(message, fn, "message is NULL");
+	if (level < COG_LOG_TRACE || level >= COG_LOG_OFF)
+		return cog__error(COG_EINVAL, "%s: level %d is not a cog_log_level (0..4)",
+			fn, level);
+	cJSON *fields = NULL;
+	if (fields_json) {
+		int rc = cog_json_parse(&fields, fields_json, fn);
+		if (rc)
+			return rc;
+		if (!cJSON_IsObject(fields)) {
+			cJSON_Delete(fields);
+			return cog__error(COG_EINVAL, "%s: fields must be a JSON object", fn);
+		}
+	}
+	if (ctx->options.log_fn && level >= ctx->options.log_level)
+		write_log(ctx, level, message, fields);
+	cJSON_Delete(fields);
+	return COG_OK;
+}
+
+void cog__log(cog_ctx *ctx, int level, cJSON *fields, const char *fmt, ...)
+{
+	if (ctx && ctx->options.log_fn && level >= ctx->options.log_level) {
+		char message[1024];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(message, sizeof(message), fmt, ap);
+		va_end(ap);
+		write_log(ctx, level, message, fields);
+	}
+	cJSON_Delete(fields);
+}
+
+void cog__event(cog_ctx *ctx, const char *type, cJSON *data)
+{
+	if (!ctx || !ctx->options.event_fn) {
+		cJSON_Delete(data);
+		return;
+	}
+	cog__json_init();
+	cJSON *event = cJSON_CreateObject();
+	if (event && !cog_json_add_string(event, "type", type) &&
+	    !cog_json_add_number(event, "time", (double)cog_clock_realtime_ms()) &&
+	    !cog_json_add_string(event, "trace_id", ctx->trace_id)) {
+		if (data)
+			cJSON_AddItemToObject(event, "data", data);
+		else
+			cJSON_AddItemToObject(event, "data", cJSON_CreateObject());
+		data = NULL;
+		char *text = cog_json_print(event);
+		if (text)
+			ctx->options.event_fn(text, ctx->options.event_user_data);
+		cog_free(text);
+	}
+	cJSON_Delete(data);
+	cJSON_Delete(event);
+}
+
+int cog_ctx_describe(cog_ctx *ctx, char **json)
+{
+	static const char fn[] = "cog_ctx_describe";
+	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
+	COG_CHECK_ARG(json, fn, "json is NULL");
+	*json = NULL;
+	cog_buf b = COG_BUF_INIT;
+	cog_buf_printf(&b, "{\"version\":\"%s\",\"trace_id\":\"%s\",\"log_level\":\"%s\","
+		"\"worker_threads\":%u,\"http_timeout_ms\":%u,\"storage\":",
+		cog_version(), ctx->trace_id, cog__log_level_name(ctx->options.log_level),
+		ctx->options.worker_threads, ctx->options.http_timeout_ms);
+	char *part = NULL;
+	int rc = ctx->storage ? cog_storage_describe(ctx->storage, &part) : COG_OK;
+	cog_buf_puts(&b, part ? part : "null");
+	cog_free(part);
+	part = NULL;
+	cog_buf_puts(&b, ",\"transport\":");
+	if (!rc && ctx->transport)
+		rc = cog_transport_describe(ctx->transport, &part);
+	cog_buf_puts(&b, part ? part : "null");
+	cog_free(part);
+	cog_buf_putc(&b, '}');
+	if (rc) {
+		cog_buf_dispose(&b);
+		return rc;
+	}
+	*json = cog_buf_detach(&b);
+	return *json ? COG_OK : cog__oom(fn);
+}

@@ -1,0 +1,181 @@
+/* Log records as JSON lines, with secrets redacted before they leave. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <string.h>
+
+#include "core_int.h"
+#include "cognition/ctx.h"
+
+static const char *const level_names[] = {
+	"trace", "debug", "info", "warn", "error", "off"
+};
+
+const char *cog__log_level_name(int level)
+{
+	return level >= 0 && level <= COG_LOG_OFF ? level_names[level] : "unknown";
+}
+
+/* Field names whose values are never logged. */
+static const char secret_name_pattern[] =
+	"(?i)(authorization|api[_-]?key|apikey|passw(or)?d|secret|token|cookie|"
+	"credential|private[_-]?key|session[_-]?id)";
+
+/* Secrets that show up inside free text. */
+static const struct {
+	const char *pattern;
+	const char *replacement;
+} secret_text[] = {
+	{ "(?i)\\bbearer\\s+[A-Za-z0-9._~+/=-]+", "Bearer [REDACTED]" },
+	{ "\\b(sk|pk|rk)-[A-Za-z0-9_-]{16,}", "[REDACTED]" },
+	{ "(?i)\\b(api[_-]?key|password|passwd|secret|token)(\\s*[=:]\\s*)[^\\s,;&\"']+",
+	  "${1}${2}[REDACTED]" },
+};
+
+static pcre2_code *secret_name_re;
+static pcre2_code *secret_text_re[COG_ARRAY_LEN(secret_text)];
+static pthread_once_t redact_once = PTHREAD_ONCE_INIT;
+
+static pcre2_code *compile(const char *pattern)
+{
+	int err;
+	PCRE2_SIZE offset;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+		PCRE2_UTF, &err, &offset, NULL);
+	if (re)
+		pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* optional speed-up */
+	return re;
+}
+
+/* The patterns are constants: compiled once, read-only afterwards. */
+static void compile_patterns(void)
+{
+	secret_name_re = compile(secret_name_pattern);
+	for (size_t i = 0; i < COG_ARRAY_LEN(secret_text); i++)
+		secret_text_re[i] = compile(secret_text[i].pattern);
+}
+
+bool cog__is_secret_name(const char *name)
+{
+	pthread_once(&redact_once, compile_patterns);
+	if (!secret_name_re)
+		return true; /* fail closed */
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(secret_name_re, NULL);
+	if (!md)
+		return true;
+	int rc = pcre2_match(secret_name_re, (PCRE2_SPTR)name, PCRE2_ZERO_TERMINATED,
+		0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+char *cog__redact_text(const char *text)
+{
+	pthread_once(&redact_once, compile_patterns);
+	char *cur = cog__strdup(text);
+	for (size_t i = 0; cur && i < COG_ARRAY_LEN(secret_text); i++) {
+		if (!secret_text_re[i]) {
+			cog_free(cur);
+			return cog__strdup("[REDACTED: redaction unavailable]");
+		}
+		size_t len = strlen(cur);
+		PCRE2_SIZE out_len = len + 64;
+		for (int attempt = 0; attempt < 2; attempt++) {
+			char *out = cog_malloc(out_len + 1);
+			if (!out) {
+				cog_free(cur);
+				return NULL;
+			}
+			int rc = pcre2_substitute(secret_text_re[i], (PCRE2_SPTR)cur, len, 0,
+				PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH, NULL, NULL,
+				(PCRE2_SPTR)secret_text[i].replacement, PCRE2_ZERO_TERMINATED,
+				(PCRE2_UCHAR *)out, &out_len);
+			if (rc >= 0) {
+				cog_free(cur);
+				cur = out;
+				break;
+			}
+			cog_free(out);
+			if (rc != PCRE2_ERROR_NOMEMORY || attempt == 1) {
+				cog_free(cur);
+				return cog__strdup("[REDACTED: redaction failed]");
+			}
+			/* out_len now holds the size needed; go round once more. */
+		}
+	}
+	return cur;
+}
+
+/* Replace secret values in place, at any depth. */
+static int redact_fields(cJSON *item)
+{
+	for (cJSON *child = item ? item->child : NULL; child; child = child->next) {
+		if (child->string && cog__is_secret_name(child->string)) {
+			cJSON *masked = cJSON_CreateString("[REDACTED]");
+			if (!masked || !cJSON_ReplaceItemViaPointer(item, child, masked)) {
+				cJSON_Delete(masked);
+				return cog__oom("log redaction");
+			}
+			child = masked;
+		} else if (cJSON_IsString(child)) {
+			char *clean = cog__redact_text(child->valuestring);
+			if (!clean)
+				return cog__oom("log redaction");
+			if (strcmp(clean, child->valuestring) != 0) {
+				cJSON *masked = cJSON_CreateString(clean);
+				if (!masked || !cJSON_ReplaceItemViaPointer(item, child, masked)) {
+					cog_free(clean);
+					cJSON_Delete(masked);
+					return cog__oom("log redaction");
+				}
+				child = masked;
+			}
+			cog_free(clean);
+		} else if (cJSON_IsObject(child) || cJSON_IsArray(child)) {
+			int rc = redact_fields(child);
+			if (rc)
+				return rc;
+		}
+	}
+	return COG_OK;
+}
+
+char *cog__log_format(int level, const char *trace_id, const char *span_id,
+                      const char *message, cJSON *fields)
+{
+	char time_text[32];
+	cog_buf b = COG_BUF_INIT;
+	char *clean = cog__redact_text(message ? message : "");
+	if (!clean || (fields && redact_fields(fields))) {
+		cog_free(clean);
+		return NULL;
+	}
+	cog_clock_format_iso8601(cog_clock_realtime_ms(), time_text);
+	cog_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"trace_id\":",
+		time_text, cog__log_level_name(level));
+	if (trace_id && *trace_id)
+		cog_buf_put_json_string(&b, trace_id, strlen(trace_id));
+	else
+		cog_buf_puts(&b, "null");
+	cog_buf_puts(&b, ",\"span_id\":");
+	if (span_id && *span_id)
+		cog_buf_put_json_string(&b, span_id, strlen(span_id));
+	else
+		cog_buf_puts(&b, "null");
+	cog_buf_puts(&b, ",\"message\":");
+	cog_buf_put_json_string(&b, clean, strlen(clean));
+	cog_free(clean);
+	cog_buf_puts(&b, ",\"fields\":");
+	if (fields) {
+		char *text = cog_json_print(fields);
+		if (!text) {
+			cog_buf_dispose(&b);
+			return NULL;
+		}
+		cog_buf_puts(&b, text);
+		cog_free(text);
+	} else {
+		cog_buf_puts(&b, "{}");
+	}
+	cog_buf_putc(&b, '}');
+	return cog_buf_detach(&b);
+}

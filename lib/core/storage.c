@@ -1,0 +1,377 @@
+/* The storage wrapper: validates every argument once for all backends,
+ * serialises calls, and ties transactions to the thread that opened them. */
+#include <string.h>
+
+#include "core_int.h"
+#include "cognition/storage.h"
+
+struct cog_storage {
+	cog_storage_vtable vt;
+	/* Recursive so that a transaction's owner can keep calling while it
+	 * holds the lock from begin() to commit()/rollback(). */
+	pthread_mutex_t lock;
+	bool in_txn;
+	bool in_callback;
+};
+
+int cog_storage_vtable_init(cog_storage_vtable *vtable, unsigned int version)
+{
+	if (!vtable)
+		return cog__error(COG_EINVAL, "cog_storage_vtable_init: vtable is NULL");
+	if (version == 0 || version > COG_STORAGE_VTABLE_VERSION)
+		return cog__error(COG_EVERSION,
+			"cog_storage_vtable_init: version %u is not supported (1..%u)",
+			version, COG_STORAGE_VTABLE_VERSION);
+	memset(vtable, 0, sizeof(*vtable));
+	vtable->version = version;
+	return COG_OK;
+}
+
+static void close_backend(const cog_storage_vtable *vt)
+{
+	if (vt->close)
+		vt->close(vt->self);
+}
+
+int cog_storage_new(cog_storage **out, const cog_storage_vtable *vt)
+{
+	static const char fn[] = "cog_storage_new";
+	COG_CHECK_ARG(out, fn, "out is NULL");
+	*out = NULL;
+	COG_CHECK_ARG(vt, fn, "vtable is NULL");
+	if (vt->version == 0 || vt->version > COG_STORAGE_VTABLE_VERSION)
+		return cog__error(COG_EVERSION,
+			"%s: storage vtable version %u is not supported (1..%u)",
+			fn, vt->version, COG_STORAGE_VTABLE_VERSION);
+	const char *missing =
+		!vt->put ? "put" : !vt->get ? "get" : !vt->del ? "del" :
+		!vt->scan ? "scan" : !vt->append ? "append" : !vt->read ? "read" :
+		!vt->begin ? "begin" : !vt->commit ? "commit" :
+		!vt->rollback ? "rollback" : NULL;
+	if (missing) {
+		close_backend(vt);
+		return cog__error(COG_EINVAL, "%s: required member '%s' is NULL",
+			fn, missing);
+	}
+	cog_storage *s = cog__calloc(1, sizeof(*s));
+	if (!s) {
+		close_backend(vt);
+		return cog__oom(fn);
+	}
+	/* Copy only what the backend's version defines; the rest stays NULL. */
+	s->vt = *vt;
+	pthread_mutexattr_t attr;
+	int err = pthread_mutexattr_init(&attr);
+	if (!err)
+		err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	if (!err)
+		err = pthread_mutex_init(&s->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (err) {
+		close_backend(vt);
+		cog_free(s);
+		return cog__error(COG_ERROR, "%s: cannot create mutex (%d)", fn, err);
+	}
+	*out = s;
+	return COG_OK;
+}
+
+void cog_storage_free(cog_storage *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (s->in_txn) {
+		s->vt.rollback(s->vt.self);
+		s->in_txn = false;
+		pthread_mutex_unlock(&s->lock); /* the begin() lock */
+	}
+	close_backend(&s->vt);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
+	cog_free(s);
+}
+
+int cog_storage_memory_new(cog_storage **out)
+{
+	cog_storage_vtable vt;
+	COG_CHECK_ARG(out, "cog_storage_memory_new", "out is NULL");
+	*out = NULL;
+	int rc = cog_storage_memory_new_vtable(&vt);
+	return rc ? rc : cog_storage_new(out, &vt);
+}
+
+/* ---- argument checks ---- */
+
+static int check_name(const char *fn, const char *kind, const char *name,
+                      size_t max)
+{
+	if (!name)
+		return cog__error(COG_EINVAL, "%s: %s is NULL", fn, kind);
+	size_t len = strnlen(name, max + 1);
+	if (len == 0)
+		return cog__error(COG_EINVAL, "%s: %s is empty", fn, kind);
+	if (len > max)
+		return cog__error(COG_ERANGE, "%s: %s is longer than %zu bytes",
+			fn, kind, max);
+	size_t bad;
+	if (!cog_utf8_valid(name, len, &bad))
+		return cog__error(COG_EINVAL, "%s: %s is not valid UTF-8 (byte %zu)",
+			fn, kind, bad);
+	return COG_OK;
+}
+
+static int check_value(const char *fn, const char *json, size_t *len)
+{
+	if (!json)
+		return cog__error(COG_EINVAL, "%s: JSON value is NULL", fn);
+	*len = strnlen(json, (size_t)COG_STORAGE_VALUE_MAX + 1);
+	if (*len > COG_STORAGE_VALUE_MAX)
+		return cog__error(COG_ERANGE, "%s: value is larger than %u bytes",
+			fn, COG_STORAGE_VALUE_MAX);
+	return cog_json_validate(json, *len, fn);
+}
+
+/* Take the lock for one call; refuse re-entry from a callback. */
+static int enter(cog_storage *s, const char *fn)
+{
+	if (!s)
+		return cog__error(COG_EINVAL, "%s: storage is NULL", fn);
+	pthread_mutex_lock(&s->lock);
+	if (s->in_callback) {
+		pthread_mutex_unlock(&s->lock);
+		return cog__error(COG_EBUSY,
+			"%s: called from inside a scan or read callback of the same storage", fn);
+	}
+	return COG_OK;
+}
+
+static int leave(cog_storage *s, int rc)
+{
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* ---- documents ---- */
+
+int cog_storage_put(cog_storage *s, const char *collection, const char *key,
+                    const char *json, int64_t expires_at)
+{
+	static const char fn[] = "cog_storage_put";
+	size_t len;
+	int rc = check_name(fn, "collection", collection, COG_STORAGE_NAME_MAX);
+	if (!rc)
+		rc = check_name(fn, "key", key, COG_STORAGE_KEY_MAX);
+	if (!rc)
+		rc = check_value(fn, json, &len);
+	if (!rc && expires_at < 0)
+		rc = cog__error(COG_EINVAL, "%s: expires_at is negative", fn);
+	if (rc || (rc = enter(s, fn)))
+		return rc;
+	return leave(s, s->vt.put(s->vt.self, collection, key, json, len, expires_at));
+}
+
+int cog_storage_get(cog_storage *s, const char *collection, const char *key,
+                    char **json)
+{
+	static const char fn[] = "cog_storage_get";
+	COG_CHECK_ARG(json, fn, "json (the out parameter) is NULL");
+	*json = NULL;
+	int rc = check_name(fn, "collection", collection, COG_STORAGE_NAME_MAX);
+	if (!rc)
+		rc = check_name(fn, "key", key, COG_STORAGE_KEY_MAX);
+	if (rc || (rc = enter(s, fn)))
+		return rc;
+	size_t len = 0;
+	rc = s->vt.get(s->vt.self, collection, key, cog_clock_realtime_ms(), json, &len);
+	if (rc == COG_ENOTFOUND)
+		cog__error(rc, "%s: no document '%s' in collection '%s'", fn, key, collection);
+	return leave(s, rc);
+}
+
+int cog_storage_delete(cog_storage *s, const char *collection, const char *key)
+{
+	static const char fn[] = "cog_storage_delete";
+	int rc = check_name(fn, "collection", collection, COG_STORAGE_NAME_MAX);
+	if (!rc)
+		rc = check_name(fn, "key", key, COG_STORAGE_KEY_MAX);
+	if (rc || (rc = enter(s, fn)))
+		return rc;
+	rc = s->vt.del(s->vt.self, collection, key);
+	if (rc == COG_ENOTFOUND)
+		cog__error(rc, "%s: no document '%s' in collection '%s'", fn, key, collection);
+	return leave(s, rc);
+}
+
+/* Callbacks run with in_callback set so that re-entry fails cleanly. */
+struct scan_guard {
+	cog_storage *s;
+	cog_storage_doc_fn doc_fn;
+	cog_storage_record_fn record_fn;
+	void *user_data;
+};
+
+static int guarded_doc(const char *key, const char *value, size_t len,
+                       int64_t expires_at, void *ud)
+{
+	struct scan_guard *g = ud;
+	g->s->in_callback = true;
+	int rc = g->doc_fn(key, value, len, expires_at, g->user_data);
+	g->s->in_callback = false;
+	return rc;
+}
+
+static int guarded_record(uint64_t seq, const char *record, size_t len, void *ud)
+{
+	struct scan_guard *g = ud;
+	g->s->in_callback = true;
+	int rc = g->record_fn(seq, record, len, g->user_data);
+	g->s->in_callback = false;
+	return rc;
+}
+
+static int scan_result(int rc)
+{
+	return rc == COG_STORAGE_STOP ? COG_OK : rc;
+}
+
+int cog_storage_scan(cog_storage *s, const char *collection, const char *prefix,
+                     cog_storage_doc_fn fn_cb, void *user_data)
+{
+	static const char fn[] = "cog_storage_scan";
+	COG_CHECK_ARG(fn_cb, fn, "callback is NULL");
+	int rc = check_name(fn, "collection", collection, COG_STORAGE_NAME_MAX);
+	if (!prefix)
+		prefix = "";
+	size_t plen = strnlen(prefix, COG_STORAGE_KEY_MAX + 1);
+	if (!rc && plen > COG_STORAGE_KEY_MAX)
+		rc = cog__error(COG_ERANGE, "%s: prefix is longer than %u bytes",
+			fn, COG_STORAGE_KEY_MAX);
+	size_t bad;
+	if (!rc && !cog_utf8_valid(prefix, plen, &bad))
+		rc = cog__error(COG_EINVAL, "%s: prefix is not valid UTF-8 (byte %zu)", fn, bad);
+	if (rc || (rc = enter(s, fn)))
+		return rc;
+	struct scan_guard g = { s, fn_cb, NULL, user_data };
+	rc = s->vt.scan(s->vt.self, collection, prefix, cog_clock_realtime_ms(),
+		guarded_doc, &g);
+	return leave(s, scan_result(rc));
+}
+
+/* ---- logs ---- */
+
+int cog_storage_append(cog_storage *s, const char *log, const char *json,
+                       uint64_t *seq)
+{
+	static const char fn[] = "cog_storage_append";
+	size_t len;
+	uint64_t ignored;
+	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
+	if (!rc)
+		rc = check_value(fn, json, &len);
+	if (rc || (rc = enter(s, fn)))
+		return rc;
+	return leave(s, s->vt.append(s->vt.self, log, json, len, seq ? seq : &ignored));
+}
+
+int cog_storage_read(cog_storage *s, const char *log, uint64_t from_seq,
+                     size_t limit, cog_storage_record_fn fn_cb, void *user_data)
+{
+	static const char fn[] = "cog_storage_read";
+	COG_CHECK_ARG(fn_cb, fn, "callback is NULL");
+	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
+	if (rc || (rc = enter(s, fn)))
+		return rc;
+	struct scan_guard g = { s, NULL, fn_cb, user_data };
+	rc = s->vt.read(s->vt.self, log, from_seq, limit, guarded_record, &g);
+	return leave(s, scan_result(rc));
+}
+
+/* ---- transactions ---- */
+
+int cog_storage_begin(cog_storage *s)
+{
+	static const char fn[] = "cog_storage_begin";
+	int rc = enter(s, fn);
+	if (rc)
+		return rc;
+	if (s->in_txn)
+		return leave(s, cog__error(COG_EBUSY,
+			"%s: a transaction is already open on this thread", fn));
+	rc = s->vt.begin(s->vt.self);
+	if (rc)
+		return leave(s, rc);
+	s->in_txn = true;
+	return COG_OK; /* keep the lock until commit or rollback */
+}
+
+static int end_txn(cog_storage *s, bool commit)
+{
+	const char *fn = commit ? "cog_storage_commit" : "cog_storage_rollback";
+	int rc = enter(s, fn);
+	if (rc)
+		return rc;
+	if (!s->in_txn)
+		return leave(s, cog__error(COG_EINVAL, "%s: no transaction is open", fn));
+	rc = commit ? s->vt.commit(s->vt.self) : s->vt.rollback(s->vt.self);
+	if (rc && commit) {
+		/* A failed commit leaves nothing half-applied: roll back. */
+		s->vt.rollback(s->vt.self);
+	}
+	s->in_txn = false;
+	pthread_mutex_unlock(&s->lock); /* the lock taken by begin() */
+	return leave(s, rc);
+}
+
+int cog_storage_commit(cog_storage *s)
+{
+	return end_txn(s, true);
+}
+
+int cog_storage_rollback(cog_storage *s)
+{
+	return end_txn(s, false);
+}
+
+/* ---- maintenance ---- */
+
+int cog_storage_purge_expired(cog_storage *s, size_t *purged)
+{
+	static const char fn[] = "cog_storage_purge_expired";
+	size_t count = 0;
+	int rc = enter(s, fn);
+	if (rc)
+		return rc;
+	if (s->vt.purge_expired)
+		rc = s->vt.purge_expired(s->vt.self, cog_clock_realtime_ms(), &count);
+	if (purged)
+		*purged = rc ? 0 : count;
+	return leave(s, rc);
+}
+
+int cog_storage_truncate(cog_storage *s, const char *log, uint64_t before_seq)
+{
+	static const char fn[] = "cog_storage_truncate";
+	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
+	if (rc || (rc = enter(s, fn)))
+		return rc;
+	if (!s->vt.truncate)
+		return leave(s, cog__error(COG_EINVAL,
+			"%s: this storage backend cannot truncate logs", fn));
+	return leave(s, s->vt.truncate(s->vt.self, log, before_seq));
+}
+
+int cog_storage_describe(cog_storage *s, char **json)
+{
+	static const char fn[] = "cog_storage_describe";
+	COG_CHECK_ARG(json, fn, "json (the out parameter) is NULL");
+	*json = NULL;
+	int rc = enter(s, fn);
+	if (rc)
+		return rc;
+	if (s->vt.describe)
+		rc = s->vt.describe(s->vt.self, json);
+	else if (!(*json = cog__strdup("{\"backend\":\"custom\"}")))
+		rc = cog__oom(fn);
+	return leave(s, rc);
+}

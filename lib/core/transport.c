@@ -1,0 +1,203 @@
+/* The transport wrapper: request validation shared by every backend. */
+#include <string.h>
+#include <strings.h>
+
+#include "core_int.h"
+#include "cognition/transport.h"
+
+struct cog_transport {
+	cog_transport_vtable vt;
+};
+
+int cog_transport_vtable_init(cog_transport_vtable *vtable, unsigned int version)
+{
+	if (!vtable)
+		return cog__error(COG_EINVAL, "cog_transport_vtable_init: vtable is NULL");
+	if (version == 0 || version > COG_TRANSPORT_VTABLE_VERSION)
+		return cog__error(COG_EVERSION,
+			"cog_transport_vtable_init: version %u is not supported (1..%u)",
+			version, COG_TRANSPORT_VTABLE_VERSION);
+	memset(vtable, 0, sizeof(*vtable));
+	vtable->version = version;
+	return COG_OK;
+}
+
+int cog_http_request_init(cog_http_request *request, unsigned int version)
+{
+	if (!request)
+		return cog__error(COG_EINVAL, "cog_http_request_init: request is NULL");
+	if (version == 0 || version > COG_HTTP_REQUEST_VERSION)
+		return cog__error(COG_EVERSION,
+			"cog_http_request_init: version %u is not supported (1..%u)",
+			version, COG_HTTP_REQUEST_VERSION);
+	memset(request, 0, sizeof(*request));
+	request->version = version;
+	return COG_OK;
+}
+
+int cog_transport_new(cog_transport **out, const cog_transport_vtable *vt)
+{
+	static const char fn[] = "cog_transport_new";
+	COG_CHECK_ARG(out, fn, "out is NULL");
+	*out = NULL;
+	COG_CHECK_ARG(vt, fn, "vtable is NULL");
+	if (vt->version == 0 || vt->version > COG_TRANSPORT_VTABLE_VERSION)
+		return cog__error(COG_EVERSION,
+			"%s: transport vtable version %u is not supported (1..%u)",
+			fn, vt->version, COG_TRANSPORT_VTABLE_VERSION);
+	if (!vt->perform) {
+		if (vt->close)
+			vt->close(vt->self);
+		return cog__error(COG_EINVAL, "%s: required member 'perform' is NULL", fn);
+	}
+	cog_transport *t = cog__calloc(1, sizeof(*t));
+	if (!t) {
+		if (vt->close)
+			vt->close(vt->self);
+		return cog__oom(fn);
+	}
+	t->vt = *vt;
+	*out = t;
+	return COG_OK;
+}
+
+void cog_transport_free(cog_transport *t)
+{
+	if (!t)
+		return;
+	if (t->vt.close)
+		t->vt.close(t->vt.self);
+	cog_free(t);
+}
+
+static bool is_token_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", c);
+}
+
+static int check_request(const cog_http_request *req)
+{
+	static const char fn[] = "cog_transport_perform";
+	if (req->version == 0 || req->version > COG_HTTP_REQUEST_VERSION)
+		return cog__error(COG_EVERSION,
+			"%s: request version %u is not supported (1..%u)",
+			fn, req->version, COG_HTTP_REQUEST_VERSION);
+	if (!req->url || !*req->url)
+		return cog__error(COG_EINVAL, "%s: request URL is missing", fn);
+	if (strncasecmp(req->url, "http://", 7) != 0 &&
+	    strncasecmp(req->url, "https://", 8) != 0)
+		return cog__error(COG_EINVAL,
+			"%s: URL '%.200s' is not http:// or https://", fn, req->url);
+	for (const char *p = req->url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return cog__error(COG_EINVAL,
+				"%s: URL '%.200s' contains a space or control character", fn, req->url);
+	if (req->method) {
+		if (!*req->method)
+			return cog__error(COG_EINVAL, "%s: method is empty", fn);
+		for (const char *p = req->method; *p; p++)
+			if (!is_token_char((unsigned char)*p))
+				return cog__error(COG_EINVAL, "%s: method '%.40s' is not a token",
+					fn, req->method);
+	}
+	if (req->header_count && !req->headers)
+		return cog__error(COG_EINVAL, "%s: header_count is %zu but headers is NULL",
+			fn, req->header_count);
+	for (size_t i = 0; i < req->header_count; i++) {
+		const char *h = req->headers[i];
+		if (!h)
+			return cog__error(COG_EINVAL, "%s: header %zu is NULL", fn, i);
+		const char *colon = strchr(h, ':');
+		if (!colon || colon == h)
+			return cog__error(COG_EINVAL,
+				"%s: header %zu ('%.80s') is not 'Name: value'", fn, i, h);
+		for (const char *p = h; p < colon; p++)
+			if (!is_token_char((unsigned char)*p))
+				return cog__error(COG_EINVAL,
+					"%s: header %zu has an invalid name", fn, i);
+		if (strpbrk(h, "\r\n"))
+			return cog__error(COG_EINVAL,
+				"%s: header %zu contains CR or LF (header injection)", fn, i);
+	}
+	if (req->body_len && !req->body)
+		return cog__error(COG_EINVAL, "%s: body_len is %zu but body is NULL",
+			fn, req->body_len);
+	return COG_OK;
+}
+
+int cog_transport_perform(cog_transport *t, const cog_http_request *req,
+                          cog_http_response *resp)
+{
+	static const char fn[] = "cog_transport_perform";
+	COG_CHECK_ARG(t, fn, "transport is NULL");
+	COG_CHECK_ARG(req, fn, "request is NULL");
+	COG_CHECK_ARG(resp, fn, "response is NULL");
+	if (resp->version == 0 || resp->version > COG_HTTP_RESPONSE_VERSION)
+		return cog__error(COG_EVERSION,
+			"%s: response version %u is not supported (initialise it with "
+			"COG_HTTP_RESPONSE_INIT)", fn, resp->version);
+	int rc = check_request(req);
+	if (rc)
+		return rc;
+	unsigned int version = resp->version;
+	cog_http_response_dispose(resp);
+	resp->version = version;
+	if (req->is_canceled && req->is_canceled(req->cancel_user_data))
+		return cog__error(COG_ECANCELED, "%s: %s %s canceled before it started",
+			fn, req->method ? req->method : "GET", req->url);
+	rc = t->vt.perform(t->vt.self, req, resp);
+	if (rc && rc != COG_OK) {
+		/* Partial bodies of failed transfers are dropped. */
+		int status = resp->status;
+		cog_http_response_dispose(resp);
+		resp->version = version;
+		resp->status = status;
+	}
+	return rc;
+}
+
+void cog_http_response_dispose(cog_http_response *resp)
+{
+	if (!resp)
+		return;
+	cog_free(resp->headers);
+	cog_free(resp->body);
+	unsigned int version = resp->version;
+	memset(resp, 0, sizeof(*resp));
+	resp->version = version;
+}
+
+char *cog_http_response_header(const cog_http_response *resp, const char *name)
+{
+	if (!resp || !resp->headers || !name)
+		return NULL;
+	size_t nlen = strlen(name);
+	for (const char *line = resp->headers; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		if (len > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) {
+			const char *v = line + nlen + 1;
+			const char *vend = line + len;
+			while (v < vend && (*v == ' ' || *v == '\t'))
+				v++;
+			while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t' || vend[-1] == '\r'))
+				vend--;
+			return cog__strndup(v, (size_t)(vend - v));
+		}
+		if (!end)
+			break;
+		line = end + 1;
+	}
+	return NULL;
+}
+
+int cog_transport_describe(cog_transport *t, char **json)
+{
+	COG_CHECK_ARG(t, "cog_transport_describe", "transport is NULL");
+	COG_CHECK_ARG(json, "cog_transport_describe", "json is NULL");
+	*json = NULL;
+	if (t->vt.describe)
+		return t->vt.describe(t->vt.self, json);
+	*json = cog__strdup("{\"backend\":\"custom\"}");
+	return *json ? COG_OK : cog__oom("cog_transport_describe");
+}
