@@ -19,6 +19,8 @@ int cog_buf_reserve(cog_buf *buf, size_t extra)
 	char *p = cog_realloc(buf->ptr, cap);
 	if (!p)
 		goto fail;
+	if (!buf->ptr)
+		p[0] = '\0';
 	buf->ptr = p;
 	buf->cap = cap;
 	return COG_OK;
