@@ -1,0 +1,102 @@
+/* cog: the libcognition command-line host. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+	"usage: cog [--db PATH] [--json] COMMAND [ARGS]\n"
+	"       cog --version | --help\n"
+	"\n"
+	"Commands:\n"
+	"  doctor      check the build, the configuration and the database\n"
+	"  help        show this text\n"
+	"\n"
+	"Options:\n"
+	"  --db PATH   database file (default: $COG_DB, else ./cognition.db)\n"
+	"  --json      print machine-readable JSON on stdout\n"
+	"  --version   print the version and compiled-in features\n"
+	"  --help      print this text\n"
+	"\n"
+	"Environment: COG_DB, COG_LOG_LEVEL, COG_WORKERS, COG_HTTP_TIMEOUT_MS\n";
+
+struct command {
+	const char *name;
+	int (*run)(cli *c, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "doctor", cmd_doctor },
+};
+
+static int print_version(const cli *c)
+{
+	unsigned int f = cog_features();
+	if (c->json) {
+		printf("{\"ok\":true,\"version\":\"%s\",\"version_number\":%u,"
+		       "\"features\":{\"curl\":%s,\"sqlite\":%s,\"threads\":%s}}\n",
+		       cog_version(), cog_version_number(),
+		       f & COG_FEATURE_CURL ? "true" : "false",
+		       f & COG_FEATURE_SQLITE ? "true" : "false",
+		       f & COG_FEATURE_THREADS ? "true" : "false");
+	} else {
+		printf("cog %s (libcognition %s)\nfeatures:%s%s%s\n", COG_VERSION_STRING,
+		       cog_version(), f & COG_FEATURE_CURL ? " curl" : "",
+		       f & COG_FEATURE_SQLITE ? " sqlite" : "",
+		       f & COG_FEATURE_THREADS ? " threads" : "");
+	}
+	return CLI_OK;
+}
+
+static int print_help(const cli *c)
+{
+	if (c->json) {
+		fputs("{\"ok\":true,\"usage\":", stdout);
+		cli_json_string(usage_text);
+		fputs(",\"commands\":[\"doctor\",\"help\"]}\n", stdout);
+	} else {
+		fputs(usage_text, stdout);
+	}
+	return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+	cli c = { NULL, false, "cog" };
+	int i = 1;
+	bool want_version = false, want_help = false;
+
+	/* Global options come before the command. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(argv[i], "--db") == 0) {
+			if (++i >= argc || !*argv[i])
+				return cli_fail(&c, CLI_USAGE, "--db needs a PATH");
+			c.db_path = argv[i];
+		} else if (strncmp(argv[i], "--db=", 5) == 0 && argv[i][5]) {
+			c.db_path = argv[i] + 5;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			want_version = true;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			want_help = true;
+		} else {
+			return cli_fail(&c, CLI_USAGE, "unknown option '%s' (see cog --help)", argv[i]);
+		}
+	}
+	if (!c.db_path) {
+		const char *env = getenv("COG_DB");
+		c.db_path = env && *env ? env : "./cognition.db";
+	}
+	if (want_version)
+		return print_version(&c);
+	if (want_help || i >= argc || strcmp(argv[i], "help") == 0)
+		return i >= argc && !want_help
+			? (print_help(&c), CLI_USAGE)
+			: print_help(&c);
+	for (size_t k = 0; k < sizeof(commands) / sizeof(*commands); k++)
+		if (strcmp(argv[i], commands[k].name) == 0)
+			return commands[k].run(&c, argc - i - 1, argv + i + 1);
+	return cli_fail(&c, CLI_USAGE, "unknown command '%s' (see cog --help)", argv[i]);
+}
