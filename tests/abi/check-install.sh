@@ -1,9 +1,9 @@
 #!/bin/sh
 # Install the build into a scratch root, then build and run a consumer
 # against the *installed* tree with nothing but pkg-config's answers.
-# Usage: BUILD_DIR CONSUMER_SOURCE CC
+# Usage: BUILD_DIR CONSUMER_SOURCE CC [EXTRA_CFLAGS]
 set -u
-build=$1 src=$2 cc=$3
+build=$1 src=$2 cc=$3 extra=${4:-}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 fail() {
@@ -21,7 +21,7 @@ inc=$(find "$root" -name cognition.h -path '*/include/*' | head -1)
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$root"
 flags=$(pkg-config --cflags --libs libcognition libcognition-sqlite) || fail "pkg-config cannot resolve libcognition libcognition-sqlite"
 # shellcheck disable=SC2086
-"$cc" -std=c11 -Wall -Wextra -Werror -o "$root/consumer" "$src" $flags 2>"$root/cc.log" ||
+"$cc" $extra -std=c11 -Wall -Wextra -Werror -o "$root/consumer" "$src" $flags 2>"$root/cc.log" ||
 	fail "consumer does not build against the installed tree: $(cat "$root/cc.log")"
 libdir=$(dirname "$(find "$root" -name 'libcognition.so.1' | head -1)")
 (cd "$root" && LD_LIBRARY_PATH="$libdir" ./consumer "$root/consumer.db") >"$root/run.log" 2>&1 ||
