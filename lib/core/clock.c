@@ -28,7 +28,10 @@ void cog_clock_format_iso8601(int64_t unix_ms, char out[32])
 		millis += 1000;
 		secs -= 1;
 	}
-	gmtime_r(&secs, &tm);
+	if (!gmtime_r(&secs, &tm)) {
+		snprintf(out, 32, "invalid-time");
+		return;
+	}
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%03dZ", millis);
 }

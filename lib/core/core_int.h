@@ -145,7 +145,10 @@ void cog_id_new(cog_id *id);
 void cog_id_to_hex(const cog_id *id, char out[33]);
 /* 8-4-4-4-12 form + NUL. */
 void cog_id_to_uuid(const cog_id *id, char out[37]);
-/* Accepts both forms; COG_EINVAL otherwise. */
+/* Accepts both forms, hex digits in either case, nothing else (no
+ * whitespace, braces or "urn:uuid:"); any 128-bit value, whatever its
+ * version bits. COG_EINVAL naming the offending offset otherwise; *id is
+ * left untouched on failure. */
 int cog_id_parse(cog_id *id, const char *text);
 int cog_id_compare(const cog_id *a, const cog_id *b);
 int64_t cog_id_time_ms(const cog_id *id);
@@ -154,7 +157,8 @@ int64_t cog_id_time_ms(const cog_id *id);
 
 #define COG_HASH_BYTES 32
 /* BLAKE2b (libsodium crypto_generichash), out_len 16..64, key optional
- * (NULL or 16..64 bytes). */
+ * (NULL with key_len 0, or 16..64 bytes); data may be NULL when len is 0.
+ * COG_EINVAL naming the bad argument otherwise. */
 int cog_hash_blake2b(uint8_t *out, size_t out_len, const void *data,
                      size_t len, const uint8_t *key, size_t key_len);
 /* Lowercase hex of bytes into out (2*len+1 bytes). */
@@ -169,10 +173,14 @@ typedef void (*cog_pool_fn)(void *arg);
 int cog_pool_new(cog_pool **out, unsigned int threads);
 /* Queue fn(arg). COG_ECANCELED after shutdown began, COG_ENOMEM. */
 int cog_pool_submit(cog_pool *pool, cog_pool_fn fn, void *arg);
-/* Block until every queued and running job has finished. */
+/* Block until every queued and running job has finished, including jobs
+ * those jobs submitted. Never from inside a job of the same pool (it would
+ * wait for itself). NULL-safe. */
 void cog_pool_wait(cog_pool *pool);
 unsigned int cog_pool_threads(const cog_pool *pool);
-/* Run what is queued, join the workers, free. NULL-safe. */
+/* Run what is queued, join the workers, free. NULL-safe. Never from inside
+ * a job of the same pool; jobs still running may submit no more
+ * (COG_ECANCELED). */
 void cog_pool_free(cog_pool *pool);
 
 /* ---- token-bucket rate limiter (ratelimit.c) ---- */
@@ -185,12 +193,15 @@ typedef struct cog_ratelimit {
 	uint64_t last_ns;
 } cog_ratelimit;
 
-/* rate > 0, burst >= 1. The bucket starts full. */
+/* rate > 0, burst >= 1, both finite (else COG_EINVAL). The bucket starts
+ * full. */
 int cog_ratelimit_init(cog_ratelimit *rl, double rate_per_s, double burst);
 void cog_ratelimit_dispose(cog_ratelimit *rl);
 /* Take `cost` tokens at time now_ns: 0 if granted, else COG_EBUSY and
- * *wait_ns (may be NULL) gets how long until they would be available.
- * cost > burst is COG_ERANGE. Thread safe. */
+ * *wait_ns (may be NULL) gets how long until they would be available
+ * (the first such nanosecond; UINT64_MAX if past 2^64 ns). cost > burst is
+ * COG_ERANGE; negative or non-finite cost COG_EINVAL. Thread safe; a now_ns
+ * older than an earlier call's counts as no time passed. */
 int cog_ratelimit_take(cog_ratelimit *rl, double cost, uint64_t now_ns,
                        uint64_t *wait_ns);
 
@@ -208,7 +219,7 @@ typedef struct cog_breaker {
 	uint64_t cooldown_ns;           /* open -> half-open after this */
 	unsigned int failures;
 	cog_breaker_state state;
-	uint64_t opened_ns;
+	uint64_t opened_ns;             /* when opened; half-open: probe sent */
 	bool probe_in_flight;           /* half-open admits one probe */
 } cog_breaker;
 
@@ -216,8 +227,12 @@ int cog_breaker_init(cog_breaker *b, unsigned int failure_threshold,
                      uint64_t cooldown_ns);
 void cog_breaker_dispose(cog_breaker *b);
 /* May a call go ahead at now_ns? 0 yes; COG_EUNAVAILABLE when open (or a
- * half-open probe is already in flight). Thread safe. */
+ * half-open probe is already in flight). A probe out for a whole cool-down
+ * without a report counts as lost, and the next caller becomes the probe.
+ * Thread safe; now_ns slightly older than the last reading is fine. */
 int cog_breaker_allow(cog_breaker *b, uint64_t now_ns);
+/* Report the outcome of an admitted call. While open, or half-open with no
+ * probe out, results are from calls admitted earlier and are ignored. */
 void cog_breaker_success(cog_breaker *b);
 void cog_breaker_failure(cog_breaker *b, uint64_t now_ns);
 cog_breaker_state cog_breaker_state_at(cog_breaker *b, uint64_t now_ns);
