@@ -1,5 +1,6 @@
 /* The storage wrapper: validates every argument once for all backends,
  * serialises calls, and ties transactions to the thread that opened them. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core_int.h"
@@ -26,6 +27,12 @@ int cog_storage_vtable_init(cog_storage_vtable *vtable, unsigned int version)
 	vtable->version = version;
 	return COG_OK;
 }
+
+/* Size of the vtable struct of each version; version 2 will add
+ * offsetof(cog_storage_vtable, <its first member>) for version 1. */
+static const size_t vtable_size[COG_STORAGE_VTABLE_VERSION + 1] = {
+	0, sizeof(cog_storage_vtable)
+};
 
 static void close_backend(const cog_storage_vtable *vt)
 {
@@ -58,8 +65,9 @@ int cog_storage_new(cog_storage **out, const cog_storage_vtable *vt)
 		close_backend(vt);
 		return cog__oom(fn);
 	}
-	/* Copy only what the backend's version defines; the rest stays NULL. */
-	s->vt = *vt;
+	/* Copy only what the backend's version defines (a backend built
+	 * against older headers has a shorter struct); the rest stays NULL. */
+	memcpy(&s->vt, vt, vtable_size[vt->version]);
 	pthread_mutexattr_t attr;
 	int err = pthread_mutexattr_init(&attr);
 	if (!err)
@@ -315,8 +323,12 @@ static int end_txn(cog_storage *s, bool commit)
 		return leave(s, cog__error(COG_EINVAL, "%s: no transaction is open", fn));
 	rc = commit ? s->vt.commit(s->vt.self) : s->vt.rollback(s->vt.self);
 	if (rc && commit) {
-		/* A failed commit leaves nothing half-applied: roll back. */
+		/* A failed commit leaves nothing half-applied: roll back, but
+		 * report why the commit failed, not how the rollback went. */
+		char why[512];
+		snprintf(why, sizeof(why), "%s", cog_error_last());
 		s->vt.rollback(s->vt.self);
+		cog__error(rc, "%s", why);
 	}
 	s->in_txn = false;
 	pthread_mutex_unlock(&s->lock); /* the lock taken by begin() */

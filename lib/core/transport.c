@@ -56,7 +56,8 @@ int cog_transport_new(cog_transport **out, const cog_transport_vtable *vt)
 			vt->close(vt->self);
 		return cog__oom(fn);
 	}
-	t->vt = *vt;
+	/* Version 1 is the whole struct; see vtable_size in storage.c. */
+	memcpy(&t->vt, vt, sizeof(t->vt));
 	*out = t;
 	return COG_OK;
 }
@@ -146,7 +147,7 @@ int cog_transport_perform(cog_transport *t, const cog_http_request *req,
 		return cog__error(COG_ECANCELED, "%s: %s %s canceled before it started",
 			fn, req->method ? req->method : "GET", req->url);
 	rc = t->vt.perform(t->vt.self, req, resp);
-	if (rc && rc != COG_OK) {
+	if (rc) {
 		/* Partial bodies of failed transfers are dropped. */
 		int status = resp->status;
 		cog_http_response_dispose(resp);

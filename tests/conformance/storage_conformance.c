@@ -10,8 +10,21 @@
 
 #include "storage_conformance.h"
 
+/* Check fixtures take no arguments, so each suite gets a slot and a
+ * selector (run before its tests fork) that points `backend` at it. */
+#define MAX_BACKENDS 4
+static const conformance_backend *slots[MAX_BACKENDS];
 static const conformance_backend *backend;
 static cog_storage *st;
+
+static void select_0(void) { backend = slots[0]; }
+static void select_1(void) { backend = slots[1]; }
+static void select_2(void) { backend = slots[2]; }
+static void select_3(void) { backend = slots[3]; }
+static void (*const selectors[MAX_BACKENDS])(void) = {
+	select_0, select_1, select_2, select_3
+};
+static int slot_count;
 
 static void setup(void)
 {
@@ -595,11 +608,18 @@ END_TEST
 
 Suite *storage_conformance_suite(const conformance_backend *b)
 {
-	static char name[128];
-	backend = b;
-	snprintf(name, sizeof(name), "conformance/%s", b->name);
-	Suite *s = suite_create(name);
+	static char names[MAX_BACKENDS][128];
+	if (slot_count == MAX_BACKENDS) {
+		fprintf(stderr, "storage_conformance_suite: more than %d backends\n",
+			MAX_BACKENDS);
+		abort();
+	}
+	int slot = slot_count++;
+	slots[slot] = b;
+	snprintf(names[slot], sizeof(names[slot]), "conformance/%s", b->name);
+	Suite *s = suite_create(names[slot]);
 	TCase *tc = tcase_create("storage");
+	tcase_add_unchecked_fixture(tc, selectors[slot], NULL);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, doc_round_trip);
