@@ -2,10 +2,14 @@
  * libcognition-curl: the default HTTP transport, over libcurl.
  *
  * Link with `pkg-config --libs libcognition-curl`. Connections are kept
- * alive and shared by all threads using the transport; HTTP/2 is used where
- * the server and libcurl support it; TLS peers are always verified; the
- * proxy environment variables (http_proxy, https_proxy, no_proxy, ...) are
- * honoured.
+ * alive in a pool of transfer slots that every thread using the transport
+ * draws from (most recently used first), so sequential requests reuse a warm
+ * connection and N concurrent threads use at most N connections per host;
+ * a connection is never used by two threads at once (libcurl's shared
+ * connection cache is not thread-safe). DNS and TLS sessions are shared.
+ * HTTP/2 is used where the server and libcurl support it; TLS peers are
+ * always verified; the proxy environment variables (http_proxy,
+ * https_proxy, no_proxy, ...) are honoured.
  */
 #ifndef COGNITION_CURL_H
 #define COGNITION_CURL_H
@@ -20,7 +24,8 @@ typedef struct cog_curl_options {
 	unsigned int version;
 	const char *user_agent;     /* NULL: "libcognition/<version>" */
 	const char *ca_file;        /* NULL: the system's trust store */
-	unsigned int max_connections; /* cached connections; 0: 16 */
+	unsigned int max_connections; /* idle transfer slots kept, and cached
+	                                 connections per slot; 0: 16 */
 } cog_curl_options;
 
 #define COG_CURL_OPTIONS_VERSION 1

@@ -117,9 +117,9 @@ COG_API int cog_storage_vtable_init(cog_storage_vtable *vtable,
                                     unsigned int version);
 
 /*
- * Wrap a backend. The vtable is copied; `vtable->self` is owned by the new
- * handle from now on (its close() runs in cog_storage_free(), and also here
- * when this call fails after validation).
+ * Wrap a backend. The vtable is copied; `vtable->self` is owned by the
+ * library from now on: its close() runs in cog_storage_free(), or here if
+ * this call fails (on every failure except a NULL `out` or `vtable`).
  * Errors: COG_EINVAL (NULL or a required member missing), COG_EVERSION.
  */
 COG_API int cog_storage_new(cog_storage **out, const cog_storage_vtable *vtable);

@@ -46,10 +46,12 @@ int cog_storage_new(cog_storage **out, const cog_storage_vtable *vt)
 	COG_CHECK_ARG(out, fn, "out is NULL");
 	*out = NULL;
 	COG_CHECK_ARG(vt, fn, "vtable is NULL");
-	if (vt->version == 0 || vt->version > COG_STORAGE_VTABLE_VERSION)
+	if (vt->version == 0 || vt->version > COG_STORAGE_VTABLE_VERSION) {
+		close_backend(vt); /* close sits at the same offset in every version */
 		return cog__error(COG_EVERSION,
 			"%s: storage vtable version %u is not supported (1..%u)",
 			fn, vt->version, COG_STORAGE_VTABLE_VERSION);
+	}
 	const char *missing =
 		!vt->put ? "put" : !vt->get ? "get" : !vt->del ? "del" :
 		!vt->scan ? "scan" : !vt->append ? "append" : !vt->read ? "read" :

@@ -1,4 +1,5 @@
 /* The transport wrapper: request validation shared by every backend. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,10 +42,14 @@ int cog_transport_new(cog_transport **out, const cog_transport_vtable *vt)
 	COG_CHECK_ARG(out, fn, "out is NULL");
 	*out = NULL;
 	COG_CHECK_ARG(vt, fn, "vtable is NULL");
-	if (vt->version == 0 || vt->version > COG_TRANSPORT_VTABLE_VERSION)
+	if (vt->version == 0 || vt->version > COG_TRANSPORT_VTABLE_VERSION) {
+		/* close sits at the same offset in every version. */
+		if (vt->close)
+			vt->close(vt->self);
 		return cog__error(COG_EVERSION,
 			"%s: transport vtable version %u is not supported (1..%u)",
 			fn, vt->version, COG_TRANSPORT_VTABLE_VERSION);
+	}
 	if (!vt->perform) {
 		if (vt->close)
 			vt->close(vt->self);
@@ -71,6 +76,21 @@ void cog_transport_free(cog_transport *t)
 	cog_free(t);
 }
 
+/* The URL as it may appear in an error message: no user info, no query
+ * or fragment (both can carry credentials). */
+static const char *url_for_message(const char *url, char *out, size_t cap)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *host = scheme_end ? scheme_end + 3 : url;
+	const char *path = host + strcspn(host, "/?#");
+	const char *at = memchr(host, '@', (size_t)(path - host));
+	const char *end = path + strcspn(path, "?#");
+	snprintf(out, cap, "%.*s%.*s%s", (int)(host - url), url,
+		(int)(end - (at ? at + 1 : host)), at ? at + 1 : host,
+		*end ? "?..." : "");
+	return out;
+}
+
 static bool is_token_char(unsigned char c)
 {
 	return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", c);
@@ -85,14 +105,17 @@ static int check_request(const cog_http_request *req)
 			fn, req->version, COG_HTTP_REQUEST_VERSION);
 	if (!req->url || !*req->url)
 		return cog__error(COG_EINVAL, "%s: request URL is missing", fn);
+	char shown[256];
 	if (strncasecmp(req->url, "http://", 7) != 0 &&
 	    strncasecmp(req->url, "https://", 8) != 0)
-		return cog__error(COG_EINVAL,
-			"%s: URL '%.200s' is not http:// or https://", fn, req->url);
+		return cog__error(COG_EINVAL, "%s: URL '%s' is not http:// or https://",
+			fn, url_for_message(req->url, shown, sizeof(shown)));
 	for (const char *p = req->url; *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return cog__error(COG_EINVAL,
-				"%s: URL '%.200s' contains a space or control character", fn, req->url);
+				"%s: URL '%s' contains a space or control character at byte %zu",
+				fn, url_for_message(req->url, shown, sizeof(shown)),
+				(size_t)(p - req->url));
 	if (req->method) {
 		if (!*req->method)
 			return cog__error(COG_EINVAL, "%s: method is empty", fn);
@@ -143,9 +166,12 @@ int cog_transport_perform(cog_transport *t, const cog_http_request *req,
 	unsigned int version = resp->version;
 	cog_http_response_dispose(resp);
 	resp->version = version;
-	if (req->is_canceled && req->is_canceled(req->cancel_user_data))
+	if (req->is_canceled && req->is_canceled(req->cancel_user_data)) {
+		char shown[256];
 		return cog__error(COG_ECANCELED, "%s: %s %s canceled before it started",
-			fn, req->method ? req->method : "GET", req->url);
+			fn, req->method ? req->method : "GET",
+			url_for_message(req->url, shown, sizeof(shown)));
+	}
 	rc = t->vt.perform(t->vt.self, req, resp);
 	if (rc) {
 		/* Partial bodies of failed transfers are dropped. */

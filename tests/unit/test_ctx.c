@@ -206,6 +206,11 @@ START_TEST(http_through_ctx_and_cancel)
 	req.header_count = 0;
 	req.url = "ftp://example/";
 	ck_assert_int_eq(cog_ctx_http_perform(ctx, &req, &resp), COG_EINVAL);
+	req.url = "ftp://user:hunter2@example/x?key=secret";
+	ck_assert_int_eq(cog_ctx_http_perform(ctx, &req, &resp), COG_EINVAL);
+	ck_assert_msg(strstr(cog_error_last(), "ftp://example/x?...") &&
+		!strstr(cog_error_last(), "hunter2") && !strstr(cog_error_last(), "secret"),
+		"credentials in the message: %s", cog_error_last());
 	req.url = "http://a b/";
 	ck_assert_int_eq(cog_ctx_http_perform(ctx, &req, &resp), COG_EINVAL);
 	req.url = NULL;
@@ -214,6 +219,30 @@ START_TEST(http_through_ctx_and_cancel)
 	req.method = "GE T";
 	ck_assert_int_eq(cog_ctx_http_perform(ctx, &req, &resp), COG_EINVAL);
 	cog_ctx_free(ctx);
+}
+END_TEST
+
+static int transport_closed;
+
+static void count_transport_close(void *self)
+{
+	transport_closed++;
+}
+
+START_TEST(transport_new_takes_ownership_on_failure)
+{
+	cog_transport *t = NULL;
+	cog_transport_vtable vt = COG_TRANSPORT_VTABLE_INIT;
+	vt.close = count_transport_close;
+	vt.version = 77;
+	vt.perform = waiting_perform;
+	ck_assert_int_eq(cog_transport_new(&t, &vt), COG_EVERSION);
+	ck_assert_int_eq(transport_closed, 1);
+	vt.version = COG_TRANSPORT_VTABLE_VERSION;
+	vt.perform = NULL;
+	ck_assert_int_eq(cog_transport_new(&t, &vt), COG_EINVAL);
+	ck_assert_int_eq(transport_closed, 2);
+	ck_assert_ptr_null(t);
 }
 END_TEST
 
@@ -263,6 +292,7 @@ int main(void)
 	tcase_add_test(tc, events);
 	tcase_add_test(tc, http_through_ctx_and_cancel);
 	tcase_add_test(tc, response_header_lookup);
+	tcase_add_test(tc, transport_new_takes_ownership_on_failure);
 	tcase_add_test(tc, storage_ownership);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
