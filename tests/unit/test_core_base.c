@@ -165,6 +165,25 @@ START_TEST(buffer_growth_and_escape)
 }
 END_TEST
 
+START_TEST(clocks)
+{
+	char text[32];
+	cog_clock_format_iso8601(0, text);
+	ck_assert_str_eq(text, "1970-01-01T00:00:00.000Z");
+	cog_clock_format_iso8601(1795613400123, text);
+	ck_assert_str_eq(text, "2026-11-25T13:30:00.123Z");
+	cog_clock_format_iso8601(-1, text);
+	ck_assert_str_eq(text, "1969-12-31T23:59:59.999Z");
+	int64_t wall = cog_clock_realtime_ms();
+	ck_assert_int_gt(wall, 1700000000000); /* after 2023 */
+	uint64_t t0 = cog_clock_mono_ns();
+	cog_clock_sleep_ms(20);
+	uint64_t elapsed = cog_clock_mono_ns() - t0;
+	ck_assert_uint_ge(elapsed, 20000000);
+	ck_assert_uint_lt(elapsed, 2000000000);
+}
+END_TEST
+
 START_TEST(version_and_features)
 {
 	ck_assert_str_eq(cog_version(), COG_VERSION_STRING);
@@ -187,6 +206,7 @@ int main(void)
 	tcase_add_test(tc, json_nesting_limit);
 	tcase_add_test(tc, json_parse_and_print);
 	tcase_add_test(tc, buffer_growth_and_escape);
+	tcase_add_test(tc, clocks);
 	tcase_add_test(tc, version_and_features);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
