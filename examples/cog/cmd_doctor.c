@@ -61,6 +61,7 @@ static void check_database(const cli *c, check *k)
 	}
 	cog_sqlite_options options = COG_SQLITE_OPTIONS_INIT;
 	options.create = 0;
+	options.read_only = 1; /* a check must not modify what it checks */
 	cog_storage *storage = NULL;
 	char *json = NULL;
 	if (cog_sqlite_storage_open(&storage, c->db_path, &options) != 0 ||

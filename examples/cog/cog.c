@@ -91,10 +91,13 @@ int main(int argc, char **argv)
 	}
 	if (want_version)
 		return print_version(&c);
-	if (want_help || i >= argc || strcmp(argv[i], "help") == 0)
-		return i >= argc && !want_help
-			? (print_help(&c), CLI_USAGE)
-			: print_help(&c);
+	if (want_help || (i < argc && strcmp(argv[i], "help") == 0))
+		return print_help(&c);
+	if (i >= argc) {
+		if (!c.json)
+			fputs(usage_text, stderr);
+		return cli_fail(&c, CLI_USAGE, "no command given (see cog --help)");
+	}
 	for (size_t k = 0; k < sizeof(commands) / sizeof(*commands); k++)
 		if (strcmp(argv[i], commands[k].name) == 0)
 			return commands[k].run(&c, argc - i - 1, argv + i + 1);

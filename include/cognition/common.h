@@ -110,8 +110,11 @@ COG_API void *cog_realloc(void *ptr, size_t size);
 COG_API void cog_free(void *ptr);
 
 /*
- * The allocator hook. All of libcognition's allocations, cJSON's, and (when
- * libcognition-sqlite initialises SQLite first) SQLite's go through it.
+ * The allocator hook. All of libcognition's allocations go through it, and
+ * so do cJSON's and, when the backends initialise them first, SQLite's and
+ * libcurl's. cJSON's hooks are process-wide: once a custom allocator is set,
+ * every cJSON object in the process is allocated through it, so a host that
+ * uses cJSON itself must not hold cJSON objects across this call.
  * `free` receives pointers returned by `malloc` or `realloc` of the same
  * allocator. `realloc(NULL, n)` must behave as `malloc(n)`.
  */

@@ -15,7 +15,8 @@
  *
  * Threads: a cog_storage may be shared between threads. Calls are serialised
  * by the wrapper. A transaction belongs to the thread that began it: other
- * threads' calls wait until it commits or rolls back.
+ * threads' calls wait until it commits or rolls back (so a thread must never
+ * exit with a transaction open).
  */
 #ifndef COGNITION_STORAGE_H
 #define COGNITION_STORAGE_H
@@ -40,8 +41,9 @@ typedef struct cog_storage cog_storage;
  * Called once per document by a scan, in ascending byte order of key.
  * `value` is NUL-terminated JSON text of `value_len` bytes; both pointers are
  * valid only during the call. `expires_at` is Unix milliseconds or 0.
- * Return 0 to continue, COG_STORAGE_STOP to stop, or a negative status to
- * abort the scan with that status. The callback must not call into the same
+ * Return 0 to continue, COG_STORAGE_STOP (or any positive value) to stop,
+ * or a negative status to abort the scan with that status (set a message
+ * with cog_error_set(), or the scan records a generic one). The callback must not call into the same
  * storage (COG_EBUSY).
  */
 typedef int (*cog_storage_doc_fn)(const char *key, const char *value,
@@ -134,7 +136,8 @@ COG_API void cog_storage_free(cog_storage *storage);
 /*
  * Store JSON text `json` under `key`. expires_at: Unix ms, or 0 for never.
  * Errors: COG_EINVAL (bad name, key or JSON; the message says which and
- * where), COG_ERANGE (over a limit), COG_EIO, COG_EBUSY.
+ * where), COG_ERANGE (over a limit), COG_EDENIED (read-only store),
+ * COG_EIO, COG_EBUSY.
  */
 COG_API int cog_storage_put(cog_storage *storage, const char *collection,
                             const char *key, const char *json,

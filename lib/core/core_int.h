@@ -105,6 +105,11 @@ int cog_json_add_bool(cJSON *object, const char *name, bool value);
 /* Fill a vtable for a new in-memory store (self is allocated). */
 int cog_storage_memory_new_vtable(cog_storage_vtable *vt);
 
+/* ---- transport (transport.c) ---- */
+
+/* Size of cog_http_request of a version (0 if unknown). */
+size_t cog__http_request_size(unsigned int version);
+
 /* ---- logging (log.c) and the context (ctx.c) ---- */
 
 struct cog_ctx;

@@ -7,6 +7,11 @@
 #include "core_int.h"
 #include "cognition/ctx.h"
 
+/* Options struct size by version (see transport.c). */
+static const size_t options_size[COG_CTX_OPTIONS_VERSION + 1] = {
+	0, sizeof(cog_ctx_options)
+};
+
 struct cog_ctx {
 	cog_ctx_options options;
 	cog_storage *storage;
@@ -24,7 +29,7 @@ int cog_ctx_options_init(cog_ctx_options *options, unsigned int version)
 			"cog_ctx_options_init: version %u is not supported (1..%u)",
 			version, COG_CTX_OPTIONS_VERSION);
 	cog_ctx_options defaults = COG_CTX_OPTIONS_INIT;
-	*options = defaults;
+	memcpy(options, &defaults, options_size[version]);
 	options->version = version;
 	return COG_OK;
 }
@@ -55,9 +60,8 @@ int cog_ctx_new(cog_ctx **out, const cog_ctx_options *options)
 		int rc = check_options(options);
 		if (rc)
 			return rc;
-		/* Version 1 is the whole struct; a later version will copy only
-		 * the members the caller's version has and default the rest. */
-		memcpy(&opts, options, sizeof(opts));
+		/* Members past the caller's version keep their defaults. */
+		memcpy(&opts, options, options_size[options->version]);
 	}
 	if (opts.worker_threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -97,8 +101,10 @@ int cog_ctx_set_storage(cog_ctx *ctx, cog_storage *storage)
 		cog_storage_free(storage);
 		return cog__error(COG_EINVAL, "cog_ctx_set_storage: ctx is NULL");
 	}
-	cog_storage_free(ctx->storage);
-	ctx->storage = storage;
+	if (storage != ctx->storage) { /* handing back the same one is a no-op */
+		cog_storage_free(ctx->storage);
+		ctx->storage = storage;
+	}
 	return COG_OK;
 }
 
@@ -113,8 +119,10 @@ int cog_ctx_set_transport(cog_ctx *ctx, cog_transport *transport)
 		cog_transport_free(transport);
 		return cog__error(COG_EINVAL, "cog_ctx_set_transport: ctx is NULL");
 	}
-	cog_transport_free(ctx->transport);
-	ctx->transport = transport;
+	if (transport != ctx->transport) {
+		cog_transport_free(ctx->transport);
+		ctx->transport = transport;
+	}
 	return COG_OK;
 }
 
@@ -172,7 +180,8 @@ int cog_ctx_http_perform(cog_ctx *ctx, const cog_http_request *request,
 	if (request->version == 0 || request->version > COG_HTTP_REQUEST_VERSION)
 		return cog__error(COG_EVERSION, "%s: request version %u is not supported",
 			fn, request->version);
-	cog_http_request req = *request;
+	cog_http_request req = COG_HTTP_REQUEST_INIT;
+	memcpy(&req, request, cog__http_request_size(request->version));
 	struct ctx_cancel cancel = { ctx, request };
 	req.is_canceled = ctx_is_canceled;
 	req.cancel_user_data = &cancel;
@@ -181,12 +190,14 @@ int cog_ctx_http_perform(cog_ctx *ctx, const cog_http_request *request,
 	return cog_transport_perform(ctx->transport, &req, response);
 }
 
-static void write_log(cog_ctx *ctx, int level, const char *message, cJSON *fields)
+static int write_log(cog_ctx *ctx, int level, const char *message, cJSON *fields)
 {
 	char *line = cog__log_format(level, ctx->trace_id, NULL, message, fields);
-	if (line)
-		ctx->options.log_fn(level, line, ctx->options.log_user_data);
+	if (!line)
+		return cog__oom("log");
+	ctx->options.log_fn(level, line, ctx->options.log_user_data);
 	cog_free(line);
+	return COG_OK;
 }
 
 int cog_ctx_log(cog_ctx *ctx, int level, const char *message, const char *fields_json)
@@ -194,6 +205,10 @@ int cog_ctx_log(cog_ctx *ctx, int level, const char *message, const char *fields
 	static const char fn[] = "cog_ctx_log";
 	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
 	COG_CHECK_ARG(message, fn, "message is NULL");
+	size_t bad;
+	if (!cog_utf8_valid(message, strlen(message), &bad))
+		return cog__error(COG_EINVAL, "%s: message is not valid UTF-8 (byte %zu)",
+			fn, bad);
 	if (level < COG_LOG_TRACE || level >= COG_LOG_OFF)
 		return cog__error(COG_EINVAL, "%s: level %d is not a cog_log_level (0..4)",
 			fn, level);
@@ -207,10 +222,11 @@ int cog_ctx_log(cog_ctx *ctx, int level, const char *message, const char *fields
 			return cog__error(COG_EINVAL, "%s: fields must be a JSON object", fn);
 		}
 	}
+	int rc = COG_OK;
 	if (ctx->options.log_fn && level >= ctx->options.log_level)
-		write_log(ctx, level, message, fields);
+		rc = write_log(ctx, level, message, fields);
 	cJSON_Delete(fields);
-	return COG_OK;
+	return rc;
 }
 
 void cog__log(cog_ctx *ctx, int level, cJSON *fields, const char *fmt, ...)
@@ -221,7 +237,7 @@ void cog__log(cog_ctx *ctx, int level, cJSON *fields, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(message, sizeof(message), fmt, ap);
 		va_end(ap);
-		write_log(ctx, level, message, fields);
+		write_log(ctx, level, message, fields); /* best effort */
 	}
 	cJSON_Delete(fields);
 }

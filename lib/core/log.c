@@ -15,20 +15,29 @@ const char *cog__log_level_name(int level)
 	return level >= 0 && level <= COG_LOG_OFF ? level_names[level] : "unknown";
 }
 
-/* Field names whose values are never logged. */
+/* Field names whose values are never logged: a name with one of these
+ * words as a component ("api_key", "X-Api-Key", "client_secret",
+ * "access_token"), but not merely containing it ("max_tokens"). */
 static const char secret_name_pattern[] =
-	"(?i)(authorization|api[_-]?key|apikey|passw(or)?d|secret|token|cookie|"
-	"credential|private[_-]?key|session[_-]?id)";
+	"(?i)(^|[_.-])(authorization|auth|api[_-]?key|apikey|passw(or)?d|secret|"
+	"token|cookie|set-cookie|credentials?|private[_-]?key|session[_-]?id|"
+	"signature)([_.-]|$)";
 
-/* Secrets that show up inside free text. */
+/* Secrets that show up inside free text, including JSON-shaped text. */
+#define KEY_EDGE "(?<![A-Za-z0-9])"
 static const struct {
 	const char *pattern;
 	const char *replacement;
 } secret_text[] = {
-	{ "(?i)\\bbearer\\s+[A-Za-z0-9._~+/=-]+", "Bearer [REDACTED]" },
-	{ "\\b(sk|pk|rk)-[A-Za-z0-9_-]{16,}", "[REDACTED]" },
-	{ "(?i)\\b(api[_-]?key|password|passwd|secret|token)(\\s*[=:]\\s*)[^\\s,;&\"']+",
+	/* "Authorization: Basic ...", "Proxy-Authorization=...": any scheme */
+	{ "(?i)" KEY_EDGE "((?:proxy-)?authorization)(\"?\\s*[:=]\\s*\"?)[^\"\\r\\n]+",
 	  "${1}${2}[REDACTED]" },
+	{ "(?i)" KEY_EDGE "bearer\\s+[A-Za-z0-9._~+/=-]+", "Bearer [REDACTED]" },
+	{ KEY_EDGE "(sk|pk|rk)-[A-Za-z0-9_-]{16,}", "[REDACTED]" },
+	/* key=value, key: value and "key":"value" */
+	{ "(?i)" KEY_EDGE "(api[_-]?key|apikey|password|passwd|secret|client[_-]?secret|"
+	  "token|access[_-]?token|refresh[_-]?token|cookie)(\"?\\s*[=:]\\s*\"?)"
+	  "[^\\s,;&\"'}]+", "${1}${2}[REDACTED]" },
 };
 
 static pcre2_code *secret_name_re;
@@ -105,31 +114,42 @@ char *cog__redact_text(const char *text)
 	return cur;
 }
 
+/* Put a string in place of *child, keeping its member name. */
+static int replace_value(cJSON *parent, cJSON **child, const char *text)
+{
+	cJSON *masked = cJSON_CreateString(text);
+	if (!masked)
+		return cog__oom("log redaction");
+	/* cJSON_ReplaceItemViaPointer does not carry the key over: move it. */
+	masked->string = (*child)->string;
+	(*child)->string = NULL;
+	if (!cJSON_ReplaceItemViaPointer(parent, *child, masked)) {
+		(*child)->string = masked->string;
+		masked->string = NULL;
+		cJSON_Delete(masked);
+		return cog__oom("log redaction");
+	}
+	*child = masked;
+	return COG_OK;
+}
+
 /* Replace secret values in place, at any depth. */
 static int redact_fields(cJSON *item)
 {
 	for (cJSON *child = item ? item->child : NULL; child; child = child->next) {
 		if (child->string && cog__is_secret_name(child->string)) {
-			cJSON *masked = cJSON_CreateString("[REDACTED]");
-			if (!masked || !cJSON_ReplaceItemViaPointer(item, child, masked)) {
-				cJSON_Delete(masked);
-				return cog__oom("log redaction");
-			}
-			child = masked;
+			int rc = replace_value(item, &child, "[REDACTED]");
+			if (rc)
+				return rc;
 		} else if (cJSON_IsString(child)) {
 			char *clean = cog__redact_text(child->valuestring);
 			if (!clean)
 				return cog__oom("log redaction");
-			if (strcmp(clean, child->valuestring) != 0) {
-				cJSON *masked = cJSON_CreateString(clean);
-				if (!masked || !cJSON_ReplaceItemViaPointer(item, child, masked)) {
-					cog_free(clean);
-					cJSON_Delete(masked);
-					return cog__oom("log redaction");
-				}
-				child = masked;
-			}
+			int rc = strcmp(clean, child->valuestring) != 0
+				? replace_value(item, &child, clean) : COG_OK;
 			cog_free(clean);
+			if (rc)
+				return rc;
 		} else if (cJSON_IsObject(child) || cJSON_IsArray(child)) {
 			int rc = redact_fields(child);
 			if (rc)

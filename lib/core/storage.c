@@ -15,6 +15,12 @@ struct cog_storage {
 	bool in_callback;
 };
 
+/* Size of the vtable struct of each version; version 2 will add
+ * offsetof(cog_storage_vtable, <its first member>) for version 1. */
+static const size_t vtable_size[COG_STORAGE_VTABLE_VERSION + 1] = {
+	0, sizeof(cog_storage_vtable)
+};
+
 int cog_storage_vtable_init(cog_storage_vtable *vtable, unsigned int version)
 {
 	if (!vtable)
@@ -23,16 +29,10 @@ int cog_storage_vtable_init(cog_storage_vtable *vtable, unsigned int version)
 		return cog__error(COG_EVERSION,
 			"cog_storage_vtable_init: version %u is not supported (1..%u)",
 			version, COG_STORAGE_VTABLE_VERSION);
-	memset(vtable, 0, sizeof(*vtable));
+	memset(vtable, 0, vtable_size[version]);
 	vtable->version = version;
 	return COG_OK;
 }
-
-/* Size of the vtable struct of each version; version 2 will add
- * offsetof(cog_storage_vtable, <its first member>) for version 1. */
-static const size_t vtable_size[COG_STORAGE_VTABLE_VERSION + 1] = {
-	0, sizeof(cog_storage_vtable)
-};
 
 static void close_backend(const cog_storage_vtable *vt)
 {
@@ -216,33 +216,43 @@ int cog_storage_delete(cog_storage *s, const char *collection, const char *key)
 /* Callbacks run with in_callback set so that re-entry fails cleanly. */
 struct scan_guard {
 	cog_storage *s;
+	const char *fn;
 	cog_storage_doc_fn doc_fn;
 	cog_storage_record_fn record_fn;
 	void *user_data;
 };
+
+/* What a callback returned, as the backend should see it: any positive
+ * value means stop; an error without a message of its own gets one. */
+static int callback_result(struct scan_guard *g, int rc)
+{
+	g->s->in_callback = false;
+	if (rc > 0)
+		return COG_STORAGE_STOP;
+	if (rc < 0 && cog_error_last_code() != rc)
+		cog__error(rc, "%s: the callback stopped it with status %d (%s)",
+			g->fn, rc, cog_strerror(rc));
+	return rc;
+}
 
 static int guarded_doc(const char *key, const char *value, size_t len,
                        int64_t expires_at, void *ud)
 {
 	struct scan_guard *g = ud;
 	g->s->in_callback = true;
-	int rc = g->doc_fn(key, value, len, expires_at, g->user_data);
-	g->s->in_callback = false;
-	return rc;
+	return callback_result(g, g->doc_fn(key, value, len, expires_at, g->user_data));
 }
 
 static int guarded_record(uint64_t seq, const char *record, size_t len, void *ud)
 {
 	struct scan_guard *g = ud;
 	g->s->in_callback = true;
-	int rc = g->record_fn(seq, record, len, g->user_data);
-	g->s->in_callback = false;
-	return rc;
+	return callback_result(g, g->record_fn(seq, record, len, g->user_data));
 }
 
 static int scan_result(int rc)
 {
-	return rc == COG_STORAGE_STOP ? COG_OK : rc;
+	return rc > 0 ? COG_OK : rc;
 }
 
 int cog_storage_scan(cog_storage *s, const char *collection, const char *prefix,
@@ -262,7 +272,8 @@ int cog_storage_scan(cog_storage *s, const char *collection, const char *prefix,
 		rc = cog__error(COG_EINVAL, "%s: prefix is not valid UTF-8 (byte %zu)", fn, bad);
 	if (rc || (rc = enter(s, fn)))
 		return rc;
-	struct scan_guard g = { s, fn_cb, NULL, user_data };
+	struct scan_guard g = { s, fn, fn_cb, NULL, user_data };
+	cog_error_clear(); /* so that a callback's own message is recognised */
 	rc = s->vt.scan(s->vt.self, collection, prefix, cog_clock_realtime_ms(),
 		guarded_doc, &g);
 	return leave(s, scan_result(rc));
@@ -292,7 +303,8 @@ int cog_storage_read(cog_storage *s, const char *log, uint64_t from_seq,
 	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
 	if (rc || (rc = enter(s, fn)))
 		return rc;
-	struct scan_guard g = { s, NULL, fn_cb, user_data };
+	struct scan_guard g = { s, fn, NULL, fn_cb, user_data };
+	cog_error_clear();
 	rc = s->vt.read(s->vt.self, log, from_seq, limit, guarded_record, &g);
 	return leave(s, scan_result(rc));
 }

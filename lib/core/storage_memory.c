@@ -326,6 +326,16 @@ static void drop_records(mem_log *l, size_t from, size_t to)
 		cog_free(l->records[i].text);
 }
 
+/* Free the records before `first` for good. */
+static void compact_log(mem_log *l)
+{
+	drop_records(l, 0, l->first);
+	memmove(l->records, l->records + l->first,
+		(l->count - l->first) * sizeof(*l->records));
+	l->count -= l->first;
+	l->first = 0;
+}
+
 static int mem_truncate(void *self, const char *log, uint64_t before_seq)
 {
 	mem_store *m = self;
@@ -340,13 +350,11 @@ static int mem_truncate(void *self, const char *log, uint64_t before_seq)
 		int rc = push_undo(m, &u);
 		if (rc)
 			return rc;
-		l->first = cut; /* records are freed by a later truncate */
+		l->first = cut; /* freed at commit, restored by rollback */
 		return COG_OK;
 	}
-	drop_records(l, 0, cut);
-	memmove(l->records, l->records + cut, (l->count - cut) * sizeof(*l->records));
-	l->count -= cut;
-	l->first = 0;
+	l->first = cut;
+	compact_log(l);
 	return COG_OK;
 }
 
@@ -387,6 +395,8 @@ static int mem_commit(void *self)
 	for (size_t i = 0; i < m->undo_len; i++) {
 		cog_free(m->undo[i].key);
 		doc_free(m->undo[i].old);
+		if (m->undo[i].kind == UNDO_TRUNCATE)
+			compact_log(m->undo[i].log);
 	}
 	m->undo_len = 0;
 	m->in_txn = false;

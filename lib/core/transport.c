@@ -10,6 +10,25 @@ struct cog_transport {
 	cog_transport_vtable vt;
 };
 
+/* Struct sizes by version: a caller built against older headers has a
+ * shorter struct, and nothing may be read or written past its end. When a
+ * version 2 appends members, version 1 becomes offsetof(first new member). */
+static const size_t vtable_size[COG_TRANSPORT_VTABLE_VERSION + 1] = {
+	0, sizeof(cog_transport_vtable)
+};
+static const size_t request_size[COG_HTTP_REQUEST_VERSION + 1] = {
+	0, sizeof(cog_http_request)
+};
+static const size_t response_size[COG_HTTP_RESPONSE_VERSION + 1] = {
+	0, sizeof(cog_http_response)
+};
+
+size_t cog__http_request_size(unsigned int version)
+{
+	return version >= 1 && version <= COG_HTTP_REQUEST_VERSION
+		? request_size[version] : 0;
+}
+
 int cog_transport_vtable_init(cog_transport_vtable *vtable, unsigned int version)
 {
 	if (!vtable)
@@ -18,7 +37,7 @@ int cog_transport_vtable_init(cog_transport_vtable *vtable, unsigned int version
 		return cog__error(COG_EVERSION,
 			"cog_transport_vtable_init: version %u is not supported (1..%u)",
 			version, COG_TRANSPORT_VTABLE_VERSION);
-	memset(vtable, 0, sizeof(*vtable));
+	memset(vtable, 0, vtable_size[version]);
 	vtable->version = version;
 	return COG_OK;
 }
@@ -31,7 +50,7 @@ int cog_http_request_init(cog_http_request *request, unsigned int version)
 		return cog__error(COG_EVERSION,
 			"cog_http_request_init: version %u is not supported (1..%u)",
 			version, COG_HTTP_REQUEST_VERSION);
-	memset(request, 0, sizeof(*request));
+	memset(request, 0, request_size[version]);
 	request->version = version;
 	return COG_OK;
 }
@@ -61,8 +80,7 @@ int cog_transport_new(cog_transport **out, const cog_transport_vtable *vt)
 			vt->close(vt->self);
 		return cog__oom(fn);
 	}
-	/* Version 1 is the whole struct; see vtable_size in storage.c. */
-	memcpy(&t->vt, vt, sizeof(t->vt));
+	memcpy(&t->vt, vt, vtable_size[vt->version]);
 	*out = t;
 	return COG_OK;
 }
@@ -83,7 +101,10 @@ static const char *url_for_message(const char *url, char *out, size_t cap)
 	const char *scheme_end = strstr(url, "://");
 	const char *host = scheme_end ? scheme_end + 3 : url;
 	const char *path = host + strcspn(host, "/?#");
-	const char *at = memchr(host, '@', (size_t)(path - host));
+	const char *at = NULL; /* the last '@' of the authority ends user info */
+	for (const char *p = host; p < path; p++)
+		if (*p == '@')
+			at = p;
 	const char *end = path + strcspn(path, "?#");
 	snprintf(out, cap, "%.*s%.*s%s", (int)(host - url), url,
 		(int)(end - (at ? at + 1 : host)), at ? at + 1 : host,
@@ -190,7 +211,10 @@ void cog_http_response_dispose(cog_http_response *resp)
 	cog_free(resp->headers);
 	cog_free(resp->body);
 	unsigned int version = resp->version;
-	memset(resp, 0, sizeof(*resp));
+	if (version >= 1 && version <= COG_HTTP_RESPONSE_VERSION)
+		memset(resp, 0, response_size[version]);
+	else
+		resp->headers = resp->body = NULL, resp->body_len = 0;
 	resp->version = version;
 }
 

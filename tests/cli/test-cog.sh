@@ -44,6 +44,8 @@ expect "--help" 0 "doctor" "$cog" --help
 expect "--json --help" 0 '"usage"' "$cog" --json --help
 is_json "--json --help"
 expect "no command" 2 "usage" "$cog"
+expect "--json no command" 2 '"ok":false' "$cog" --json
+is_json "--json no command"
 expect "unknown command" 2 "unknown command 'frobnicate'" "$cog" frobnicate
 expect "unknown option" 2 "unknown option '--frob'" "$cog" --frob doctor
 expect "--db without a path" 2 "needs a PATH" "$cog" --db

@@ -389,8 +389,11 @@ static void *writer(void *arg)
 		snprintf(key, sizeof(key), "w%ld-%04d", id, i);
 		snprintf(val, sizeof(val), "{\"w\":%ld,\"i\":%d}", id, i);
 		if (cog_storage_put(st, "c", key, val, 0) != 0 ||
-		    cog_storage_append(st, "shared", val, NULL) != 0)
+		    cog_storage_append(st, "shared", val, NULL) != 0) {
+			/* cog_error_last() is per thread: report it from here. */
+			fprintf(stderr, "writer %ld: %s\n", id, cog_error_last());
 			return (void *)1;
+		}
 	}
 	return NULL;
 }
@@ -564,6 +567,7 @@ static int check_batch(const char *key, const char *value, size_t len,
 START_TEST(kill_during_commits)
 {
 	static int counts[10000];
+	int killed = 0;
 	srand((unsigned int)getpid());
 	for (int round = 0; round < 5; round++) {
 		cog_storage_free(st);
@@ -587,7 +591,11 @@ START_TEST(kill_during_commits)
 		}
 		usleep((useconds_t)(20000 + rand() % 80000));
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		int status = 0;
+		waitpid(pid, &status, 0);
+		ck_assert_msg(!WIFEXITED(status) || WEXITSTATUS(status) == 0,
+			"child failed before the kill (exit %d)", WEXITSTATUS(status));
+		killed += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 		reopen();
 	}
 	memset(counts, 0, sizeof(counts));
@@ -602,6 +610,10 @@ START_TEST(kill_during_commits)
 	uint64_t next = 1;
 	ck_assert_int_eq(cog_storage_read(st, "batches", 0, 0, check_dense, &next), 0);
 	ck_assert_int_eq((int)(next - 1), whole);
+	/* The test means something only if kills landed mid-run and work got
+	 * committed between them. */
+	ck_assert_msg(killed >= 1, "no child was killed mid-run");
+	ck_assert_msg(whole > 0, "no batch was ever committed");
 	(void)r;
 }
 END_TEST

@@ -62,8 +62,9 @@ static int check_failure(int rc, const char *what)
 	if (rc == 0)
 		return 0;
 	ck_assert_msg(rc < 0, "%s returned %d", what, rc);
-	ck_assert_msg(strcmp(cog_error_last(), "no error") != 0 && *cog_error_last(),
-		"%s failed (%d) without a message", what, rc);
+	ck_assert_msg(cog_error_last_code() == rc && strcmp(cog_error_last(), "no error") != 0,
+		"%s failed (%d) without a message of its own (last: %d %s)", what, rc,
+		cog_error_last_code(), cog_error_last());
 	return rc;
 }
 
@@ -74,7 +75,9 @@ static void log_sink(int level, const char *line, void *ud)
 	(void)ud;
 }
 
-#define STEP(call) do { if (check_failure((call), #call)) goto out; } while (0)
+/* Each step starts with no error recorded, so a failure must set its own. */
+#define STEP(call) do { cog_error_clear(); \
+	if (check_failure((call), #call)) goto out; } while (0)
 
 static int count_doc(const char *k, const char *v, size_t n, int64_t e, void *ud)
 {
@@ -106,6 +109,7 @@ static void scenario_ctx(void)
 	STEP(cog_storage_get(s, "c", "a", &json));
 	STEP(cog_storage_append(s, "log", "{\"e\":1}", NULL));
 	STEP(cog_storage_begin(s));
+	cog_error_clear();
 	if (check_failure(cog_storage_put(s, "c", "a", "1", 0), "put in txn") ||
 	    check_failure(cog_storage_delete(s, "c", "b"), "delete in txn") ||
 	    check_failure(cog_storage_append(s, "log", "2", NULL), "append in txn")) {
@@ -139,6 +143,7 @@ static void scenario_sqlite(void)
 	STEP(cog_storage_get(s, "c", "a", &json));
 	STEP(cog_storage_append(s, "log", "{\"e\":1}", NULL));
 	STEP(cog_storage_begin(s));
+	cog_error_clear();
 	if (check_failure(cog_storage_put(s, "c", "b", "2", 0), "put in txn")) {
 		cog_storage_rollback(s);
 		goto out;

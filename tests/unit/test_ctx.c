@@ -109,6 +109,24 @@ START_TEST(log_lines_are_json_and_redacted)
 	ck_assert_msg(strstr(line, "\"level\":\"warn\"") && strstr(line, "\"url\":\"http://x\"") &&
 		strstr(line, "\"n\":3") && strstr(line, cog_ctx_trace_id(ctx)) &&
 		strstr(line, "\"span_id\":null") && strstr(line, "\"time\":\"20"), "%s", line);
+	ck_assert_msg(strstr(line, "\"api_key\":\"[REDACTED]\"") &&
+		strstr(line, "\"password\":\"[REDACTED]\"") &&
+		strstr(line, "\"note\":\"token=[REDACTED]\"") && !strstr(line, "\"\":"),
+		"field names lost: %s", line);
+	/* Any Authorization scheme, JSON inside text, usage counters kept. */
+	line_count = 0;
+	ck_assert_int_eq(cog_ctx_log(ctx, COG_LOG_INFO,
+		"sent Authorization: Basic dXNlcjpwYXNz with body {\"password\":\"hunter2\"}",
+		"{\"max_tokens\":100,\"usage\":{\"prompt_tokens\":7},\"X-Api-Key\":\"k\","
+		"\"headers\":[\"Authorization: Bearer zzz\"],\"client_secret\":\"c\"}"), 0);
+	line = lines[0];
+	ck_assert_msg(!strstr(line, "dXNlcjpwYXNz") && !strstr(line, "hunter2") &&
+		!strstr(line, "zzz") && !strstr(line, "\"k\"") && !strstr(line, "\"c\""),
+		"secret leaked: %s", line);
+	ck_assert_msg(strstr(line, "\"max_tokens\":100") && strstr(line, "\"prompt_tokens\":7"),
+		"usage counters were redacted: %s", line);
+	ck_assert_int_eq(cog_ctx_log(ctx, COG_LOG_INFO, "bad \xff utf-8", NULL), COG_EINVAL);
+	ck_assert_msg(strstr(cog_error_last(), "byte 4"), "%s", cog_error_last());
 	ck_assert_int_eq(cog_ctx_log(ctx, COG_LOG_INFO, "x", "[1]"), COG_EINVAL);
 	ck_assert_int_eq(cog_ctx_log(ctx, COG_LOG_INFO, "x", "{bad"), COG_EINVAL);
 	ck_assert_int_eq(cog_ctx_log(ctx, 99, "x", NULL), COG_EINVAL);
@@ -275,6 +293,8 @@ START_TEST(storage_ownership)
 	ck_assert_int_eq(cog_ctx_set_storage(ctx, s), 0);
 	ck_assert_ptr_eq(cog_ctx_storage(ctx), s);
 	ck_assert_int_eq(cog_storage_put(cog_ctx_storage(ctx), "c", "k", "1", 0), 0);
+	ck_assert_int_eq(cog_ctx_set_storage(ctx, s), 0); /* the same one: no-op */
+	ck_assert_int_eq(cog_storage_put(cog_ctx_storage(ctx), "c", "k2", "2", 0), 0);
 	ck_assert_int_eq(cog_storage_memory_new(&s), 0);
 	ck_assert_int_eq(cog_ctx_set_storage(ctx, s), 0); /* frees the first */
 	ck_assert_int_eq(cog_ctx_set_storage(NULL, NULL), COG_EINVAL);

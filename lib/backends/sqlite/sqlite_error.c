@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sqlite_int.h"
 
@@ -30,6 +32,21 @@ int sqlstore_status(int rc)
 		 * or the engine failed, not the caller. */
 		return COG_EIO;
 	}
+}
+
+/* True when path's directory exists but this process may not create
+ * files in it. SQLite, refused creation, retries read-only and then reports
+ * ENOENT, which hides the real reason. */
+static bool directory_not_writable(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, cap, ".");
+	else if (slash == path)
+		snprintf(dir, cap, "/");
+	else
+		snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+	return access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0;
 }
 
 /* A CANTOPEN caused by file permissions is the caller's business
@@ -60,6 +77,12 @@ static int vfail(sqlite3 *db, int rc, const char *path, const char *fmt,
 			"database read without write access needs its -wal and -shm "
 			"files; open it read-write once, libcognition-sqlite keeps them)",
 			what, path, msg);
+	char dir[512];
+	if ((rc & 0xff) == SQLITE_CANTOPEN && err == ENOENT &&
+	    directory_not_writable(path, dir, sizeof(dir)))
+		return cog_error_set(COG_EDENIED, "sqlite storage: %s %s: the file "
+			"does not exist and directory %s is not writable, so it cannot "
+			"be created", what, path, dir);
 	if (err && ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_IOERR))
 		return cog_error_set(status, "sqlite storage: %s %s: %s (%s)",
 			what, path, msg, strerror(err));

@@ -82,6 +82,8 @@ int sqlstore_schema_migrate(sqlite3 *db, const char *path, bool read_only,
 /* COG_EIO naming the path when `version` is not one this library can use
  * (newer than COG_SQLITE_SCHEMA_VERSION, or negative). */
 int sqlstore_schema_check(int version, const char *path);
+/* COG_EIO if a file without our schema already holds other tables. */
+int sqlstore_schema_refuse_foreign(sqlite3 *db, const char *path);
 
 /* PRAGMA user_version of the main database. */
 int sqlstore_schema_version(sqlite3 *db, const char *path, int *version);

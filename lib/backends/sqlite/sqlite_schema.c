@@ -71,6 +71,34 @@ int sqlstore_schema_version(sqlite3 *db, const char *path, int *version)
 	return COG_OK;
 }
 
+int sqlstore_schema_refuse_foreign(sqlite3 *db, const char *path)
+{
+	/* A file at user_version 0 is either empty (ours to create) or some
+	 * other application's database, which must not be touched. */
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "SELECT type, name FROM sqlite_master "
+		"WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' LIMIT 1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return COG_OK;
+	}
+	if (rc != SQLITE_ROW) {
+		int status = sqlstore_fail(db, rc, path, "open");
+		sqlite3_finalize(st);
+		return status;
+	}
+	int status = cog_error_set(COG_EIO,
+		"sqlite storage: open %s: not a libcognition database: it holds %s "
+		"'%s' but no libcognition schema (PRAGMA user_version is 0); "
+		"refusing to modify another application's database", path,
+		(const char *)sqlite3_column_text(st, 0),
+		(const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return status;
+}
+
 static int exec(sqlite3 *db, const char *path, const char *sql,
                 const char *what, int version)
 {

@@ -375,6 +375,8 @@ static int setup(sqlstore *s, const cog_sqlite_options *o)
 		return rc;
 	if ((rc = sqlstore_schema_check(s->schema_version, s->path)))
 		return rc;
+	if (s->schema_version == 0 && (rc = sqlstore_schema_refuse_foreign(s->db, s->path)))
+		return rc;
 	if (!o->read_only && (rc = enable_wal(s)))
 		return rc;
 	if (!o->read_only && (rc = keep_wal_files(s)))

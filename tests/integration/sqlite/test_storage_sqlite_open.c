@@ -317,6 +317,59 @@ START_TEST(read_only_directory)
 }
 END_TEST
 
+/* In the unprivileged child: creating a database where no file may be
+ * created is refused as a permission problem, naming the directory. */
+static int check_cannot_create(const char *path)
+{
+	cog_storage *s = NULL;
+	int rc = cog_sqlite_storage_open(&s, path, NULL);
+	CHILD_REQUIRE(rc == COG_EDENIED, "create in a read-only directory: %d", rc);
+	CHILD_REQUIRE(strstr(cog_error_last(), "not writable") &&
+		strstr(cog_error_last(), path), "message does not say why");
+	CHILD_REQUIRE(access(path, F_OK) != 0, "a file was created anyway");
+	return 0;
+}
+
+START_TEST(create_in_read_only_directory)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	tmp_path(dir, "no-create");
+	ck_assert_int_eq(mkdir(dir, 0555), 0);
+	snprintf(path, sizeof(path), "%s/new.db", dir);
+	int status = run_unprivileged(check_cannot_create, path);
+	chmod(dir, 0755);
+	assert_child_ok(status, "create in a read-only directory");
+}
+END_TEST
+
+/* Another application's SQLite file is refused and left byte for byte. */
+START_TEST(foreign_database_is_left_alone)
+{
+	char path[PATH_MAX];
+	tmp_path(path, "foreign.db");
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	raw_exec(db, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);"
+		"INSERT INTO accounts (name) VALUES ('alice');");
+	sqlite3_close(db);
+	size_t before_len, after_len;
+	char *before = read_file(path, &before_len);
+	cog_storage *s = NULL;
+	ck_assert_int_eq(cog_sqlite_storage_open(&s, path, NULL), COG_EIO);
+	ck_assert_ptr_null(s);
+	assert_error_names("foreign database", "not a libcognition database");
+	assert_error_names("foreign database", "accounts");
+	char *after = read_file(path, &after_len);
+	ck_assert_msg(before_len == after_len && memcmp(before, after, before_len) == 0,
+		"the foreign database was modified");
+	char wal[PATH_MAX + 8];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_msg(access(wal, F_OK) != 0, "a WAL file was created next to it");
+	free(before);
+	free(after);
+}
+END_TEST
+
 START_TEST(read_only_option_on_writable_file)
 {
 	char path[PATH_MAX];
@@ -363,4 +416,6 @@ void sqlite_add_open_tests(TCase *tc)
 	tcase_add_test(tc, read_only_file);
 	tcase_add_test(tc, read_only_directory);
 	tcase_add_test(tc, read_only_option_on_writable_file);
+	tcase_add_test(tc, create_in_read_only_directory);
+	tcase_add_test(tc, foreign_database_is_left_alone);
 }
