@@ -9,5 +9,6 @@
 #include "cognition/storage.h"
 #include "cognition/transport.h"
 #include "cognition/ctx.h"
+#include "cognition/plan.h"
 
 #endif /* COGNITION_H */

@@ -59,7 +59,9 @@ typedef enum cog_status {
 	COG_EVERSION = -15,    /* unknown options or vtable version */
 	COG_EEXISTS = -16,     /* object already exists */
 	COG_EBUSY = -17,       /* resource busy or locked */
-	COG_ERANGE = -18       /* value or size out of the allowed range */
+	COG_ERANGE = -18,      /* value or size out of the allowed range */
+	COG_EUNCERTAIN = -19   /* outcome unknown: a side effect may or may not
+	                          have happened; the host must decide */
 } cog_status;
 
 /* Static, never-NULL text for a status code ("unknown status" for others). */

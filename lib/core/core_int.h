@@ -129,6 +129,16 @@ void cog__log(struct cog_ctx *ctx, int level, cJSON *fields,
 /* Emit an event {"type","time","trace_id","data"}; data is consumed. */
 void cog__event(struct cog_ctx *ctx, const char *type, cJSON *data);
 
+/* Slots the context keeps for the layers above the core. A generic
+ * function pointer type: converting between function pointer types is
+ * portable, to and from void * is not. */
+typedef void (*cog__fn)(void);
+void cog__ctx_set_executor(struct cog_ctx *ctx, cog__fn fn, void *user_data);
+cog__fn cog__ctx_executor(const struct cog_ctx *ctx, void **user_data);
+int cog__ctx_add_template_dir(struct cog_ctx *ctx, const char *path);
+const char *const *cog__ctx_template_dirs(const struct cog_ctx *ctx, size_t *count);
+unsigned int cog__ctx_workers(const struct cog_ctx *ctx);
+
 /* ---- clocks (clock.c) ---- */
 
 int64_t cog_clock_realtime_ms(void);   /* Unix time, milliseconds */

@@ -18,6 +18,11 @@ struct cog_ctx {
 	cog_transport *transport;
 	atomic_int canceled;
 	char trace_id[33];
+	/* Kept for the plan layer, which the core does not know. */
+	cog__fn task_executor;
+	void *task_executor_ud;
+	char **template_dirs;
+	size_t template_dir_count;
 };
 
 int cog_ctx_options_init(cog_ctx_options *options, unsigned int version)
@@ -91,6 +96,9 @@ void cog_ctx_free(cog_ctx *ctx)
 		return;
 	cog_storage_free(ctx->storage);
 	cog_transport_free(ctx->transport);
+	for (size_t i = 0; i < ctx->template_dir_count; i++)
+		cog_free(ctx->template_dirs[i]);
+	cog_free(ctx->template_dirs);
 	cog_free(ctx);
 	cog_global_shutdown();
 }
@@ -295,4 +303,40 @@ int cog_ctx_describe(cog_ctx *ctx, char **json)
 	}
 	*json = cog_buf_detach(&b);
 	return *json ? COG_OK : cog__oom(fn);
+}
+
+void cog__ctx_set_executor(cog_ctx *ctx, cog__fn fn, void *user_data)
+{
+	ctx->task_executor = fn;
+	ctx->task_executor_ud = user_data;
+}
+
+cog__fn cog__ctx_executor(const cog_ctx *ctx, void **user_data)
+{
+	*user_data = ctx->task_executor_ud;
+	return ctx->task_executor;
+}
+
+int cog__ctx_add_template_dir(cog_ctx *ctx, const char *path)
+{
+	char **dirs = cog_realloc(ctx->template_dirs,
+		(ctx->template_dir_count + 1) * sizeof(*dirs));
+	if (!dirs)
+		return cog__oom("cog_ctx_add_template_dir");
+	ctx->template_dirs = dirs;
+	if (!(dirs[ctx->template_dir_count] = cog__strdup(path)))
+		return cog__oom("cog_ctx_add_template_dir");
+	ctx->template_dir_count++;
+	return COG_OK;
+}
+
+const char *const *cog__ctx_template_dirs(const cog_ctx *ctx, size_t *count)
+{
+	*count = ctx->template_dir_count;
+	return (const char *const *)ctx->template_dirs;
+}
+
+unsigned int cog__ctx_workers(const cog_ctx *ctx)
+{
+	return ctx->options.worker_threads;
 }

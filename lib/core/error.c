@@ -35,6 +35,7 @@ const char *cog_strerror(int code)
 	case COG_EEXISTS: return "already exists";
 	case COG_EBUSY: return "busy";
 	case COG_ERANGE: return "out of range";
+	case COG_EUNCERTAIN: return "outcome uncertain";
 	default: return "unknown status";
 	}
 }

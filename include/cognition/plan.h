@@ -1,0 +1,273 @@
+/*
+ * libcognition: plans.
+ *
+ * A cog_plan is a validated directed acyclic graph of tasks for one goal.
+ * Plans are built by the host (cog_plan_add_task), read from JSON
+ * (cog_plan_from_json), or made by a planner (cog_plan_from_goal: templates
+ * today, an LLM planner later). cog_plan_run() executes ready tasks on a
+ * worker pool through the task executor set on the context, journals every
+ * transition through the context's storage, and cog_plan_resume() continues
+ * a plan after a crash without repeating a side effect.
+ *
+ * Task JSON (fields other than "id" are optional):
+ *   {"id":"load","title":"Load the CSV","kind":"tool","tool":"file_read",
+ *    "inputs":{...},"capabilities":["python"],"depends_on":["fetch"],
+ *    "estimate":{"tokens":0,"cost":0.0,"duration_ms":100},
+ *    "retry":{"max_attempts":3,"backoff_ms":200,"max_backoff_ms":10000},
+ *    "timeout_ms":60000,"idempotent":false,"meta":{...}}
+ * - id: 1..128 bytes of [A-Za-z0-9_.:-], unique in the plan;
+ * - kind: "tool" (needs "tool"), "llm", "step" or "host" (default "host");
+ * - retry.max_attempts counts the first attempt (default 1: no retry);
+ * - idempotent: whether running the task twice is harmless (default false);
+ *   only idempotent tasks are re-run after a crash interrupted them;
+ * - meta: any JSON object, kept for the host and round-tripped.
+ * Unknown fields are rejected (COG_EINVAL naming the field).
+ *
+ * Plan JSON: {"version":1,"id":"...","goal":"...",
+ *             "budget":{"max_tokens":..,"max_cost":..,"max_duration_ms":..},
+ *             "tasks":[...]}
+ *
+ * Threads: a cog_plan is used by one thread at a time; cog_plan_run() may
+ * call the executor from several worker threads at once.
+ */
+#ifndef COGNITION_PLAN_H
+#define COGNITION_PLAN_H
+
+#include "common.h"
+#include "ctx.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cog_plan cog_plan;
+
+/* Task states. The numbers are part of the ABI. */
+typedef enum cog_task_state {
+	COG_TASK_PENDING = 0,    /* waiting for its dependencies */
+	COG_TASK_READY = 1,      /* dependencies done, waiting for a worker */
+	COG_TASK_RUNNING = 2,
+	COG_TASK_SUCCEEDED = 3,
+	COG_TASK_FAILED = 4,     /* failed past its retries */
+	COG_TASK_SKIPPED = 5,    /* not run: a dependency failed or the run stopped */
+	COG_TASK_UNCERTAIN = 6   /* was running at a crash and is not idempotent:
+	                            its side effect may or may not have happened */
+} cog_task_state;
+
+/* "pending", "ready", ... ; "unknown" for other values. Static text. */
+COG_API const char *cog_task_state_name(int state);
+
+#define COG_PLAN_ID_MAX 64
+#define COG_TASK_ID_MAX 128
+
+/* ---- building ---- */
+
+/*
+ * A new, empty plan for `goal` (UTF-8 text, may be empty but not NULL),
+ * with a fresh time-ordered id.
+ * Errors: COG_EINVAL, COG_ENOMEM.
+ */
+COG_API int cog_plan_new(cog_plan **out, cog_ctx *ctx, const char *goal);
+
+/* Read a whole plan (see Plan JSON above). Tasks may come in any order;
+ * dependencies are checked by cog_plan_validate(). An "id" is kept, else
+ * a fresh one is made. Errors: COG_EINVAL naming the task and field. */
+COG_API int cog_plan_from_json(cog_plan **out, cog_ctx *ctx, const char *json);
+
+/* Free a plan (not its journal). NULL-safe. */
+COG_API void cog_plan_free(cog_plan *plan);
+
+/* Add one task (Task JSON). Its "depends_on" may name tasks added later.
+ * Errors: COG_EINVAL (bad JSON or field, duplicate id), COG_EBUSY (the plan
+ * is running). */
+COG_API int cog_plan_add_task(cog_plan *plan, const char *task_json);
+
+/* Add a dependency: `task_id` runs after `depends_on_id`. Both must exist.
+ * Errors: COG_ENOTFOUND, COG_EINVAL (self-dependency), COG_EBUSY. */
+COG_API int cog_plan_add_dependency(cog_plan *plan, const char *task_id,
+                                    const char *depends_on_id);
+
+/* Set the budget: {"max_tokens":..,"max_cost":..,"max_duration_ms":..};
+ * absent or 0 members are unlimited. */
+COG_API int cog_plan_set_budget(cog_plan *plan, const char *budget_json);
+
+/* The plan's id and goal (borrowed, valid as long as the plan). */
+COG_API const char *cog_plan_id(const cog_plan *plan);
+COG_API const char *cog_plan_goal(const cog_plan *plan);
+COG_API size_t cog_plan_task_count(const cog_plan *plan);
+
+/* ---- checking and describing ---- */
+
+/*
+ * Check the graph: every dependency exists (COG_ENOTFOUND naming both
+ * tasks), no cycle (COG_ECYCLE naming the tasks on one cycle in order, e.g.
+ * "a -> b -> c -> a"), tool tasks name a tool, and the summed estimates fit
+ * the budget (COG_EBUDGET naming the limit). Runs in O(tasks + edges)
+ * without recursion.
+ */
+COG_API int cog_plan_validate(cog_plan *plan);
+
+/*
+ * Validate, then describe the graph's shape as JSON, to cog_free():
+ *   {"tasks":N,"edges":E,"order":["a","b",...],
+ *    "levels":[["a"],["b","c"],...],
+ *    "critical_path":{"tasks":["a","c"],"duration_ms":..,"cost":..,"tokens":..},
+ *    "estimate":{"duration_ms":..,"cost":..,"tokens":..}}
+ * order is a topological order; level k holds the tasks whose longest
+ * chain of dependencies has k edges (they can run in parallel); the
+ * critical path is the chain with the largest summed estimated duration.
+ */
+COG_API int cog_plan_analyze(cog_plan *plan, char **json);
+
+typedef enum cog_plan_format {
+	COG_PLAN_FORMAT_JSON = 0,     /* Plan JSON (the definition; states are
+	                                 in cog_plan_status()) */
+	COG_PLAN_FORMAT_DOT = 1,      /* Graphviz */
+	COG_PLAN_FORMAT_MERMAID = 2   /* Mermaid flowchart */
+} cog_plan_format;
+
+/* Export the plan, to cog_free(). JSON export and cog_plan_from_json()
+ * round-trip exactly: exporting the re-read plan gives the same text. */
+COG_API int cog_plan_export(cog_plan *plan, int format, char **text);
+
+/* ---- running ---- */
+
+/* What the executor gets for one attempt of one task; valid only during
+ * the executor call. */
+typedef struct cog_task_call cog_task_call;
+
+/*
+ * Runs one attempt of a task. Return 0 after setting the result (or with
+ * none: null), or a negative status with cog_error_set() saying why; the
+ * task's retry policy then decides. May be called from worker threads,
+ * several at once. Long-running executors should poll
+ * cog_task_call_is_canceled().
+ */
+typedef int (*cog_task_executor_fn)(cog_task_call *call, void *user_data);
+
+/* Set the context's task executor (NULL removes it). */
+COG_API int cog_ctx_set_task_executor(cog_ctx *ctx, cog_task_executor_fn fn,
+                                      void *user_data);
+
+COG_API const char *cog_task_call_plan_id(const cog_task_call *call);
+COG_API const char *cog_task_call_task_id(const cog_task_call *call);
+/* The task as Task JSON (borrowed). */
+COG_API const char *cog_task_call_task(cog_task_call *call);
+/* The result JSON of dependency `task_id` (borrowed), or NULL if task_id is
+ * not a dependency of this task. */
+COG_API const char *cog_task_call_dependency_result(cog_task_call *call,
+                                                    const char *task_id);
+/* 1 for the first attempt. */
+COG_API unsigned int cog_task_call_attempt(const cog_task_call *call);
+/* "plan-id/task-id/attempt": unique per attempt, stable across a resume of
+ * the same attempt; pass it to external systems to deduplicate. */
+COG_API const char *cog_task_call_idempotency_key(const cog_task_call *call);
+/* Non-zero when the attempt should stop: the context was canceled, the
+ * task's timeout passed, or a fail-fast run is stopping. */
+COG_API int cog_task_call_is_canceled(const cog_task_call *call);
+/* Set the result (JSON text, copied). COG_EINVAL for invalid JSON. */
+COG_API int cog_task_call_set_result(cog_task_call *call, const char *json);
+
+typedef enum cog_failure_policy {
+	COG_FAIL_FAST = 0,              /* stop starting tasks after a failure */
+	COG_CONTINUE_INDEPENDENT = 1    /* run everything that does not depend on it */
+} cog_failure_policy;
+
+typedef enum cog_durability {
+	COG_DURABLE_AUTO = 0,  /* journal when the context has storage */
+	COG_DURABLE_ON = 1,    /* journal; COG_EUNAVAILABLE without storage */
+	COG_DURABLE_OFF = 2    /* in memory only */
+} cog_durability;
+
+typedef struct cog_run_options {
+	unsigned int version;
+	unsigned int workers;           /* 0: the context's worker_threads */
+	int failure_policy;             /* cog_failure_policy */
+	int durability;                 /* cog_durability */
+	unsigned int inline_max_tasks;  /* graphs this small run on the calling
+	                                   thread; 0: 32 */
+} cog_run_options;
+
+#define COG_RUN_OPTIONS_VERSION 1
+#define COG_RUN_OPTIONS_INIT { COG_RUN_OPTIONS_VERSION, 0, COG_FAIL_FAST, \
+	COG_DURABLE_AUTO, 0 }
+
+COG_API int cog_run_options_init(cog_run_options *options, unsigned int version);
+
+/*
+ * Validate and run the plan until every task has ended (options may be
+ * NULL). Tasks already succeeded (from a resume) are not run again.
+ * Returns 0 when every task succeeded; COG_ECANCELED after cog_ctx_cancel();
+ * COG_EUNCERTAIN when tasks are uncertain (see cog_plan_decide); otherwise
+ * COG_ERROR with a message naming the failed tasks. Events go to the
+ * context's event hook: plan.started, task.ready, task.started,
+ * task.succeeded, task.retrying, task.failed, task.skipped, plan.finished.
+ */
+COG_API int cog_plan_run(cog_plan *plan, const cog_run_options *options);
+
+/*
+ * Load a journaled plan after a crash or a stop: finished tasks keep their
+ * states and results; a task that was running is made ready again if it is
+ * idempotent, else COG_TASK_UNCERTAIN. Then call cog_plan_run().
+ * Errors: COG_ENOTFOUND (no such plan in the storage), COG_EUNAVAILABLE (no
+ * storage), COG_EIO.
+ */
+COG_API int cog_plan_resume(cog_plan **out, cog_ctx *ctx, const char *plan_id);
+
+typedef enum cog_decision {
+	COG_DECIDE_RETRY = 0,   /* run it again */
+	COG_DECIDE_SKIP = 1,    /* treat it as succeeded with a null result */
+	COG_DECIDE_FAIL = 2     /* treat it as failed */
+} cog_decision;
+
+/* Settle an uncertain task (journaled). COG_EINVAL if it is not uncertain. */
+COG_API int cog_plan_decide(cog_plan *plan, const char *task_id, int decision);
+
+/* State, attempts and result of one task as JSON, to cog_free():
+ * {"id":..,"state":"succeeded","attempts":1,"result":..,"error":..} */
+COG_API int cog_plan_task_status(cog_plan *plan, const char *task_id, char **json);
+
+/* All tasks' states: {"id":..,"goal":..,"state":"running|succeeded|failed|
+ * uncertain|pending","tasks":[...task status...]}, to cog_free(). */
+COG_API int cog_plan_status(cog_plan *plan, char **json);
+
+/*
+ * Replace a task that failed past its retries, and everything depending on
+ * it, with a new subgraph. Return 0 with *replacement_json = {"tasks":[...]}
+ * (cog_malloc'd; the new tasks may depend on any task that is not being
+ * replaced), 0 with NULL to leave the failure as it is, or a negative
+ * status. Called on the thread running cog_plan_run(), with no task running.
+ */
+typedef int (*cog_replan_fn)(cog_plan *plan, const char *failed_task_id,
+                             const char *error, char **replacement_json,
+                             void *user_data);
+
+COG_API int cog_plan_set_replanner(cog_plan *plan, cog_replan_fn fn,
+                                   void *user_data);
+
+/* Compact a finished plan's journal into its final state (results kept),
+ * so storage stays bounded. COG_EBUSY if the plan has not finished. */
+COG_API int cog_plan_compact(cog_plan *plan);
+
+/* ---- planners ---- */
+
+/*
+ * Make a plan for a goal with the context's planners: the template planner
+ * (templates from COG_TEMPLATE_PATH, the directories added with
+ * cog_ctx_add_template_dir, and the installed share/cognition/templates),
+ * later an LLM planner. Errors: COG_ENOTFOUND (no planner could plan it).
+ */
+COG_API int cog_plan_from_goal(cog_plan **out, cog_ctx *ctx, const char *goal);
+
+/* Add a directory of template files (searched before the installed ones). */
+COG_API int cog_ctx_add_template_dir(cog_ctx *ctx, const char *path);
+
+/* The templates the context knows, as JSON: [{"name","description",
+ * "pattern","file"}], to cog_free(). */
+COG_API int cog_ctx_list_templates(cog_ctx *ctx, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COGNITION_PLAN_H */

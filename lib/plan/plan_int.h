@@ -1,0 +1,118 @@
+/*
+ * Private interface of lib/plan: the task graph's representation, shared by
+ * the graph (plan.c), its checks (validate.c, analyze.c), exports
+ * (export.c), the scheduler (run.c, call.c), the journal (journal.c) and
+ * the planners (template.c). Not installed.
+ */
+#ifndef COG_PLAN_INT_H
+#define COG_PLAN_INT_H
+
+#include "core_int.h"
+#include "cognition/ctx.h"
+#include "cognition/plan.h"
+
+#define PLAN_NO_TASK UINT32_MAX
+
+typedef struct plan_task {
+	/* definition (what Task JSON says) */
+	char *id;
+	char *title;               /* NULL: none */
+	char *kind;                /* "host", "tool", "llm" or "step" */
+	char *tool;                /* NULL unless set */
+	cJSON *inputs;             /* NULL: none */
+	cJSON *capabilities;       /* array of strings, or NULL */
+	cJSON *meta;               /* object, or NULL */
+	char **dep_ids;            /* depends_on, in the order given */
+	size_t dep_count;
+	size_t dep_cap;
+	double est_tokens;
+	double est_cost;
+	double est_duration_ms;
+	unsigned int max_attempts; /* >= 1 */
+	uint64_t backoff_ms;
+	uint64_t max_backoff_ms;
+	uint64_t timeout_ms;       /* 0: none */
+	bool idempotent;
+
+	/* resolved by plan_prepare(): indices of dep_ids */
+	uint32_t *deps;
+
+	/* run state */
+	int state;                 /* cog_task_state */
+	unsigned int attempts;     /* attempts started so far */
+	char *result;              /* JSON text once succeeded (or decided) */
+	char *error;               /* message of the last failure */
+	int error_code;
+	int64_t started_ms;        /* wall clock of the last start, 0: never */
+	int64_t finished_ms;
+} plan_task;
+
+struct cog_plan {
+	cog_ctx *ctx;
+	char *id;
+	char *goal;
+	plan_task *tasks;
+	size_t count;
+	size_t cap;
+
+	/* id -> index: open addressing, linear probing, PLAN_NO_TASK empty */
+	uint32_t *index;
+	size_t index_cap;          /* power of two, > 2 * count */
+
+	double budget_tokens;      /* 0: unlimited */
+	double budget_cost;
+	double budget_duration_ms;
+
+	/* Derived by plan_prepare(), dropped by plan_invalidate(). */
+	bool prepared;
+	uint32_t *order;           /* topological order, count entries */
+	uint32_t *dependents_start;/* CSR: dependents of task i are */
+	uint32_t *dependents;      /* dependents[start[i] .. start[i+1]) */
+
+	bool running;              /* inside cog_plan_run() */
+	bool journaled;            /* the definition is in storage */
+	cog_replan_fn replanner;
+	void *replan_user_data;
+};
+
+/* ---- plan.c: the graph ---- */
+
+/* Index of the task with this id, or PLAN_NO_TASK. */
+uint32_t plan_find(const cog_plan *plan, const char *id);
+
+/* Parse Task JSON into a fresh task appended to the plan (id unique).
+ * `where` names the source in messages ("task 3 of plan.json"). */
+int plan_add_task_json(cog_plan *plan, const cJSON *task, const char *where);
+
+/* Task JSON (definition only, canonical field order, every field); with
+ * `with_state` also "state", "attempts", "result", "error". NULL on OOM. */
+cJSON *plan_task_to_json(const plan_task *task, bool with_state);
+
+/* Plan JSON (canonical), optionally with states. NULL on OOM. */
+cJSON *plan_to_json(const cog_plan *plan, bool with_state);
+
+/* Remove tasks for which remove[i] is true (re-planning); indices change. */
+int plan_remove_tasks(cog_plan *plan, const bool *remove);
+
+/* Drop derived data after a change to the graph. */
+void plan_invalidate(cog_plan *plan);
+
+void plan_task_dispose(plan_task *task);
+
+/* Check a task id: 1..COG_TASK_ID_MAX bytes of [A-Za-z0-9_.:-]. */
+int plan_check_task_id(const char *id, const char *fn);
+
+/* ---- validate.c ---- */
+
+/* Resolve dependencies, reject cycles, check the budget, and fill order
+ * and the dependents CSR. Idempotent while nothing changes. */
+int plan_prepare(cog_plan *plan);
+
+/* ---- journal.c (used by run.c) ---- */
+
+/* Collection of plan definitions and final states, and the journal log. */
+#define PLAN_COLLECTION "plans"
+/* Log name of a plan's journal into out ("plan/<id>"). */
+void plan_journal_name(const cog_plan *plan, char out[COG_PLAN_ID_MAX + 8]);
+
+#endif /* COG_PLAN_INT_H */
