@@ -1,0 +1,1 @@
+typedef int cog_placeholder_plan_analyze;
