@@ -111,6 +111,11 @@ void plan_task_dispose(plan_task *t)
 
 void plan_invalidate(cog_plan *plan)
 {
+	/* Cheap when there is nothing derived: building a plan of a million
+	 * tasks calls this once per task. (plan_prepare() leaves nothing
+	 * behind when it fails.) */
+	if (!plan->prepared)
+		return;
 	plan->prepared = false;
 	cog_free(plan->order);
 	cog_free(plan->dependents_start);

@@ -105,7 +105,9 @@ int plan_check_task_id(const char *id, const char *fn);
 /* ---- validate.c ---- */
 
 /* Resolve dependencies, reject cycles, check the budget, and fill order
- * and the dependents CSR. Idempotent while nothing changes. */
+ * and the dependents CSR. Idempotent while nothing changes. On failure it
+ * frees whatever it built (deps, order, CSR) and leaves prepared false:
+ * plan_invalidate() only frees derived data of a prepared plan. */
 int plan_prepare(cog_plan *plan);
 
 /* ---- journal.c (used by run.c) ---- */
