@@ -3,6 +3,7 @@
 #define COG_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <cognition.h>
 
@@ -24,5 +25,36 @@ int cli_fail(const cli *c, int exit_code, const char *fmt, ...)
 void cli_json_string(const char *s);
 
 int cmd_doctor(cli *c, int argc, char **argv);
+int cmd_plan(cli *c, int argc, char **argv);     /* cmd_plan.c */
+int cmd_status(cli *c, int argc, char **argv);   /* cmd_status.c */
+int cmd_resume(cli *c, int argc, char **argv);
+int cmd_decide(cli *c, int argc, char **argv);
+
+/* ---- shared by the plan commands (cmd_plan.c) ---- */
+
+/* Plans saved by `cog plan` until their first run journals them, and the
+ * library's collection of journaled plans. */
+#define CLI_SAVED_PLANS "cog.plans"
+#define CLI_JOURNALED_PLANS "plans"
+
+enum { CLI_DB_NONE, CLI_DB_READ_ONLY, CLI_DB_EXISTING, CLI_DB_CREATE };
+/* A context configured from the environment, with an event hook (may be
+ * NULL) and, unless CLI_DB_NONE, the database at c->db_path: opened
+ * read-only, or read-write when it exists, or created if missing. Returns
+ * an exit code, the error printed. */
+int cli_open(const cli *c, int db_mode, cog_event_fn on_event, cog_ctx **ctx);
+/* A whole file as malloc'd text; -1 with a message in why. */
+int cli_read_file(const char *path, char **text, char *why, size_t why_size);
+/* The plan with this id: journaled (cog_plan_resume), else saved by
+ * `cog plan` and not run yet (*saved_only). With `read_only` (the database
+ * was opened so), a plan caught with tasks running is an error rather than
+ * settled. Returns an exit code. */
+int cli_find_plan(const cli *c, cog_ctx *ctx, const char *id, bool read_only,
+                  cog_plan **plan, bool *saved_only);
+/* Drop the saved copy of a plan once the journal has it. */
+void cli_forget_saved_plan(cog_ctx *ctx, const char *id);
+
+/* The task executor of `cog resume` (exec_executor.c): runs inputs.argv. */
+int cli_exec_task(cog_task_call *call, void *user_data);
 
 #endif

@@ -11,6 +11,14 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  doctor      check the build, the configuration and the database\n"
+	"  plan GOAL|FILE [--format json|dot|mermaid] [--templates DIR] [--no-save]\n"
+	"              make a plan (template planner) or read one; print and save it\n"
+	"  plan validate FILE   check a plan file: tasks, levels, critical path\n"
+	"  plan templates       list the templates the planner knows\n"
+	"  status [PLAN_ID]     the plans in the database, or one plan's tasks\n"
+	"  resume PLAN_ID [--workers N] [--continue]\n"
+	"              run or continue a plan; tasks run inputs.argv (no shell)\n"
+	"  decide PLAN_ID TASK retry|skip|fail   settle an uncertain task\n"
 	"  help        show this text\n"
 	"\n"
 	"Options:\n"
@@ -19,7 +27,8 @@ static const char usage_text[] =
 	"  --version   print the version and compiled-in features\n"
 	"  --help      print this text\n"
 	"\n"
-	"Environment: COG_DB, COG_LOG_LEVEL, COG_WORKERS, COG_HTTP_TIMEOUT_MS\n";
+	"Environment: COG_DB, COG_LOG_LEVEL, COG_WORKERS, COG_HTTP_TIMEOUT_MS,\n"
+	"             COG_TEMPLATE_PATH, COG_TEMPLATE_DIR\n";
 
 struct command {
 	const char *name;
@@ -28,6 +37,10 @@ struct command {
 
 static const struct command commands[] = {
 	{ "doctor", cmd_doctor },
+	{ "plan", cmd_plan },
+	{ "status", cmd_status },
+	{ "resume", cmd_resume },
+	{ "decide", cmd_decide },
 };
 
 static int print_version(const cli *c)
@@ -54,7 +67,8 @@ static int print_help(const cli *c)
 	if (c->json) {
 		fputs("{\"ok\":true,\"usage\":", stdout);
 		cli_json_string(usage_text);
-		fputs(",\"commands\":[\"doctor\",\"help\"]}\n", stdout);
+		fputs(",\"commands\":[\"doctor\",\"plan\",\"status\",\"resume\",\"decide\","
+		      "\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);
 	}

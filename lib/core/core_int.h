@@ -138,6 +138,8 @@ cog__fn cog__ctx_executor(const struct cog_ctx *ctx, void **user_data);
 int cog__ctx_add_template_dir(struct cog_ctx *ctx, const char *path);
 const char *const *cog__ctx_template_dirs(const struct cog_ctx *ctx, size_t *count);
 unsigned int cog__ctx_workers(const struct cog_ctx *ctx);
+/* Whether cog__event() would reach a hook: build event data only then. */
+bool cog__ctx_has_event_hook(const struct cog_ctx *ctx);
 
 /* ---- clocks (clock.c) ---- */
 

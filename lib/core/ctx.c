@@ -340,3 +340,8 @@ unsigned int cog__ctx_workers(const cog_ctx *ctx)
 {
 	return ctx->options.worker_threads;
 }
+
+bool cog__ctx_has_event_hook(const cog_ctx *ctx)
+{
+	return ctx && ctx->options.event_fn;
+}

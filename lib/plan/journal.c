@@ -1,1 +1,367 @@
-typedef int cog_placeholder_plan_journal;
+/*
+ * The write-ahead journal of a running plan (format: run_int.h).
+ *
+ * Exactly-once rests on two orderings, both kept by the scheduler through
+ * plan_journal_sync(): a "started" record is durable before the executor
+ * runs, and a task's end record is durable before any task depending on it
+ * starts. Within those rules records may share a transaction: the scheduler
+ * queues a task's end record together with the next task's "started"
+ * record, and concurrent workers share commits (group commit). A crash can
+ * then lose only records whose effects nobody has acted on yet.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_int.h"
+
+struct plan_journal {
+	cog_storage *storage;
+	char log[COG_PLAN_ID_MAX + 8];
+	const char *plan_id;
+
+	pthread_mutex_t lock;
+	pthread_cond_t written;     /* a flush ended */
+	cog_buf queued;             /* records not yet written, each NUL-ended */
+	size_t queued_count;
+	cog_buf writing;            /* the batch being written (flusher only) */
+	uint64_t last_ticket;       /* tickets handed out */
+	uint64_t durable_ticket;    /* every record up to this one is durable */
+	bool flushing;
+	bool build_failed;          /* a record could not be built (OOM) */
+	int error;                  /* first failure, sticky */
+	char message[512];
+};
+
+void plan_journal_name(const cog_plan *plan, char out[COG_PLAN_ID_MAX + 8])
+{
+	snprintf(out, COG_PLAN_ID_MAX + 8, "plan/%s", plan->id);
+}
+
+static void must(int rc, const char *what)
+{
+	if (rc != 0) {
+		fprintf(stderr, "libcognition: journal.c: %s: %s\n", what, strerror(rc));
+		abort();
+	}
+}
+
+int plan_journal_new(plan_journal **out, cog_plan *plan, cog_storage *storage)
+{
+	plan_journal *j = cog__calloc(1, sizeof(*j));
+	if (!j)
+		return cog__oom("plan journal");
+	if (pthread_mutex_init(&j->lock, NULL) != 0) {
+		cog_free(j);
+		return cog__error(COG_ERROR, "plan journal: cannot create a mutex");
+	}
+	if (pthread_cond_init(&j->written, NULL) != 0) {
+		pthread_mutex_destroy(&j->lock);
+		cog_free(j);
+		return cog__error(COG_ERROR, "plan journal: cannot create a condition variable");
+	}
+	j->storage = storage;
+	j->plan_id = plan->id;
+	plan_journal_name(plan, j->log);
+	*out = j;
+	return COG_OK;
+}
+
+void plan_journal_free(plan_journal *j)
+{
+	if (!j)
+		return;
+	cog_buf_dispose(&j->queued);
+	cog_buf_dispose(&j->writing);
+	pthread_cond_destroy(&j->written);
+	pthread_mutex_destroy(&j->lock);
+	cog_free(j);
+}
+
+/* ---- queueing records ---- */
+
+static void begin_record(plan_journal *j, const plan_task *t, const char *what)
+{
+	must(pthread_mutex_lock(&j->lock), "pthread_mutex_lock");
+	/* Task ids are [A-Za-z0-9_.:-]: no escaping needed. */
+	cog_buf_printf(&j->queued, "{\"t\":\"%s\",\"s\":\"%s\"", t->id, what);
+}
+
+static uint64_t end_record(plan_journal *j)
+{
+	cog_buf_puts(&j->queued, "}");
+	cog_buf_putc(&j->queued, '\0');
+	if (j->queued.failed) {
+		/* The buffer dropped its contents: the records queued with it
+		 * are lost, so the journal can no longer be trusted. */
+		j->build_failed = true;
+		cog_buf_dispose(&j->queued);
+		j->queued_count = 0;
+	} else {
+		j->queued_count++;
+	}
+	uint64_t ticket = ++j->last_ticket;
+	must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
+	return ticket;
+}
+
+uint64_t plan_journal_started(plan_journal *j, const plan_task *t)
+{
+	begin_record(j, t, "started");
+	cog_buf_printf(&j->queued, ",\"a\":%u,\"k\":\"%s/%s/%u\"", t->attempts, j->plan_id,
+		t->id, t->attempts);
+	return end_record(j);
+}
+
+uint64_t plan_journal_succeeded(plan_journal *j, const plan_task *t)
+{
+	begin_record(j, t, "succeeded");
+	cog_buf_printf(&j->queued, ",\"a\":%u,\"r\":", t->attempts);
+	cog_buf_puts(&j->queued, t->result ? t->result : "null");
+	return end_record(j);
+}
+
+uint64_t plan_journal_ended(plan_journal *j, const plan_task *t, const char *what,
+                            uint64_t delay_ms)
+{
+	begin_record(j, t, what);
+	if (strcmp(what, "skipped") != 0)
+		cog_buf_printf(&j->queued, ",\"a\":%u,\"c\":%d", t->attempts, t->error_code);
+	if (t->error) {
+		cog_buf_puts(&j->queued, ",\"e\":");
+		cog_buf_put_json_string(&j->queued, t->error, strlen(t->error));
+	}
+	if (strcmp(what, "retrying") == 0)
+		cog_buf_printf(&j->queued, ",\"d\":%llu", (unsigned long long)delay_ms);
+	return end_record(j);
+}
+
+uint64_t plan_journal_last(plan_journal *j)
+{
+	must(pthread_mutex_lock(&j->lock), "pthread_mutex_lock");
+	uint64_t last = j->last_ticket;
+	must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
+	return last;
+}
+
+/* ---- writing ---- */
+
+/* One record: its own transaction. More: one transaction for all. */
+static int write_batch(cog_storage *st, const char *log, const char *records,
+                       size_t count)
+{
+	if (count == 1)
+		return cog_storage_append(st, log, records, NULL);
+	int rc = cog_storage_begin(st);
+	if (rc)
+		return rc;
+	const char *p = records;
+	for (size_t i = 0; i < count && !rc; i++) {
+		rc = cog_storage_append(st, log, p, NULL);
+		p += strlen(p) + 1;
+	}
+	if (!rc)
+		rc = cog_storage_commit(st);
+	if (rc)
+		cog_storage_rollback(st); /* keeps the first error's message */
+	return rc;
+}
+
+static void keep_error(plan_journal *j, int rc, const char *message)
+{
+	if (j->error)
+		return;
+	j->error = rc;
+	snprintf(j->message, sizeof(j->message), "journal %s: %s", j->log, message);
+}
+
+int plan_journal_sync(plan_journal *j, uint64_t ticket)
+{
+	must(pthread_mutex_lock(&j->lock), "pthread_mutex_lock");
+	while (!j->error && j->durable_ticket < ticket) {
+		if (j->build_failed) {
+			keep_error(j, COG_ENOMEM, "out of memory building a record");
+			break;
+		}
+		if (j->flushing) {
+			must(pthread_cond_wait(&j->written, &j->lock), "pthread_cond_wait");
+			continue;
+		}
+		/* Become the flusher of everything queued so far. */
+		cog_buf batch = j->queued;
+		j->queued = j->writing;
+		cog_buf_clear(&j->queued);
+		j->writing = batch;
+		size_t count = j->queued_count;
+		uint64_t upto = j->last_ticket;
+		j->queued_count = 0;
+		j->flushing = true;
+		must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
+
+		int rc = count ? write_batch(j->storage, j->log, j->writing.ptr, count) : COG_OK;
+
+		must(pthread_mutex_lock(&j->lock), "pthread_mutex_lock");
+		j->flushing = false;
+		if (rc)
+			keep_error(j, rc, cog_error_last());
+		else
+			j->durable_ticket = upto;
+		cog_buf_clear(&j->writing);
+		must(pthread_cond_broadcast(&j->written), "pthread_cond_broadcast");
+	}
+	int rc = j->error;
+	if (rc)
+		cog__error(rc, "%s", j->message);
+	must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
+	return rc;
+}
+
+int plan_journal_append_now(cog_plan *plan, cog_storage *storage, const char *records,
+                            size_t count)
+{
+	char log[COG_PLAN_ID_MAX + 8];
+	plan_journal_name(plan, log);
+	return count ? write_batch(storage, log, records, count) : COG_OK;
+}
+
+/* ---- snapshots ---- */
+
+int plan_journal_snapshot(cog_plan *plan, cog_storage *st, const char *marker,
+                          bool truncate)
+{
+	char log[COG_PLAN_ID_MAX + 8];
+	plan_journal_name(plan, log);
+	cJSON *doc = plan_to_json(plan, true);
+	if (!doc)
+		return cog__oom("plan snapshot");
+	cJSON *journal = NULL;
+	if (cog_json_add_string(doc, "state", plan_overall_state(plan)) ||
+	    !(journal = cJSON_AddObjectToObject(doc, "journal"))) {
+		cJSON_Delete(doc);
+		return cog__oom("plan snapshot");
+	}
+	int rc = cog_storage_begin(st);
+	if (rc) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	uint64_t seq = 0;
+	char *text = NULL;
+	rc = cog_storage_append(st, log, marker, &seq);
+	if (!rc && cog_json_add_number(journal, "seq", (double)seq))
+		rc = cog__oom("plan snapshot");
+	if (!rc && !(text = cog_json_print(doc)))
+		rc = COG_ENOMEM;
+	if (!rc)
+		rc = cog_storage_put(st, PLAN_COLLECTION, plan->id, text, 0);
+	if (!rc && truncate)
+		rc = cog_storage_truncate(st, log, seq + 1);
+	if (!rc)
+		rc = cog_storage_commit(st);
+	if (rc)
+		cog_storage_rollback(st);
+	cog_free(text);
+	cJSON_Delete(doc);
+	if (rc)
+		return cog__error_wrap(rc, "plan %s: snapshot", plan->id);
+	plan->journaled = true;
+	return COG_OK;
+}
+
+/* ---- replay ---- */
+
+static int set_text(char **dst, const char *text)
+{
+	char *copy = NULL;
+	if (text && !(copy = cog__strdup(text)))
+		return cog__oom("plan journal replay");
+	cog_free(*dst);
+	*dst = copy;
+	return COG_OK;
+}
+
+static int apply_end(plan_task *t, const cJSON *rec, int state)
+{
+	t->state = state;
+	t->error_code = (int)cog_json_get_number(rec, "c", t->error_code);
+	const char *e = cog_json_get_string(rec, "e");
+	return e ? set_text(&t->error, e) : COG_OK;
+}
+
+static int apply_decision(plan_task *t, const char *d)
+{
+	if (strcmp(d, "retry") == 0) {
+		t->state = COG_TASK_PENDING;
+		return set_text(&t->error, NULL);
+	}
+	if (strcmp(d, "skip") == 0) {
+		t->state = COG_TASK_SUCCEEDED;
+		set_text(&t->result, NULL);
+		return set_text(&t->error, NULL);
+	}
+	t->state = COG_TASK_FAILED;
+	t->error_code = COG_EUNCERTAIN;
+	return set_text(&t->error, "uncertain after a crash; the host decided it failed");
+}
+
+static int apply_record(cog_plan *plan, const cJSON *rec)
+{
+	const char *s = cog_json_get_string(rec, "s");
+	const char *id = cog_json_get_string(rec, "t");
+	if (!s)
+		return COG_EIO;
+	if (!id)
+		return COG_OK; /* snapshot markers */
+	uint32_t i = plan_find(plan, id);
+	if (i == PLAN_NO_TASK)
+		return COG_OK; /* replaced by a re-plan since */
+	plan_task *t = &plan->tasks[i];
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "a");
+	if (cJSON_IsNumber(a) && a->valuedouble >= 0 && a->valuedouble < 1e9)
+		t->attempts = (unsigned int)a->valuedouble;
+	if (strcmp(s, "started") == 0) {
+		t->state = COG_TASK_RUNNING;
+		return COG_OK;
+	}
+	if (strcmp(s, "succeeded") == 0) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+		char *text = r && !cJSON_IsNull(r) ? cog_json_print(r) : NULL;
+		if (r && !cJSON_IsNull(r) && !text)
+			return COG_ENOMEM;
+		cog_free(t->result);
+		t->result = text;
+		t->state = COG_TASK_SUCCEEDED;
+		return set_text(&t->error, NULL);
+	}
+	if (strcmp(s, "failed") == 0)
+		return apply_end(t, rec, COG_TASK_FAILED);
+	if (strcmp(s, "retrying") == 0)
+		return apply_end(t, rec, COG_TASK_PENDING);
+	if (strcmp(s, "skipped") == 0)
+		return apply_end(t, rec, COG_TASK_SKIPPED);
+	if (strcmp(s, "uncertain") == 0) {
+		t->state = COG_TASK_UNCERTAIN;
+		t->error_code = COG_EUNCERTAIN;
+		return set_text(&t->error, "was running when the process stopped and is not "
+			"idempotent: its side effects may or may not have happened");
+	}
+	if (strcmp(s, "decided") == 0) {
+		const char *d = cog_json_get_string(rec, "d");
+		return d ? apply_decision(t, d) : COG_EIO;
+	}
+	return COG_OK; /* a later version's record: nothing to do here */
+}
+
+int plan_journal_apply(cog_plan *plan, uint64_t seq, const char *record, size_t len)
+{
+	cog__json_init();
+	cJSON *rec = cJSON_ParseWithLength(record, len);
+	int rc = cJSON_IsObject(rec) ? apply_record(plan, rec) : COG_EIO;
+	cJSON_Delete(rec);
+	if (rc == COG_EIO)
+		return cog__error(COG_EIO, "plan %s: journal record %llu is damaged: %.80s",
+			plan->id, (unsigned long long)seq, record);
+	if (rc)
+		return cog__oom("plan journal replay");
+	return COG_OK;
+}

@@ -239,11 +239,11 @@ static int read_depends_on(plan_task *t, const cJSON *deps, const char *where)
 			return field_error(where, "depends_on", "an array of task ids");
 		int rc = plan_check_task_id(d->valuestring, where);
 		if (!rc && strcmp(d->valuestring, t->id) == 0)
-			rc = cog__error(COG_EINVAL, "%s: task '%s' depends on itself", where, t->id);
+			rc = cog__error(COG_EINVAL, "%s depends on itself", where);
 		for (size_t i = 0; !rc && i < t->dep_count; i++)
 			if (strcmp(t->dep_ids[i], d->valuestring) == 0)
-				rc = cog__error(COG_EINVAL, "%s: task '%s' lists dependency '%s' twice",
-					where, t->id, d->valuestring);
+				rc = cog__error(COG_EINVAL, "%s lists dependency '%s' twice",
+					where, d->valuestring);
 		if (!rc)
 			rc = add_dep_name(t, d->valuestring);
 		if (rc)
@@ -412,19 +412,21 @@ int plan_add_task_json(cog_plan *plan, const cJSON *obj, const char *where)
 		plan_task_dispose(&t);
 		return cog__oom(where);
 	}
+	/* Messages about the task's fields name the task: "<where>: task 'a'". */
+	char at[256 + COG_TASK_ID_MAX];
+	snprintf(at, sizeof(at), "%s: task '%s'", where, t.id);
 	const cJSON *f;
 	cJSON_ArrayForEach(f, obj) {
-		if ((rc = read_field(&t, f, where))) {
+		if ((rc = read_field(&t, f, at))) {
 			plan_task_dispose(&t);
 			return rc;
 		}
 	}
 	if (strcmp(t.kind, "tool") == 0 && !t.tool)
-		rc = cog__error(COG_EINVAL, "%s: task '%s' is of kind \"tool\" but names no "
-			"\"tool\"", where, t.id);
+		rc = cog__error(COG_EINVAL, "%s is of kind \"tool\" but names no \"tool\"", at);
 	else if (t.max_backoff_ms && t.max_backoff_ms < t.backoff_ms)
-		rc = cog__error(COG_EINVAL, "%s: task '%s' has retry.max_backoff_ms below "
-			"retry.backoff_ms", where, t.id);
+		rc = cog__error(COG_EINVAL, "%s has retry.max_backoff_ms below retry.backoff_ms",
+			at);
 	if (rc) {
 		plan_task_dispose(&t);
 		return rc;
@@ -703,6 +705,8 @@ cJSON *plan_to_json(const cog_plan *plan, bool with_state)
 
 int plan_remove_tasks(cog_plan *plan, const bool *remove)
 {
+	/* Derived data indexes the tasks as they are: drop it before moving. */
+	plan_invalidate(plan);
 	size_t kept = 0;
 	for (size_t i = 0; i < plan->count; i++) {
 		if (remove[i])
@@ -710,7 +714,6 @@ int plan_remove_tasks(cog_plan *plan, const bool *remove)
 		else
 			plan->tasks[kept++] = plan->tasks[i];
 	}
-	plan_invalidate(plan);
 	plan->count = kept;
 	return index_rebuild(plan, kept);
 }
