@@ -1,8 +1,8 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The peer of bench_plan: networkx (Debian's python3-networkx) computing the
 topological generations of the same graphs, in ns per task.
 
-    python3 tests/bench/peer_networkx.py [scale=1.0]
+    /usr/bin/python3 tests/bench/peer_networkx.py [scale=1.0]   (apt-get install python3-networkx)
 """
 import sys
 import time
