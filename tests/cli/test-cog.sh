@@ -3,40 +3,11 @@
 # database selection (--db, COG_DB, ./cognition.db), bad input.
 # Usage: COG MINIMAL_HOST
 set -u
-abspath() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+. "$(dirname "$0")/lib.sh"
 cog=$(abspath "$1") host=$(abspath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-pass=0 fail=0
-
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "not ok - $1"; fail=$((fail + 1)); }
-
-# expect NAME EXIT_CODE PATTERN COMMAND...: exit code and output pattern.
-expect() {
-	name=$1 code=$2 pattern=$3
-	shift 3
-	"$@" >out.txt 2>err.txt
-	got=$?
-	if [ "$got" -ne "$code" ]; then
-		bad "$name: exit $got, expected $code; stdout: $(head -c 300 out.txt) stderr: $(head -c 300 err.txt)"
-	elif ! grep -q -- "$pattern" out.txt err.txt; then
-		bad "$name: output lacks '$pattern': $(head -c 300 out.txt) $(head -c 300 err.txt)"
-	else
-		ok "$name"
-	fi
-}
-
-# is_json NAME: stdout of the last expect is one JSON object.
-is_json() {
-	if python3 -c 'import json,sys; o=json.load(open("out.txt")); assert isinstance(o, dict)' 2>/dev/null; then
-		ok "$1 prints JSON"
-	else
-		bad "$1 does not print one JSON object: $(head -c 300 out.txt)"
-	fi
-}
-
 expect "--version" 0 "cog 0.1.0" "$cog" --version
 expect "--json --version" 0 '"features"' "$cog" --json --version
 is_json "--json --version"
@@ -75,5 +46,4 @@ cmp -s junk.db junk.orig && ok "the bad file is left untouched" || bad "doctor c
 expect "bad COG_WORKERS" 1 "COG_WORKERS='lots'" env COG_WORKERS=lots "$cog" doctor
 expect "bad COG_LOG_LEVEL" 1 "COG_LOG_LEVEL" env COG_LOG_LEVEL=shouty "$cog" --json doctor
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli

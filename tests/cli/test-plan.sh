@@ -6,7 +6,7 @@
 # task uncertain until it is decided.
 # Usage: COG TEMPLATE_DIR
 set -u
-abspath() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+. "$(dirname "$0")/lib.sh"
 cog=$(abspath "$1") templates=$(abspath "$2")
 export COG_TEMPLATE_PATH="$templates" COG_TEMPLATE_DIR=""
 unset COG_DB
@@ -14,35 +14,6 @@ work=$(mktemp -d)
 child_pid=""
 trap 'if [ -n "$child_pid" ]; then kill "$child_pid" 2>/dev/null; fi; rm -rf "$work"' EXIT
 cd "$work" || exit 1
-pass=0 fail=0
-
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "not ok - $1"; fail=$((fail + 1)); }
-
-# expect NAME EXIT_CODE PATTERN COMMAND...: exit code and output pattern.
-expect() {
-	name=$1 code=$2 pattern=$3
-	shift 3
-	"$@" >out.txt 2>err.txt
-	got=$?
-	if [ "$got" -ne "$code" ]; then
-		bad "$name: exit $got, expected $code; stdout: $(head -c 400 out.txt) stderr: $(head -c 400 err.txt)"
-	elif ! grep -q -- "$pattern" out.txt err.txt; then
-		bad "$name: output lacks '$pattern': $(head -c 400 out.txt) $(head -c 400 err.txt)"
-	else
-		ok "$name"
-	fi
-}
-
-# is_json NAME: stdout of the last expect is one JSON object.
-is_json() {
-	if python3 -c 'import json,sys; o=json.load(open("out.txt")); assert isinstance(o, dict)' 2>/dev/null; then
-		ok "$1 prints JSON"
-	else
-		bad "$1 does not print one JSON object: $(head -c 300 out.txt)"
-	fi
-}
-
 # check NAME PYTHON-EXPRESSION: true about o, the JSON object on stdout.
 check() {
 	if python3 -c "import json,sys; o=json.load(open('out.txt')); sys.exit(0 if ($2) else 1)" 2>/dev/null; then
@@ -299,5 +270,4 @@ expect "resume of an unknown plan" 1 "no plan" "$cog" resume 0190ffff-0000-7000-
 expect "--json status with a bad argument" 2 '"ok":false' "$cog" --json status --frob
 is_json "--json status with a bad argument"
 
-echo "cli-plan: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli-plan
