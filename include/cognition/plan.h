@@ -7,7 +7,10 @@
  * today, an LLM planner later). cog_plan_run() executes ready tasks on a
  * worker pool through the task executor set on the context, journals every
  * transition through the context's storage, and cog_plan_resume() continues
- * a plan after a crash without repeating a side effect.
+ * a plan after a crash without repeating a side effect. One process at a
+ * time runs a durable plan: a run holds the plan's lease in the storage
+ * (see cog_plan_run). cog_plan_save() stores a plan without running it,
+ * cog_plan_load() reads one back just to look at it.
  *
  * Task JSON (fields other than "id" are optional):
  *   {"id":"load","title":"Load the CSV","kind":"tool","tool":"file_read",
@@ -184,8 +187,18 @@ typedef struct cog_run_options {
 	unsigned int workers;           /* 0: the context's worker_threads */
 	int failure_policy;             /* cog_failure_policy */
 	int durability;                 /* cog_durability */
-	unsigned int inline_max_tasks;  /* graphs this small run on the calling
-	                                   thread; 0: 32 */
+	/* Graphs with at most this many tasks left to run start on the
+	 * calling thread, without a thread hand-off (which costs tens of
+	 * microseconds); 0: 32. With workers > 1 such a run moves the rest of
+	 * its tasks to the worker pool as soon as a task took longer than
+	 * about 2 ms (measured with the coarse monotonic clock, so at its
+	 * resolution of 1 to 4 ms), or is about to start with an
+	 * estimate.duration_ms of 2 or more, while two of the tasks left could
+	 * run at the same time: a small plan of slow independent tasks (LLM
+	 * calls) runs in parallel, a small plan of quick ones never starts a
+	 * thread, and a chain never moves. Bigger graphs use the pool from
+	 * the start; with workers 1 everything runs on the calling thread. */
+	unsigned int inline_max_tasks;
 } cog_run_options;
 
 #define COG_RUN_OPTIONS_VERSION 1
@@ -197,30 +210,108 @@ COG_API int cog_run_options_init(cog_run_options *options, unsigned int version)
 /*
  * Validate and run the plan until every task has ended (options may be
  * NULL). Tasks already succeeded (from a resume) are not run again.
+ *
+ * A durable run (the context has storage and durability is not
+ * COG_DURABLE_OFF) first takes the plan's lease: a document in collection
+ * "plans.lease", key the plan id, naming this process (host, pid, process
+ * start time). It fails with COG_EBUSY if a live process holds it (the
+ * message names its pid and host; this process too, when another cog_plan
+ * of the same id runs here); a lease whose process is gone (it exited or
+ * was killed, or its pid belongs to a later process) is taken over, with a
+ * warning in the log. A lease written on another host (or in another pid
+ * namespace) cannot be checked from here: COG_EBUSY too, with a message
+ * saying how to delete it by hand once that process is known to be gone.
+ * When the run returns, the final states are stored as the plan's
+ * document (so a listing needs no journal replay; the journal is kept)
+ * and the lease is dropped.
+ *
  * Returns 0 when every task succeeded; COG_ECANCELED after cog_ctx_cancel();
- * COG_EUNCERTAIN when tasks are uncertain (see cog_plan_decide); otherwise
- * COG_ERROR with a message naming the failed tasks. Events go to the
- * context's event hook: plan.started, task.ready, task.started,
- * task.succeeded, task.retrying, task.failed, task.skipped, plan.finished.
+ * COG_EUNCERTAIN when tasks are uncertain (see cog_plan_decide); COG_ERROR
+ * with a message naming the failed tasks. Before running anything:
+ * COG_EINVAL (bad options, or tasks to run and no task executor),
+ * COG_EVERSION, the plan's validation errors (COG_ENOTFOUND, COG_ECYCLE,
+ * COG_EBUDGET), COG_EUNAVAILABLE (COG_DURABLE_ON and no storage),
+ * COG_EEXISTS (a fresh plan whose id another stored plan has: continue that
+ * one with cog_plan_resume(); a plan saved with the same definition that
+ * never ran is not another), COG_EBUSY (this plan object is running;
+ * another process holds the lease; or the storage has journal records this
+ * copy has not seen: another process ran or changed the plan since it was
+ * read, so read it again with cog_plan_resume()), COG_EDENIED (a plan from
+ * cog_plan_load()), and storage errors (COG_EIO, COG_EDENIED for a
+ * read-only storage, COG_EBUSY when it stays locked). A journal that cannot
+ * be written during the run stops it with the storage's error.
+ *
+ * Events go to the context's event hook: plan.started, task.ready,
+ * task.started, task.succeeded, task.retrying, task.failed, task.skipped,
+ * plan.finished (its "threaded" says whether the worker pool ran tasks).
  */
 COG_API int cog_plan_run(cog_plan *plan, const cog_run_options *options);
 
 /*
- * Load a journaled plan after a crash or a stop: finished tasks keep their
- * states and results; a task that was running is made ready again if it is
- * idempotent, else COG_TASK_UNCERTAIN. Then call cog_plan_run().
- * Errors: COG_ENOTFOUND (no such plan in the storage), COG_EUNAVAILABLE (no
- * storage), COG_EIO.
+ * Load a journaled (run or saved) plan after a crash or a stop: finished
+ * tasks keep their states and results; a task that was running is made
+ * ready again if it is idempotent, else COG_TASK_UNCERTAIN (journaled:
+ * settling is a write). Then call cog_plan_run(). If another process is
+ * running the plan right now, its run goes on undisturbed and the
+ * cog_plan_run() of this copy fails with COG_EBUSY; to look at a plan,
+ * use cog_plan_load().
+ * Errors: COG_EINVAL (not a plan id), COG_ENOTFOUND (no such plan in the
+ * storage), COG_EUNAVAILABLE (no storage), COG_EDENIED (a read-only storage
+ * and tasks that were running need settling), COG_EIO (damaged, or the
+ * storage failed).
  */
 COG_API int cog_plan_resume(cog_plan **out, cog_ctx *ctx, const char *plan_id);
 
+/*
+ * Read a stored plan to look at it: its definition and journal exactly as
+ * cog_plan_resume() reads them, but nothing is written and nothing
+ * settled: a task whose last record says it started stays
+ * COG_TASK_RUNNING (and cog_plan_status() says "running"): another process
+ * may be running it, or the one that did died. Works on a read-only
+ * storage, and while another process runs the plan. The copy can be
+ * exported and its status read; cog_plan_run(), cog_plan_decide(),
+ * cog_plan_compact() and cog_plan_save() refuse it (COG_EDENIED).
+ * Errors: as cog_plan_resume(), without COG_EDENIED.
+ */
+COG_API int cog_plan_load(cog_plan **out, cog_ctx *ctx, const char *plan_id);
+
+/*
+ * Validate the plan and store it, definition and current states, in the
+ * context's storage without running anything, so that cog_plan_load(),
+ * cog_plan_resume() and cog_plan_run() find it later (cog_plan_run() of
+ * this plan then continues normally). Saving the same plan again is fine:
+ * this object, or a fresh one with the same id and definition as long as
+ * the stored one never ran.
+ * Errors: validation errors (see cog_plan_validate), COG_EUNAVAILABLE (no
+ * storage), COG_EEXISTS (another plan with this id is stored, or it has
+ * run: see cog_plan_run), COG_EBUSY (this object is running, another
+ * process runs the plan, or this copy is behind the stored journal),
+ * COG_EDENIED (a plan from cog_plan_load(), or a read-only storage),
+ * COG_EIO.
+ */
+COG_API int cog_plan_save(cog_plan *plan);
+
 typedef enum cog_decision {
-	COG_DECIDE_RETRY = 0,   /* run it again */
+	COG_DECIDE_RETRY = 0,   /* run it again (by the next cog_plan_run) */
 	COG_DECIDE_SKIP = 1,    /* treat it as succeeded with a null result */
 	COG_DECIDE_FAIL = 2     /* treat it as failed */
 } cog_decision;
 
-/* Settle an uncertain task (journaled). COG_EINVAL if it is not uncertain. */
+/*
+ * Settle a task that is uncertain (a crash interrupted it) or failed
+ * (past its retries): journaled, so a resume sees the decision.
+ * RETRY makes it pending with its attempt count kept: the next attempt
+ * gets the next number (so idempotency keys stay unique) and the task's
+ * retry policy allows max_attempts more. RETRY and SKIP make the tasks
+ * that were skipped because of it pending again (one that another failure
+ * still blocks is skipped again by the next run). FAIL leaves a failed
+ * task as it is and fails an uncertain one.
+ * Errors: COG_EINVAL (bad decision, or the task is neither uncertain nor
+ * failed), COG_ENOTFOUND (no such task), COG_EBUSY (the plan is running,
+ * here or in another process, or this copy is behind its stored journal),
+ * COG_EDENIED (a plan from cog_plan_load(), or a read-only storage),
+ * COG_EUNAVAILABLE (a journaled plan and no storage), COG_EIO.
+ */
 COG_API int cog_plan_decide(cog_plan *plan, const char *task_id, int decision);
 
 /* State, attempts and result of one task as JSON, to cog_free():
@@ -246,7 +337,9 @@ COG_API int cog_plan_set_replanner(cog_plan *plan, cog_replan_fn fn,
                                    void *user_data);
 
 /* Compact a finished plan's journal into its final state (results kept),
- * so storage stays bounded. COG_EBUSY if the plan has not finished. */
+ * so storage stays bounded. COG_EBUSY if the plan has not finished, another
+ * process runs it or this copy is behind its stored journal; COG_EDENIED
+ * for a plan from cog_plan_load(). */
 COG_API int cog_plan_compact(cog_plan *plan);
 
 /* ---- planners ---- */

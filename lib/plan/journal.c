@@ -27,6 +27,7 @@ struct plan_journal {
 	cog_buf writing;            /* the batch being written (flusher only) */
 	uint64_t last_ticket;       /* tickets handed out */
 	uint64_t durable_ticket;    /* every record up to this one is durable */
+	uint64_t last_seq;          /* the log's number of the last one written */
 	bool flushing;
 	bool build_failed;          /* a record could not be built (OOM) */
 	int error;                  /* first failure, sticky */
@@ -146,18 +147,19 @@ uint64_t plan_journal_last(plan_journal *j)
 
 /* ---- writing ---- */
 
-/* One record: its own transaction. More: one transaction for all. */
+/* One record: its own transaction. More: one transaction for all.
+ * *last_seq gets the log's number of the last record. */
 static int write_batch(cog_storage *st, const char *log, const char *records,
-                       size_t count)
+                       size_t count, uint64_t *last_seq)
 {
 	if (count == 1)
-		return cog_storage_append(st, log, records, NULL);
+		return cog_storage_append(st, log, records, last_seq);
 	int rc = cog_storage_begin(st);
 	if (rc)
 		return rc;
 	const char *p = records;
 	for (size_t i = 0; i < count && !rc; i++) {
-		rc = cog_storage_append(st, log, p, NULL);
+		rc = cog_storage_append(st, log, p, last_seq);
 		p += strlen(p) + 1;
 	}
 	if (!rc)
@@ -198,14 +200,19 @@ int plan_journal_sync(plan_journal *j, uint64_t ticket)
 		j->flushing = true;
 		must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
 
-		int rc = count ? write_batch(j->storage, j->log, j->writing.ptr, count) : COG_OK;
+		uint64_t seq = 0;
+		int rc = count ? write_batch(j->storage, j->log, j->writing.ptr, count, &seq) :
+			COG_OK;
 
 		must(pthread_mutex_lock(&j->lock), "pthread_mutex_lock");
 		j->flushing = false;
-		if (rc)
+		if (rc) {
 			keep_error(j, rc, cog_error_last());
-		else
+		} else {
 			j->durable_ticket = upto;
+			if (seq > j->last_seq)
+				j->last_seq = seq;
+		}
 		cog_buf_clear(&j->writing);
 		must(pthread_cond_broadcast(&j->written), "pthread_cond_broadcast");
 	}
@@ -216,56 +223,113 @@ int plan_journal_sync(plan_journal *j, uint64_t ticket)
 	return rc;
 }
 
+int plan_journal_flush_in(plan_journal *j)
+{
+	must(pthread_mutex_lock(&j->lock), "pthread_mutex_lock");
+	if (!j->error && j->build_failed)
+		keep_error(j, COG_ENOMEM, "out of memory building a record");
+	int rc = j->error;
+	if (rc) {
+		cog__error(rc, "%s", j->message);
+		must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
+		return rc;
+	}
+	/* Nobody else uses the journal now: no need to hand the lock over. */
+	const char *p = j->queued.ptr;
+	uint64_t seq = 0;
+	for (size_t i = 0; i < j->queued_count && !rc; i++) {
+		rc = cog_storage_append(j->storage, j->log, p, &seq);
+		p += strlen(p) + 1;
+	}
+	if (rc) {
+		keep_error(j, rc, cog_error_last());
+	} else {
+		j->durable_ticket = j->last_ticket;
+		if (seq > j->last_seq)
+			j->last_seq = seq;
+		cog_buf_clear(&j->queued);
+		j->queued_count = 0;
+	}
+	must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
+	return rc;
+}
+
+uint64_t plan_journal_last_seq(plan_journal *j)
+{
+	must(pthread_mutex_lock(&j->lock), "pthread_mutex_lock");
+	uint64_t seq = j->last_seq;
+	must(pthread_mutex_unlock(&j->lock), "pthread_mutex_unlock");
+	return seq;
+}
+
 int plan_journal_append_now(cog_plan *plan, cog_storage *storage, const char *records,
                             size_t count)
 {
 	char log[COG_PLAN_ID_MAX + 8];
 	plan_journal_name(plan, log);
-	return count ? write_batch(storage, log, records, count) : COG_OK;
+	uint64_t seq = 0;
+	int rc = COG_OK;
+	for (size_t i = 0; i < count && !rc; i++) {
+		rc = cog_storage_append(storage, log, records, &seq);
+		records += strlen(records) + 1;
+	}
+	if (!rc && seq > plan->journal_seq)
+		plan->journal_seq = seq;
+	return rc;
 }
 
 /* ---- snapshots ---- */
 
-int plan_journal_snapshot(cog_plan *plan, cog_storage *st, const char *marker,
-                          bool truncate)
+int plan_journal_snapshot_in(cog_plan *plan, cog_storage *st, const char *marker,
+                             bool truncate)
 {
 	char log[COG_PLAN_ID_MAX + 8];
 	plan_journal_name(plan, log);
-	cJSON *doc = plan_to_json(plan, true);
-	if (!doc)
-		return cog__oom("plan snapshot");
-	cJSON *journal = NULL;
-	if (cog_json_add_string(doc, "state", plan_overall_state(plan)) ||
-	    !(journal = cJSON_AddObjectToObject(doc, "journal"))) {
-		cJSON_Delete(doc);
-		return cog__oom("plan snapshot");
-	}
-	int rc = cog_storage_begin(st);
-	if (rc) {
-		cJSON_Delete(doc);
-		return rc;
-	}
 	uint64_t seq = 0;
-	char *text = NULL;
-	rc = cog_storage_append(st, log, marker, &seq);
-	if (!rc && cog_json_add_number(journal, "seq", (double)seq))
-		rc = cog__oom("plan snapshot");
-	if (!rc && !(text = cog_json_print(doc)))
+	int rc = cog_storage_append(st, log, marker, &seq);
+	char *text = rc ? NULL : plan_snapshot_text(plan, seq);
+	if (!rc && !text)
 		rc = COG_ENOMEM;
 	if (!rc)
 		rc = cog_storage_put(st, PLAN_COLLECTION, plan->id, text, 0);
 	if (!rc && truncate)
 		rc = cog_storage_truncate(st, log, seq + 1);
-	if (!rc)
-		rc = cog_storage_commit(st);
-	if (rc)
-		cog_storage_rollback(st);
 	cog_free(text);
-	cJSON_Delete(doc);
+	if (rc)
+		return rc;
+	plan->journaled = true;
+	plan->journal_seq = seq;
+	return COG_OK;
+}
+
+int plan_journal_snapshot(cog_plan *plan, cog_storage *st, const char *marker,
+                          bool truncate)
+{
+	bool was_journaled = plan->journaled;
+	uint64_t was_seq = plan->journal_seq;
+	int rc = cog_storage_begin(st);
 	if (rc)
 		return cog__error_wrap(rc, "plan %s: snapshot", plan->id);
-	plan->journaled = true;
+	rc = plan_journal_snapshot_in(plan, st, marker, truncate);
+	if (!rc)
+		rc = cog_storage_commit(st);
+	if (rc) {
+		cog_storage_rollback(st);
+		plan->journaled = was_journaled;
+		plan->journal_seq = was_seq;
+		return cog__error_wrap(rc, "plan %s: snapshot", plan->id);
+	}
 	return COG_OK;
+}
+
+int plan_journal_put_state(cog_plan *plan, cog_storage *st)
+{
+	char *text = plan_snapshot_text(plan, plan->journal_seq);
+	if (!text)
+		return COG_ENOMEM;
+	int rc = cog_storage_put(st, PLAN_COLLECTION, plan->id, text, 0);
+	cog_free(text);
+	return rc;
 }
 
 /* ---- replay ---- */
@@ -288,17 +352,66 @@ static int apply_end(plan_task *t, const cJSON *rec, int state)
 	return e ? set_text(&t->error, e) : COG_OK;
 }
 
-static int apply_decision(plan_task *t, const char *d)
+/* A retried or skipped task may run, or count as done, after all: what
+ * was skipped behind it is pending again. (A dependant that another
+ * failure still blocks is skipped again by the next run.) */
+static int reopen_dependants(cog_plan *plan, uint32_t from)
 {
-	if (strcmp(d, "retry") == 0) {
-		t->state = COG_TASK_PENDING;
-		return set_text(&t->error, NULL);
+	if (plan_prepare(plan) != COG_OK) {
+		cog_error_clear(); /* the next run re-derives the states anyway */
+		return COG_OK;
 	}
-	if (strcmp(d, "skip") == 0) {
-		t->state = COG_TASK_SUCCEEDED;
-		set_text(&t->result, NULL);
-		return set_text(&t->error, NULL);
+	size_t n = plan->count;
+	uint32_t *stack = cog_malloc((n ? n : 1) * sizeof(*stack));
+	bool *seen = cog__calloc(n ? n : 1, sizeof(*seen));
+	if (!stack || !seen) {
+		cog_free(stack);
+		cog_free(seen);
+		return COG_ENOMEM;
 	}
+	size_t top = 0;
+	stack[top++] = from;
+	seen[from] = true;
+	int rc = COG_OK;
+	while (top && !rc) {
+		uint32_t v = stack[--top];
+		for (uint32_t k = plan->dependents_start[v]; k < plan->dependents_start[v + 1]; k++) {
+			uint32_t d = plan->dependents[k];
+			if (seen[d])
+				continue;
+			seen[d] = true;
+			stack[top++] = d;
+			plan_task *t = &plan->tasks[d];
+			if (t->state == COG_TASK_SKIPPED) {
+				t->state = COG_TASK_PENDING;
+				t->error_code = 0;
+				rc = set_text(&t->error, NULL);
+			}
+		}
+	}
+	cog_free(stack);
+	cog_free(seen);
+	return rc;
+}
+
+static int apply_decision(cog_plan *plan, uint32_t i, const char *d)
+{
+	plan_task *t = &plan->tasks[i];
+	if (strcmp(d, "retry") == 0 || strcmp(d, "skip") == 0) {
+		int rc = reopen_dependants(plan, i);
+		t->error_code = 0;
+		if (d[0] == 'r') {
+			/* Its attempts keep counting: the next one has a new number,
+			 * and so a new idempotency key. */
+			t->state = COG_TASK_PENDING;
+		} else {
+			t->state = COG_TASK_SUCCEEDED;
+			set_text(&t->result, NULL);
+		}
+		return rc ? rc : set_text(&t->error, NULL);
+	}
+	if (t->state == COG_TASK_FAILED)
+		return COG_OK; /* stays failed, with its own error */
 	t->state = COG_TASK_FAILED;
 	t->error_code = COG_EUNCERTAIN;
 	return set_text(&t->error, "uncertain after a crash; the host decided it failed");
@@ -347,7 +460,7 @@ static int apply_record(cog_plan *plan, const cJSON *rec)
 	}
 	if (strcmp(s, "decided") == 0) {
 		const char *d = cog_json_get_string(rec, "d");
-		return d ? apply_decision(t, d) : COG_EIO;
+		return d ? apply_decision(plan, i, d) : COG_EIO;
 	}
 	return COG_OK; /* a later version's record: nothing to do here */
 }

@@ -1,8 +1,8 @@
 /*
  * Private interface of lib/plan: the task graph's representation, shared by
  * the graph (plan.c), its checks (validate.c, analyze.c), exports
- * (export.c), the scheduler (run.c, call.c), the journal (journal.c) and
- * the planners (template.c). Not installed.
+ * (export.c), the scheduler (run*.c, call.c), the journal (journal.c,
+ * resume.c, lease.c) and the planners (template.c). Not installed.
  */
 #ifndef COG_PLAN_INT_H
 #define COG_PLAN_INT_H
@@ -71,6 +71,12 @@ struct cog_plan {
 
 	bool running;              /* inside cog_plan_run() */
 	bool journaled;            /* the definition is in storage */
+	bool view_only;            /* from cog_plan_load(): to look at, never
+	                              run or written */
+	uint64_t journal_seq;      /* the last record of the plan's journal
+	                              this copy reflects (0: none); a journal
+	                              that has more was written by someone
+	                              else since (lease.c) */
 	cog_replan_fn replanner;
 	void *replan_user_data;
 };
@@ -114,6 +120,8 @@ int plan_prepare(cog_plan *plan);
 
 /* Collection of plan definitions and final states, and the journal log. */
 #define PLAN_COLLECTION "plans"
+/* Collection of owner leases (lease.c), by plan id. */
+#define PLAN_LEASE_COLLECTION "plans.lease"
 /* Log name of a plan's journal into out ("plan/<id>"). */
 void plan_journal_name(const cog_plan *plan, char out[COG_PLAN_ID_MAX + 8]);
 

@@ -1,7 +1,11 @@
 /*
- * Private interface of running plans: the scheduler's state (run.c,
- * replan.c), what an executor sees of one attempt (call.c), and the
- * write-ahead journal (journal.c) that resume.c replays. Not installed.
+ * Private interface of running plans: the scheduler's state and its parts
+ * (run.c: options, cog_plan_run and the outcome; run_state.c: the ready
+ * queue and task bookkeeping; run_inline.c: one task's attempts and the
+ * loop on the calling thread; run_pool.c: the worker pool; run_events.c:
+ * events; replan.c: re-planning), what an executor sees of one attempt
+ * (call.c), the write-ahead journal (journal.c) that resume.c replays, and
+ * the owner lease (lease.c). Not installed.
  */
 #ifndef COG_PLAN_RUN_INT_H
 #define COG_PLAN_RUN_INT_H
@@ -16,8 +20,13 @@
  *  - document PLAN_COLLECTION/<plan id>: a snapshot, Plan JSON with every
  *    task's state, attempts, result and error (plan_to_json with states),
  *    plus "state" (the plan's overall state) and "journal":{"seq":S};
+ *    written at the start of a run (and by a re-plan, cog_plan_compact and
+ *    cog_plan_save), and again, with the final states, when the run ends;
  *  - log "plan/<plan id>": transitions after the snapshot, one compact JSON
- *    object each; replay starts after record S (the snapshot's own marker).
+ *    object each; replay starts after record S (the snapshot's own marker,
+ *    or the last record of the run that wrote the final states);
+ *  - document PLAN_LEASE_COLLECTION/<plan id> while a process runs it
+ *    (lease.c).
  * Records ("t" task id, "s" what happened, "a" attempt, "c" status code,
  * "e" error message):
  *   {"t":"x","s":"started","a":1,"k":"<plan>/x/1"}   before the executor runs
@@ -26,8 +35,12 @@
  *   {"t":"x","s":"failed","a":1,"c":-5,"e":".."}
  *   {"t":"x","s":"skipped","e":".."}
  *   {"t":"x","s":"uncertain","a":1}                 written by a resume
- *   {"t":"x","s":"decided","d":"retry|skip|fail"}   cog_plan_decide()
- *   {"s":"snapshot"} {"s":"replanned",..} {"s":"compacted"}  snapshot markers
+ *   {"t":"x","s":"decided","d":"retry|skip|fail"}   cog_plan_decide() (an
+ *                                  uncertain or failed task; a retry or a
+ *                                  skip also makes its skipped dependants
+ *                                  pending again)
+ *   {"s":"snapshot"} {"s":"replanned",..} {"s":"compacted"} {"s":"saved"}
+ *                                                   snapshot markers
  */
 
 typedef struct plan_journal plan_journal;
@@ -46,6 +59,8 @@ uint64_t plan_journal_ended(plan_journal *j, const plan_task *t, const char *wha
                             uint64_t delay_ms);
 /* The ticket of the last record queued so far. */
 uint64_t plan_journal_last(plan_journal *j);
+/* The log's number of the last record written so far (0: none). */
+uint64_t plan_journal_last_seq(plan_journal *j);
 
 /*
  * Make every record up to `ticket` durable. Group commit: the first caller
@@ -54,18 +69,35 @@ uint64_t plan_journal_last(plan_journal *j);
  * every later sync returns it, with its message, on any thread).
  */
 int plan_journal_sync(plan_journal *j, uint64_t ticket);
+/* Write every queued record inside the transaction the caller holds (they
+ * are durable once it commits). Only when nobody else uses the journal:
+ * at the end of a run. Returns 0 or the journal's first failure. */
+int plan_journal_flush_in(plan_journal *j);
 
 /*
  * Write a snapshot: append `marker` (a plan-level record) and store the
  * plan's definition and states as its document, pointing after the marker,
  * in one transaction; with `truncate`, also drop every record up to and
  * including the marker (compaction). Call with no task running and no
- * record queued. Sets plan->journaled.
+ * record queued. Sets plan->journaled and plan->journal_seq.
  */
 int plan_journal_snapshot(cog_plan *plan, cog_storage *storage, const char *marker,
                           bool truncate);
+/* The same inside a transaction the caller holds (and rolls back on
+ * failure); no message added. */
+int plan_journal_snapshot_in(cog_plan *plan, cog_storage *storage, const char *marker,
+                             bool truncate);
+/* Store the plan's states as its document, current up to
+ * plan->journal_seq, without a marker: the final snapshot of a run whose
+ * records are all durable. */
+int plan_journal_put_state(cog_plan *plan, cog_storage *storage);
 
-/* Append `count` records (NUL-separated in `records`) in one transaction. */
+/* The snapshot document of the plan as it is, current up to journal
+ * record `seq` (snapshot.c). NULL on OOM. */
+char *plan_snapshot_text(const cog_plan *plan, uint64_t seq);
+
+/* Append `count` records (NUL-separated in `records`) inside the
+ * transaction the caller holds; plan->journal_seq follows. */
 int plan_journal_append_now(cog_plan *plan, cog_storage *storage,
                             const char *records, size_t count);
 
@@ -74,11 +106,47 @@ int plan_journal_append_now(cog_plan *plan, cog_storage *storage,
  * COG_EIO for a record that is not a JSON object with "s". */
 int plan_journal_apply(cog_plan *plan, uint64_t seq, const char *record, size_t len);
 
-/* ---- resume.c ---- */
+/* ---- decide.c ---- */
 
 /* The overall state: "running", "failed", "uncertain", "succeeded" or
  * "pending" (see cog_plan_status). */
 const char *plan_overall_state(const cog_plan *plan);
+
+/* ---- lease.c: one process at a time runs a durable plan ----
+ *
+ * A run takes the lease (a document of this process's identity) in the
+ * transaction that checks nobody holds it, and drops it when it returns.
+ * A lease whose process is gone (same host and boot, no such pid, a zombie,
+ * or another process under that pid since) is taken over; a live one, or
+ * one this host cannot check (another host or pid namespace), makes the
+ * caller fail with COG_EBUSY naming the holder. Each call below runs
+ * inside a storage transaction the caller holds.
+ */
+
+/* The size of a lease's token: a fresh id per run (a UUID, NUL-ended). */
+#define PLAN_LEASE_TOKEN_SIZE 37
+
+/* COG_EBUSY (message prefixed with fn) unless nobody, or a process that is
+ * gone, holds the lease of plan_id. With `token`, this process takes the
+ * lease (a dead holder's is taken over, with a warning in the log) and
+ * token gets its token. */
+int plan_lease_acquire(cog_ctx *ctx, cog_storage *storage, const char *plan_id,
+                       char token[PLAN_LEASE_TOKEN_SIZE], const char *fn);
+/* Drop the lease of plan_id if it is still the one with `token`; another's
+ * (one that took it over) is left alone. */
+int plan_lease_release(cog_storage *storage, const char *plan_id,
+                       const char token[PLAN_LEASE_TOKEN_SIZE]);
+/* COG_EBUSY if the plan's journal has records after plan->journal_seq:
+ * someone else changed the plan since this copy was read. */
+int plan_check_current(cog_plan *plan, cog_storage *storage, const char *fn);
+/* What a write to a journaled plan outside a run checks (decide, compact,
+ * save): nobody else holds the lease and this copy is current. */
+int plan_guard_write(cog_plan *plan, cog_storage *storage, const char *fn);
+/* Whether a plan is already stored under plan->id that this fresh plan
+ * (not journaled) must not replace: COG_EEXISTS unless the stored one has
+ * the same definition and never ran (nothing after its snapshot, every
+ * task pending). */
+int plan_check_fresh(cog_plan *plan, cog_storage *storage, const char *fn);
 
 /* ---- the scheduler (run.c, replan.c) ---- */
 
@@ -125,6 +193,8 @@ typedef struct plan_run {
 	 * except what belongs to a task a worker is running. */
 	bool threaded;
 	unsigned int workers;
+	unsigned int handoff_workers; /* an inline run may move to a pool of
+	                                 this many (run_inline.c); < 2: never */
 	pthread_mutex_t lock;
 	pthread_cond_t work;        /* workers: ready tasks, or the end */
 	pthread_cond_t quiet;       /* the calling thread: nothing running */
@@ -132,6 +202,8 @@ typedef struct plan_run {
 	unsigned int idle;          /* workers waiting on `work` */
 	bool replan_wanted;         /* a failure waits for the re-planner */
 	bool done;
+	bool ended;                 /* durable: the last transaction is done */
+	char lease_token[PLAN_LEASE_TOKEN_SIZE]; /* durable: the lease taken */
 
 	atomic_int error_claimed;   /* the first run_fail() writes error */
 	int error_code;             /* RUN_STOP_ERROR: why */
@@ -150,8 +222,22 @@ struct cog_task_call {
 	char key[COG_PLAN_ID_MAX + COG_TASK_ID_MAX + 16];
 };
 
-/* Whether the run must start nothing new; notices cog_ctx_cancel(). */
-bool run_stopping(plan_run *run);
+/* ---- run_state.c: stopping, the ready queue, task bookkeeping ---- */
+
+/* Stop the run for `why` (enum run_stop) unless it is stopping already. */
+void run_set_stop(plan_run *run, int why);
+/* Whether the run must start nothing new; notices cog_ctx_cancel().
+ * Inline: asked before every task. */
+static inline bool run_stopping(plan_run *run)
+{
+	if (atomic_load_explicit(&run->stop, memory_order_relaxed) != RUN_GOING)
+		return true;
+	if (cog_ctx_is_canceled(run->ctx)) {
+		run_set_stop(run, RUN_STOP_CANCELED);
+		return true;
+	}
+	return false;
+}
 /* Stop the run for a failure of the journal or of a re-plan: keeps the
  * first code and message (from the calling thread's last error). */
 void run_fail(plan_run *run, int code, const char *what);
@@ -172,5 +258,65 @@ int run_resize(plan_run *run, const uint32_t *map, size_t old_count);
 void run_skip_dependants(plan_run *run, uint32_t from);
 /* Mark task i skipped with `reason` (copied): journal record and event. */
 void run_skip_task(plan_run *run, uint32_t i, const char *reason);
+/* Put task i in the ready queue (the lock is held in threaded runs);
+ * in run_inline.c, next to its caller on the path of every task. */
+void run_make_ready(plan_run *run, uint32_t i);
+/* Set the task's error code and message (copied; on OOM the older message
+ * stays). */
+void run_set_error(plan_task *t, int code, const char *message);
+/* A dependency of t that ended without succeeding (failed, skipped or
+ * uncertain), or NULL; and the "not run: ..." reason it gives. */
+const plan_task *run_blocking_dependency(const cog_plan *plan, const plan_task *t);
+void run_blocked_reason(char *out, size_t cap, const plan_task *dep);
+
+/* ---- run_inline.c: one task, for both ways of running ---- */
+
+typedef enum attempt_end { END_SUCCEEDED, END_FAILED, END_STOPPED } attempt_end;
+
+/* Account for a new attempt of task i and queue its "started" record;
+ * returns the record's ticket (0 in memory). Inline: it is on the path of
+ * every task. */
+static inline uint64_t run_begin_attempt(plan_run *run, uint32_t i)
+{
+	plan_task *t = &run->plan->tasks[i];
+	t->attempts++;
+	run->tries[i]++;
+	if (!run->timing)
+		return 0;
+	t->started_ms = cog_clock_realtime_ms();
+	return run->journal ? plan_journal_started(run->journal, t) : 0;
+}
+/* The "started" record of an attempt could not be written: it never ran. */
+void run_undo_attempt(plan_run *run, uint32_t i);
+/* Run the attempts of task i, whose first attempt has begun (its "started"
+ * record durable), until one succeeds, the retries run out or the run
+ * stops. */
+attempt_end run_attempts(plan_run *run, uint32_t i);
+/* Record how task i ended and queue what it makes ready (the lock is held
+ * in threaded runs). */
+void run_complete(plan_run *run, uint32_t i, attempt_end end);
+
+/* ---- run_inline.c and run_pool.c: the two ways of running ---- */
+
+/* Run ready tasks on the calling thread until nothing is left or the run
+ * stops; with run->handoff_workers >= 2, move to a pool of workers when
+ * tasks turn out slow (run_inline.c says when). */
+void run_inline(plan_run *run);
+/* Run on a pool of run->workers threads until nothing is left or the run
+ * stops; the calling thread re-plans. An error only if the pool could not
+ * be started (nothing ran then). */
+int run_threaded(plan_run *run);
+
+/* ---- run_events.c: events (only when the context has an event hook) ---- */
+
+/* A task event with only plan_id and task_id (task.ready). */
+void run_emit_task(plan_run *run, const char *type, const plan_task *t);
+void run_emit_started(plan_run *run, const plan_task *t);
+/* task.succeeded, task.failed, and task.retrying (with delay_ms >= 0). */
+void run_emit_ended(plan_run *run, const char *type, const plan_task *t,
+                    int64_t delay_ms);
+void run_emit_skipped(plan_run *run, const plan_task *t);
+/* plan.started and plan.finished (status from rc; t0: monotonic start). */
+void run_emit_plan(plan_run *run, const char *type, int rc, uint64_t t0);
 
 #endif /* COG_PLAN_RUN_INT_H */

@@ -1,7 +1,7 @@
 /*
  * The plan journal on real SQLite files: what a run writes, resuming
  * (finished plans, missing plans, tasks a crash interrupted), decisions on
- * uncertain tasks, and compaction keeping storage bounded.
+ * uncertain and failed tasks, and compaction keeping storage bounded.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -65,21 +65,30 @@ START_TEST(journal_contents)
 		"{\"t\":\"b\",\"s\":\"started\",\"a\":1,\"k\":\"jp/b/1\"},"
 		"{\"t\":\"b\",\"s\":\"succeeded\",\"a\":1,\"r\":\"ok\"}]");
 	free(records);
-	/* the snapshot: definition, states at the start, journal position */
+	/* the final snapshot: definition, states at the end, the journal
+	 * position it is current up to (the journal itself is kept) */
 	char *doc = NULL;
 	ck_assert_cog(cog_storage_get(cog_ctx_storage(ctx), "plans", "jp", &doc));
 	cJSON *o = cJSON_Parse(doc);
 	cog_free(doc);
 	ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
-		cJSON_GetObjectItem(o, "journal"), "seq")), 1);
+		cJSON_GetObjectItem(o, "journal"), "seq")), 5);
 	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(o, "goal")), "g");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(o, "state")), "succeeded");
 	cJSON *tasks = cJSON_GetObjectItem(o, "tasks");
 	ck_assert_int_eq(cJSON_GetArraySize(tasks), 2);
 	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
-		cJSON_GetArrayItem(tasks, 0), "state")), "pending");
+		cJSON_GetArrayItem(tasks, 0), "state")), "succeeded");
 	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
-		cJSON_GetArrayItem(tasks, 1), "state")), "pending");
+		cJSON_GetArrayItem(tasks, 1), "state")), "succeeded");
+	char *result = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetArrayItem(tasks, 0),
+		"result"));
+	ck_assert_str_eq(result, "{\"x\":1}");
+	free(result);
 	cJSON_Delete(o);
+	/* and no lease is left behind */
+	ck_assert_int_eq(cog_storage_get(cog_ctx_storage(ctx), "plans.lease", "jp", &doc),
+		COG_ENOTFOUND);
 	cog_plan_free(plan);
 
 	/* failures: retrying (with the delay) and failed records */
@@ -151,8 +160,8 @@ START_TEST(resume_missing)
 	cog_plan *plan = (cog_plan *)1;
 	ck_assert_int_eq(cog_plan_resume(&plan, ctx, "nope"), COG_ENOTFOUND);
 	ck_assert_ptr_null(plan);
-	ck_assert_str_eq(cog_error_last(), "cog_plan_resume: no plan nope in the storage (no "
-		"run of a plan with this id was journaled there)");
+	ck_assert_str_eq(cog_error_last(), "cog_plan_resume: no plan nope in the storage (none "
+		"with this id was run or saved there)");
 	ck_assert_int_eq(cog_plan_resume(&plan, ctx, "bad id"), COG_EINVAL);
 	ck_assert_int_eq(cog_plan_resume(&plan, ctx, ""), COG_EINVAL);
 	ck_assert_int_eq(cog_plan_resume(&plan, ctx, NULL), COG_EINVAL);
@@ -315,7 +324,7 @@ START_TEST(crash_then_decide)
 	/* Decisions */
 	ck_assert_int_eq(cog_plan_decide(plan, "i1", COG_DECIDE_RETRY), COG_EINVAL);
 	ck_assert_str_eq(cog_error_last(), "cog_plan_decide: task 'i1' of plan cr is "
-		"succeeded, not uncertain; only uncertain tasks wait for a decision");
+		"succeeded; only uncertain and failed tasks wait for a decision");
 	ck_assert_int_eq(cog_plan_decide(plan, "zz", COG_DECIDE_RETRY), COG_ENOTFOUND);
 	ck_assert_int_eq(cog_plan_decide(plan, "n1", 7), COG_EINVAL);
 	ck_assert_cog(cog_plan_decide(plan, "n1", COG_DECIDE_RETRY));
@@ -343,6 +352,143 @@ START_TEST(crash_then_decide)
 	expect(plan, "n3", "succeeded", 1);
 	expect(plan, "y", "succeeded", 1);
 	expect(plan, "x", "skipped", 0);
+	cog_plan_free(plan);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- decisions on failed tasks ---- */
+
+static atomic_int f_fail_until; /* attempts of "f" up to this one fail */
+static char f_keys[8][64];
+
+static int failing_f(cog_task_call *call, void *ud)
+{
+	(void)ud;
+	atomic_fetch_add(&calls, 1);
+	const char *id = cog_task_call_task_id(call);
+	unsigned int attempt = cog_task_call_attempt(call);
+	if (strcmp(id, "f") == 0) {
+		if (attempt < 8)
+			snprintf(f_keys[attempt], sizeof(f_keys[attempt]), "%s",
+				cog_task_call_idempotency_key(call));
+		if ((int)attempt <= atomic_load(&f_fail_until))
+			return cog_error_set(COG_EIO, "f broke (attempt %u)", attempt);
+	}
+	return cog_task_call_set_result(call, "\"ok\"");
+}
+
+/* f (two attempts) -> g -> h; k on its own. */
+static const char failing_plan[] = "{\"id\":\"df\",\"tasks\":["
+	"{\"id\":\"f\",\"retry\":{\"max_attempts\":2,\"backoff_ms\":1,\"max_backoff_ms\":1}},"
+	"{\"id\":\"g\",\"depends_on\":[\"f\"]},{\"id\":\"h\",\"depends_on\":[\"g\"]},"
+	"{\"id\":\"k\"}]}";
+
+static void run_until_failed(cog_plan *plan)
+{
+	cog_run_options o = COG_RUN_OPTIONS_INIT;
+	o.failure_policy = COG_CONTINUE_INDEPENDENT;
+	ck_assert_int_eq(cog_plan_run(plan, &o), COG_ERROR);
+	expect(plan, "f", "failed", 2);
+	expect(plan, "g", "skipped", 0);
+	expect(plan, "h", "skipped", 0);
+	expect(plan, "k", "succeeded", 1);
+}
+
+START_TEST(decide_failed_retry)
+{
+	const char *db = tmp_file("df.db");
+	cog_ctx *ctx = ctx_with_sqlite(db, false, NULL, NULL);
+	ck_assert_cog(cog_ctx_set_task_executor(ctx, failing_f, NULL));
+	cog_plan *plan = plan_from(ctx, failing_plan);
+	atomic_store(&f_fail_until, 2);
+	run_until_failed(plan);
+
+	/* Retry: pending again, its attempts kept; what it held back too. */
+	ck_assert_cog(cog_plan_decide(plan, "f", COG_DECIDE_RETRY));
+	expect(plan, "f", "pending", 2);
+	expect(plan, "g", "pending", 0);
+	expect(plan, "h", "pending", 0);
+	char *e = task_error(plan, "g");
+	ck_assert_ptr_null(e);
+	ck_assert_int_eq(cog_plan_decide(plan, "f", COG_DECIDE_RETRY), COG_EINVAL);
+	size_t n = 0;
+	char *records = log_records(cog_ctx_storage(ctx), "plan/df", &n);
+	ck_assert_ptr_nonnull(strstr(records, "{\"t\":\"f\",\"s\":\"decided\",\"d\":\"retry\"}"));
+	free(records);
+
+	/* The decision is in the journal: a resume sees it. */
+	cog_plan_free(plan);
+	ck_assert_cog(cog_plan_resume(&plan, ctx, "df"));
+	expect(plan, "f", "pending", 2);
+	expect(plan, "g", "pending", 0);
+
+	/* The next attempts are 3 and 4 (a fresh allowance of two), with keys
+	 * of their own; this time the third succeeds. */
+	atomic_store(&calls, 0);
+	ck_assert_cog(cog_plan_run(plan, NULL));
+	ck_assert_int_eq(atomic_load(&calls), 3); /* f, g, h */
+	expect(plan, "f", "succeeded", 3);
+	expect(plan, "g", "succeeded", 1);
+	expect(plan, "h", "succeeded", 1);
+	ck_assert_str_eq(f_keys[1], "df/f/1");
+	ck_assert_str_eq(f_keys[2], "df/f/2");
+	ck_assert_str_eq(f_keys[3], "df/f/3");
+	cog_plan_free(plan);
+
+	/* and the final snapshot says so without replay */
+	ck_assert_cog(cog_plan_load(&plan, ctx, "df"));
+	expect(plan, "h", "succeeded", 1);
+	cog_plan_free(plan);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(decide_failed_skip_and_fail)
+{
+	cog_ctx *ctx = ctx_with_sqlite(tmp_file("ds.db"), false, NULL, NULL);
+	ck_assert_cog(cog_ctx_set_task_executor(ctx, failing_f, NULL));
+	atomic_store(&f_fail_until, 100);
+
+	/* fail: it stays failed, with its own error */
+	cog_plan *plan = plan_from(ctx, failing_plan);
+	run_until_failed(plan);
+	ck_assert_cog(cog_plan_decide(plan, "f", COG_DECIDE_FAIL));
+	expect(plan, "f", "failed", 2);
+	char *e = task_error(plan, "f");
+	ck_assert_str_eq(e, "f broke (attempt 2)");
+	free(e);
+	expect(plan, "g", "skipped", 0);
+	cog_plan_free(plan);
+	ck_assert_cog(cog_plan_resume(&plan, ctx, "df"));
+	expect(plan, "f", "failed", 2);
+
+	/* skip: done with a null result; g and h run */
+	ck_assert_cog(cog_plan_decide(plan, "f", COG_DECIDE_SKIP));
+	expect(plan, "f", "succeeded", 2);
+	expect(plan, "g", "pending", 0);
+	atomic_store(&calls, 0);
+	ck_assert_cog(cog_plan_run(plan, NULL));
+	ck_assert_int_eq(atomic_load(&calls), 2);
+	char *r = task_result(plan, "f");
+	ck_assert_str_eq(r, "null");
+	free(r);
+	expect(plan, "h", "succeeded", 1);
+	cog_plan_free(plan);
+	cog_ctx_free(ctx);
+
+	/* in memory (nothing journaled) the same */
+	ctx = ctx_with_sqlite(NULL, false, NULL, NULL);
+	ck_assert_cog(cog_ctx_set_task_executor(ctx, failing_f, NULL));
+	plan = plan_from(ctx, failing_plan);
+	run_until_failed(plan);
+	ck_assert_cog(cog_plan_decide(plan, "f", COG_DECIDE_RETRY));
+	atomic_store(&f_fail_until, 3);
+	atomic_store(&calls, 0);
+	ck_assert_cog(cog_plan_run(plan, NULL));
+	ck_assert_int_eq(atomic_load(&calls), 4); /* f twice (3, 4), g, h */
+	expect(plan, "f", "succeeded", 4);
+	ck_assert_str_eq(f_keys[4], "df/f/4");
 	cog_plan_free(plan);
 	cog_ctx_free(ctx);
 }
@@ -773,6 +919,8 @@ int main(void)
 	tcase_add_test(tc, resume_missing);
 	tcase_add_test(tc, memory_storage_resume);
 	tcase_add_test(tc, crash_then_decide);
+	tcase_add_test(tc, decide_failed_retry);
+	tcase_add_test(tc, decide_failed_skip_and_fail);
 	tcase_add_test(tc, compaction_bounded);
 	tcase_add_test(tc, compaction_errors);
 	tcase_add_test(tc, write_ahead_inline);

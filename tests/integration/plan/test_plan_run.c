@@ -1,7 +1,8 @@
 /*
  * cog_plan_run: dependencies under parallel workers, retries with backoff,
- * timeouts, failure policies, cancellation, events and re-planning, in
- * memory and on real SQLite files. Public API only.
+ * timeouts, failure policies, cancellation, events, re-planning, and when
+ * small plans move from the calling thread to the pool, in memory and on
+ * real SQLite files. Public API only.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -956,6 +957,134 @@ START_TEST(inline_threshold)
 }
 END_TEST
 
+/* ---- small plans of slow tasks move to the pool ---- */
+
+static int sleep_executor(cog_task_call *call, void *ud)
+{
+	(void)ud;
+	if (!pthread_equal(pthread_self(), caller))
+		atomic_fetch_add(&off_thread, 1);
+	usleep(100 * 1000);
+	return cog_task_call_set_result(call, "true");
+}
+
+/* Runs the plan, returns the milliseconds it took; *threaded from the
+ * plan.finished event. */
+static double timed_run(cog_ctx *ctx, events *ev, const char *json, unsigned int workers,
+                        bool *threaded)
+{
+	cog_plan *plan = plan_from(ctx, json);
+	cog_run_options o = run_opts(workers, 0, COG_FAIL_FAST);
+	atomic_store(&off_thread, 0);
+	events_dispose(ev);
+	events_init(ev);
+	caller = pthread_self();
+	unsigned long long t0 = now_ns();
+	ck_assert_cog(cog_plan_run(plan, &o));
+	double ms = (double)(now_ns() - t0) / 1e6;
+	cog_plan_free(plan);
+	ck_assert_str_eq(ev->types[ev->count - 1], "plan.finished");
+	*threaded = cJSON_IsTrue(cJSON_GetObjectItem(ev->data[ev->count - 1], "threaded"));
+	return ms;
+}
+
+START_TEST(handoff_slow_tasks)
+{
+	events ev;
+	events_init(&ev);
+	cog_ctx *ctx = ctx_with_sqlite(NULL, false, collect_event, &ev);
+	ck_assert_cog(cog_ctx_set_task_executor(ctx, sleep_executor, NULL));
+	bool threaded = false;
+	/* Four independent tasks of 100 ms: the first runs here, shows it is
+	 * slow, the other three then run at once on the pool. */
+	static const char four[] = "{\"tasks\":[{\"id\":\"a\"},{\"id\":\"b\"},"
+		"{\"id\":\"c\"},{\"id\":\"d\"}]}";
+	double ms = timed_run(ctx, &ev, four, 4, &threaded);
+	ck_assert_msg(ms < 300, "4 x 100 ms with 4 workers took %.0f ms", ms);
+	ck_assert(threaded);
+	ck_assert_int_eq(atomic_load(&off_thread), 3);
+	/* With two workers: 100 + 2 x 100 ms, still well under 400. */
+	double ms2 = timed_run(ctx, &ev, four, 2, &threaded);
+	ck_assert_msg(ms2 < 380, "4 x 100 ms with 2 workers took %.0f ms", ms2);
+	ck_assert(threaded);
+	fprintf(stderr, "4 independent tasks of 100 ms: %.0f ms with 4 workers, %.0f ms with "
+		"2\n", ms, ms2);
+	/* Estimated slow: on the pool from the first task (2 x 2 x 100 ms). */
+	static const char estimated[] = "{\"tasks\":["
+		"{\"id\":\"a\",\"estimate\":{\"duration_ms\":100}},"
+		"{\"id\":\"b\",\"estimate\":{\"duration_ms\":100}},"
+		"{\"id\":\"c\",\"estimate\":{\"duration_ms\":100}},"
+		"{\"id\":\"d\",\"estimate\":{\"duration_ms\":100}}]}";
+	ms = timed_run(ctx, &ev, estimated, 2, &threaded);
+	ck_assert_msg(ms < 300, "4 x 100 ms estimated, 2 workers, took %.0f ms", ms);
+	ck_assert(threaded);
+	ck_assert_int_eq(atomic_load(&off_thread), 4);
+	/* After a slow root, its two dependants run side by side. */
+	ms = timed_run(ctx, &ev, "{\"tasks\":[{\"id\":\"a\"},{\"id\":\"b\",\"depends_on\":"
+		"[\"a\"]},{\"id\":\"c\",\"depends_on\":[\"a\"]}]}", 4, &threaded);
+	ck_assert_msg(ms < 280, "a -> (b, c) of 100 ms each took %.0f ms", ms);
+	ck_assert(threaded);
+	/* A chain cannot run in parallel: it stays here. */
+	ms = timed_run(ctx, &ev, "{\"tasks\":[{\"id\":\"a\"},{\"id\":\"b\",\"depends_on\":"
+		"[\"a\"]},{\"id\":\"c\",\"depends_on\":[\"b\"]}]}", 4, &threaded);
+	ck_assert(!threaded);
+	ck_assert_int_eq(atomic_load(&off_thread), 0);
+	/* One worker: never. */
+	ms = timed_run(ctx, &ev, four, 1, &threaded);
+	ck_assert(!threaded);
+	ck_assert_msg(ms >= 390, "4 x 100 ms with 1 worker took %.0f ms", ms);
+	cog_ctx_free(ctx);
+	events_dispose(&ev);
+}
+END_TEST
+
+/* Quick tasks never leave the calling thread. */
+START_TEST(handoff_not_for_quick_tasks)
+{
+	events ev;
+	events_init(&ev);
+	cog_ctx *ctx = ctx_with_sqlite(NULL, false, collect_event, &ev);
+	ck_assert_cog(cog_ctx_set_task_executor(ctx, where_executor, NULL));
+	bool threaded = true;
+	for (int i = 0; i < 100; i++) {
+		timed_run(ctx, &ev, "{\"tasks\":[{\"id\":\"a\"},{\"id\":\"b\",\"depends_on\":"
+			"[\"a\"]},{\"id\":\"c\",\"depends_on\":[\"a\"]}]}", 4, &threaded);
+		ck_assert(!threaded);
+		ck_assert_int_eq(atomic_load(&off_thread), 0);
+	}
+	cog_ctx_free(ctx);
+	events_dispose(&ev);
+}
+END_TEST
+
+/* A durable run that moves to the pool keeps its journal whole. */
+START_TEST(handoff_durable)
+{
+	events ev;
+	events_init(&ev);
+	const char *db = tmp_file("handoff.db");
+	cog_ctx *ctx = ctx_with_sqlite(db, false, collect_event, &ev);
+	ck_assert_cog(cog_ctx_set_task_executor(ctx, sleep_executor, NULL));
+	bool threaded = false;
+	double ms = timed_run(ctx, &ev, "{\"id\":\"ho\",\"tasks\":[{\"id\":\"a\"},"
+		"{\"id\":\"b\",\"depends_on\":[\"a\"]},{\"id\":\"c\",\"depends_on\":[\"a\"]},"
+		"{\"id\":\"d\",\"depends_on\":[\"a\"]},"
+		"{\"id\":\"e\",\"depends_on\":[\"b\",\"c\",\"d\"]}]}", 4, &threaded);
+	ck_assert(threaded);
+	ck_assert_msg(ms < 380, "a -> (b, c, d) -> e of 100 ms each took %.0f ms", ms);
+	cog_plan *plan = NULL;
+	ck_assert_cog(cog_plan_resume(&plan, ctx, "ho"));
+	static const char *const ids[] = { "a", "b", "c", "d", "e" };
+	for (size_t i = 0; i < 5; i++) {
+		ck_assert_str_eq(task_state(plan, ids[i]), "succeeded");
+		ck_assert_int_eq(task_attempts(plan, ids[i]), 1);
+	}
+	cog_plan_free(plan);
+	cog_ctx_free(ctx);
+	events_dispose(&ev);
+}
+END_TEST
+
 /* ---- speed sanity (the benchmarks measure properly) ---- */
 
 START_TEST(small_graph_is_fast)
@@ -1012,6 +1141,9 @@ int main(void)
 	tcase_add_test(tc, replan_declined);
 	tcase_add_test(tc, replan_threaded);
 	tcase_add_test(tc, inline_threshold);
+	tcase_add_test(tc, handoff_slow_tasks);
+	tcase_add_test(tc, handoff_not_for_quick_tasks);
+	tcase_add_test(tc, handoff_durable);
 	tcase_add_test(tc, small_graph_is_fast);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
