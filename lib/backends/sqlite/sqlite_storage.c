@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "sqlite_int.h"
 
@@ -331,10 +332,20 @@ static int exec_pragma(sqlstore *s, const char *sql)
 
 /* WAL lets readers in other connections and processes proceed while one
  * writer commits, and needs one fsync per commit instead of two. */
-static int enable_wal(sqlstore *s)
+static int enable_wal(sqlstore *s, unsigned int busy_timeout_ms)
 {
 	char mode[32];
-	int rc = pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	/* Switching needs an exclusive lock, and SQLite does not call the busy
+	 * handler for it when another connection is opening the same new file
+	 * at the same moment: wait for it here, up to the busy timeout. */
+	int rc;
+	for (unsigned int waited = 0;; waited += 5) {
+		rc = pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+		if (rc != COG_EBUSY || waited >= busy_timeout_ms)
+			break;
+		struct timespec pause = { 0, 5 * 1000000L };
+		nanosleep(&pause, NULL);
+	}
 	if (rc)
 		return rc;
 	bool memory = strcmp(s->path, ":memory:") == 0;
@@ -365,19 +376,33 @@ static int keep_wal_files(sqlstore *s)
 	return exec_pragma(s, "PRAGMA journal_size_limit = 67108864");
 }
 
+/* The schema version and the foreign-table check in one read transaction:
+ * another process may be migrating the new file at this very moment, and
+ * its tables must not be seen without its user_version. */
+static int read_schema(sqlstore *s)
+{
+	int rc = exec_pragma(s, "BEGIN");
+	if (rc)
+		return rc;
+	rc = sqlstore_schema_version(s->db, s->path, &s->schema_version);
+	if (!rc)
+		rc = sqlstore_schema_check(s->schema_version, s->path);
+	if (!rc && s->schema_version == 0)
+		rc = sqlstore_schema_refuse_foreign(s->db, s->path);
+	sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
 /* Order matters: the first statements only read, so that a file which is
  * not a database, or has a newer schema, is refused without a byte of it
  * being written. */
 static int setup(sqlstore *s, const cog_sqlite_options *o)
 {
 	int rc = open_connection(s, o);
-	if (rc || (rc = sqlstore_schema_version(s->db, s->path, &s->schema_version)))
+	if (rc || (rc = read_schema(s)))
 		return rc;
-	if ((rc = sqlstore_schema_check(s->schema_version, s->path)))
-		return rc;
-	if (s->schema_version == 0 && (rc = sqlstore_schema_refuse_foreign(s->db, s->path)))
-		return rc;
-	if (!o->read_only && (rc = enable_wal(s)))
+	unsigned int busy_ms = o->busy_timeout_ms ? o->busy_timeout_ms : DEFAULT_BUSY_TIMEOUT_MS;
+	if (!o->read_only && (rc = enable_wal(s, busy_ms)))
 		return rc;
 	if (!o->read_only && (rc = keep_wal_files(s)))
 		return rc;

@@ -144,6 +144,40 @@ END_TEST
 
 /* ---- pragmas ---- */
 
+/* Several processes creating the same new database at the same moment all
+ * open it: one migrates, the others wait for it and see its schema. */
+START_TEST(processes_create_one_file_at_once)
+{
+	enum { CHILDREN = 4, ROUNDS = 15 };
+	for (int round = 0; round < ROUNDS; round++) {
+		char name[64], path[PATH_MAX];
+		snprintf(name, sizeof(name), "race-%d.db", round);
+		tmp_path(path, name);
+		pid_t pids[CHILDREN];
+		for (int c = 0; c < CHILDREN; c++) {
+			pids[c] = fork();
+			ck_assert_int_ge(pids[c], 0);
+			if (pids[c] == 0) {
+				cog_storage *s = NULL;
+				int rc = cog_sqlite_storage_open(&s, path, NULL);
+				if (rc == 0)
+					rc = cog_storage_put(s, "c", "k", "1", 0);
+				if (rc)
+					fprintf(stderr, "round %d child %d: %s\n", round, c, cog_error_last());
+				cog_storage_free(s);
+				_exit(rc ? 1 : 0);
+			}
+		}
+		for (int c = 0; c < CHILDREN; c++) {
+			int status = 0;
+			ck_assert_int_eq(waitpid(pids[c], &status, 0), pids[c]);
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+				"round %d: child %d could not open the new database", round, c);
+		}
+	}
+}
+END_TEST
+
 START_TEST(wal_mode_is_on)
 {
 	char path[PATH_MAX], buf[64];
@@ -234,6 +268,7 @@ END_TEST
 
 void sqlite_add_concurrency_tests(TCase *tc)
 {
+	tcase_add_test(tc, processes_create_one_file_at_once);
 	tcase_add_test(tc, two_handles_see_each_other);
 	tcase_add_test(tc, other_process_commits_are_seen);
 	tcase_add_test(tc, processes_append_concurrently);
