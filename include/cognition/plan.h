@@ -345,18 +345,32 @@ COG_API int cog_plan_compact(cog_plan *plan);
 /* ---- planners ---- */
 
 /*
- * Make a plan for a goal with the context's planners: the template planner
- * (templates from COG_TEMPLATE_PATH, the directories added with
- * cog_ctx_add_template_dir, and the installed share/cognition/templates),
- * later an LLM planner. Errors: COG_ENOTFOUND (no planner could plan it).
+ * Make a validated plan for a goal with the context's planners, tried in
+ * order: today the template planner, later an LLM planner.
+ *
+ * Templates are JSON files ({"name","description","patterns":[PCRE2...],
+ * "params":{...},"budget":{...},"tasks":[Task JSON]}) searched in: the
+ * directories added with cog_ctx_add_template_dir() (in the order added),
+ * then $COG_TEMPLATE_PATH (colon-separated), then $COG_TEMPLATE_DIR or, when
+ * unset, the installed share/cognition/templates. The first template with a
+ * matching pattern wins (an earlier one of the same name shadows a later
+ * one); its named groups fill the parameters, and "${name}" in any string
+ * of the tasks is replaced by the value ("${goal}" is the goal, "$${"
+ * writes "${").
+ * Errors: COG_ENOTFOUND (nothing matched; the message says how many
+ * templates were tried), COG_EINVAL (a broken template file, named with the
+ * byte offset or the field at fault; broken files are never skipped).
  */
 COG_API int cog_plan_from_goal(cog_plan **out, cog_ctx *ctx, const char *goal);
 
-/* Add a directory of template files (searched before the installed ones). */
+/* Add a directory of template files, searched before the others; its
+ * templates are checked now. Errors: COG_ENOTFOUND (no such directory),
+ * COG_EINVAL (not a directory, or it holds a broken template). */
 COG_API int cog_ctx_add_template_dir(cog_ctx *ctx, const char *path);
 
-/* The templates the context knows, as JSON: [{"name","description",
- * "pattern","file"}], to cog_free(). */
+/* The templates the context knows, in search order, as JSON:
+ * [{"name","description","pattern","patterns","params","tasks","file"}],
+ * to cog_free(). */
 COG_API int cog_ctx_list_templates(cog_ctx *ctx, char **json);
 
 #ifdef __cplusplus
