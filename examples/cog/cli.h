@@ -32,10 +32,9 @@ int cmd_decide(cli *c, int argc, char **argv);
 
 /* ---- shared by the plan commands (cmd_plan.c) ---- */
 
-/* Plans saved by `cog plan` until their first run journals them, and the
- * library's collection of journaled plans. */
-#define CLI_SAVED_PLANS "cog.plans"
-#define CLI_JOURNALED_PLANS "plans"
+/* The library's collection of stored plans (run or saved): one document
+ * per plan, keyed by its id. */
+#define CLI_PLANS "plans"
 
 enum { CLI_DB_NONE, CLI_DB_READ_ONLY, CLI_DB_EXISTING, CLI_DB_CREATE };
 /* A context configured from the environment, with an event hook (may be
@@ -45,14 +44,11 @@ enum { CLI_DB_NONE, CLI_DB_READ_ONLY, CLI_DB_EXISTING, CLI_DB_CREATE };
 int cli_open(const cli *c, int db_mode, cog_event_fn on_event, cog_ctx **ctx);
 /* A whole file as malloc'd text; -1 with a message in why. */
 int cli_read_file(const char *path, char **text, char *why, size_t why_size);
-/* The plan with this id: journaled (cog_plan_resume), else saved by
- * `cog plan` and not run yet (*saved_only). With `read_only` (the database
- * was opened so), a plan caught with tasks running is an error rather than
- * settled. Returns an exit code. */
-int cli_find_plan(const cli *c, cog_ctx *ctx, const char *id, bool read_only,
-                  cog_plan **plan, bool *saved_only);
-/* Drop the saved copy of a plan once the journal has it. */
-void cli_forget_saved_plan(cog_ctx *ctx, const char *id);
+/* The plan with this id in the database: to look at (cog_plan_load: writes
+ * nothing, tasks caught running stay "running") or to run and decide on
+ * (cog_plan_resume: settles them). Returns an exit code. */
+int cli_find_plan(const cli *c, cog_ctx *ctx, const char *id, bool look_only,
+                  cog_plan **plan);
 
 /* The task executor of `cog resume` (exec_executor.c): runs inputs.argv. */
 int cli_exec_task(cog_task_call *call, void *user_data);

@@ -104,63 +104,28 @@ int cli_open(const cli *c, int db_mode, cog_event_fn on_event, cog_ctx **out)
 }
 
 
-static bool journaled_exists(cog_ctx *ctx, const char *id)
-{
-	char *json = NULL;
-	int rc = cog_storage_get(cog_ctx_storage(ctx), CLI_JOURNALED_PLANS, id, &json);
-	cog_free(json);
-	return rc == 0;
-}
-
-int cli_find_plan(const cli *c, cog_ctx *ctx, const char *id, bool read_only,
-                  cog_plan **plan, bool *saved_only)
+int cli_find_plan(const cli *c, cog_ctx *ctx, const char *id, bool look_only,
+                  cog_plan **plan)
 {
 	*plan = NULL;
-	*saved_only = false;
-	int rc = cog_plan_resume(plan, ctx, id);
-	if (rc == 0)
-		return CLI_OK;
-	/* Loading a plan whose journal shows tasks running has to settle them
-	 * (a write), which a read-only look must not do: they may be running
-	 * right now in another cog. */
-	if (rc == COG_EDENIED && read_only)
-		return cli_fail(c, CLI_FAILED, "plan %s has tasks that were running when last "
-			"journaled: another cog is running it now, or the one that ran it stopped "
-			"abruptly; if so, cog resume %s settles them (idempotent tasks run again, "
-			"the others become uncertain)", id, id);
-	if (rc != COG_ENOTFOUND)
-		return cli_fail(c, CLI_FAILED, "%s", cog_error_last());
-	char *json = NULL;
-	rc = cog_storage_get(cog_ctx_storage(ctx), CLI_SAVED_PLANS, id, &json);
+	int rc = look_only ? cog_plan_load(plan, ctx, id) : cog_plan_resume(plan, ctx, id);
 	if (rc == COG_ENOTFOUND)
 		return cli_fail(c, CLI_FAILED, "no plan %s in %s (see cog status)", id, c->db_path);
-	if (rc == 0)
-		rc = cog_plan_from_json(plan, ctx, json);
-	cog_free(json);
 	if (rc)
-		return cli_fail(c, CLI_FAILED, "plan %s: %s", id, cog_error_last());
-	*saved_only = true;
+		return cli_fail(c, CLI_FAILED, "%s", cog_error_last());
 	return CLI_OK;
 }
 
-void cli_forget_saved_plan(cog_ctx *ctx, const char *id)
-{
-	if (journaled_exists(ctx, id))
-		cog_storage_delete(cog_ctx_storage(ctx), CLI_SAVED_PLANS, id);
-}
-
-/* Save the plan's definition, unless it already ran under the same id. */
-static int save_plan(const cli *c, cog_ctx *ctx, cog_plan *plan)
+/* Store the plan's definition for cog status and cog resume, unless
+ * another plan (or this one, run already) is stored under its id. */
+static int save_plan(const cli *c, cog_plan *plan)
 {
 	const char *id = cog_plan_id(plan);
-	if (journaled_exists(ctx, id))
-		return cli_fail(c, CLI_FAILED, "plan %s already exists in %s and has run; remove "
-			"\"id\" from the file to save it as a new plan", id, c->db_path);
-	char *json = NULL;
-	int rc = cog_plan_export(plan, COG_PLAN_FORMAT_JSON, &json);
-	if (!rc)
-		rc = cog_storage_put(cog_ctx_storage(ctx), CLI_SAVED_PLANS, id, json, 0);
-	cog_free(json);
+	int rc = cog_plan_save(plan);
+	if (rc == COG_EEXISTS)
+		return cli_fail(c, CLI_FAILED, "plan %s already exists in %s (it has run, or was "
+			"saved with another definition); remove \"id\" from the file to save it as "
+			"a new plan", id, c->db_path);
 	if (rc)
 		return cli_fail(c, CLI_FAILED, "cannot save plan %s: %s", id, cog_error_last());
 	return CLI_OK;
@@ -410,7 +375,7 @@ int cmd_plan(cli *c, int argc, char **argv)
 			free(goal);
 		}
 		if (!code && save)
-			code = save_plan(c, ctx, plan);
+			code = save_plan(c, plan);
 		if (!code)
 			code = print_plan(c, plan, format, format_name, save);
 		cog_plan_free(plan);

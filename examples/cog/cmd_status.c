@@ -32,12 +32,28 @@ static void print_flat(const char *s, size_t max)
 		fputs("...", stdout);
 }
 
-static void print_status_text(const cJSON *st, bool saved_only)
+/* A plan stored by `cog plan` and never run since: its state is
+ * "pending" and no task has been attempted. (A run that started no task
+ * leaves it so too: it has not run anything yet either.) */
+static bool not_run_yet(const cJSON *st)
 {
+	if (strcmp(str_or(st, "state", ""), "pending") != 0)
+		return false;
+	const cJSON *t;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(st, "tasks"))
+		if (strcmp(str_or(t, "state", ""), "pending") != 0 ||
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "attempts")) != 0)
+			return false;
+	return true;
+}
+
+static void print_status_text(const cJSON *st)
+{
+	bool planned = not_run_yet(st);
 	printf("plan  %s\ngoal  ", str_or(st, "id", "?"));
 	print_flat(str_or(st, "goal", ""), 200);
-	printf("\nstate %s%s\n\n", saved_only ? "planned" : str_or(st, "state", "?"),
-		saved_only ? " (not run yet: cog resume runs it)" : "");
+	printf("\nstate %s%s\n\n", planned ? "planned" : str_or(st, "state", "?"),
+		planned ? " (not run yet: cog resume runs it)" : "");
 	printf("%-24s %-10s %8s  %s\n", "TASK", "STATE", "ATTEMPTS", "ERROR");
 	const cJSON *t;
 	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(st, "tasks")) {
@@ -64,8 +80,8 @@ static void tasks_in_state(const cJSON *st, const char *state, char *out, size_t
 
 /* Print the plan's status (text or JSON with "ok":ok and `extra` members);
  * *status receives the parsed status for the caller (cJSON_Delete). */
-static int show_status(const cli *c, cog_plan *plan, bool ok, bool saved_only,
-                       const char *extra, cJSON **status)
+static int show_status(const cli *c, cog_plan *plan, bool ok, const char *extra,
+                       cJSON **status)
 {
 	char *json = NULL;
 	*status = NULL;
@@ -78,10 +94,10 @@ static int show_status(const cli *c, cog_plan *plan, bool ok, bool saved_only,
 			cog_plan_id(plan));
 	}
 	if (c->json)
-		printf("{\"ok\":%s,\"saved_only\":%s%s,\"status\":%s}\n", ok ? "true" : "false",
-			saved_only ? "true" : "false", extra ? extra : "", json);
+		printf("{\"ok\":%s,\"planned\":%s%s,\"status\":%s}\n", ok ? "true" : "false",
+			not_run_yet(st) ? "true" : "false", extra ? extra : "", json);
 	else
-		print_status_text(st, saved_only);
+		print_status_text(st);
 	cog_free(json);
 	*status = st;
 	return CLI_OK;
@@ -94,25 +110,23 @@ typedef struct plan_row {
 	char *state;
 	char *goal;
 	int tasks;
-	bool journaled;
 } plan_row;
 
 typedef struct plan_rows {
 	plan_row *rows;
 	size_t count;
-	const char *fallback_state;
 	bool failed;
 } plan_rows;
 
+/* One row per document of the plans collection, from the document as it
+ * is (its state is the one its last run ended with); resolve_state() then
+ * reads the plan properly. */
 static int add_row(const char *key, const char *value, size_t value_len,
                    int64_t expires_at, void *user_data)
 {
 	(void)value_len;
 	(void)expires_at;
 	plan_rows *r = user_data;
-	for (size_t i = 0; i < r->count; i++)
-		if (strcmp(r->rows[i].id, key) == 0)
-			return 0; /* journaled already listed it */
 	plan_row *grown = realloc(r->rows, (r->count + 1) * sizeof(*grown));
 	if (!grown) {
 		r->failed = true;
@@ -121,16 +135,11 @@ static int add_row(const char *key, const char *value, size_t value_len,
 	r->rows = grown;
 	cJSON *doc = cJSON_Parse(value);
 	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
-	const cJSON *def = cJSON_GetObjectItemCaseSensitive(doc, "definition");
-	if (!tasks && def)
-		tasks = cJSON_GetObjectItemCaseSensitive(def, "tasks");
-	const char *goal = str_or(doc, "goal", str_or(def, "goal", ""));
 	plan_row *row = &r->rows[r->count];
 	row->id = strdup(key);
-	row->state = strdup(str_or(doc, "state", r->fallback_state));
-	row->goal = strdup(goal);
+	row->state = strdup(str_or(doc, "state", "unknown"));
+	row->goal = strdup(str_or(doc, "goal", ""));
 	row->tasks = cJSON_IsArray(tasks) ? cJSON_GetArraySize(tasks) : -1;
-	row->journaled = strcmp(r->fallback_state, "planned") != 0;
 	cJSON_Delete(doc);
 	if (!row->id || !row->state || !row->goal) {
 		free(row->id);
@@ -143,18 +152,17 @@ static int add_row(const char *key, const char *value, size_t value_len,
 	return 0;
 }
 
-/* The state of a journaled plan is its snapshot's plus the journal after
- * it: load it. A plan caught with tasks running cannot be loaded read-only
- * (see cli_find_plan): it is running, or its cog died. */
+/* A plan's state is its document's plus the journal after it (tasks that
+ * started since show "running"): load it, read-only. */
 static void resolve_state(cog_ctx *ctx, plan_row *row)
 {
 	cog_plan *plan = NULL;
-	int rc = cog_plan_resume(&plan, ctx, row->id);
-	const char *state = rc == COG_EDENIED ? "running" : "damaged";
+	const char *state = "damaged";
 	char *json = NULL;
 	cJSON *st = NULL;
-	if (!rc && cog_plan_status(plan, &json) == 0 && (st = cJSON_Parse(json)))
-		state = str_or(st, "state", "unknown");
+	if (cog_plan_load(&plan, ctx, row->id) == 0 && cog_plan_status(plan, &json) == 0 &&
+	    (st = cJSON_Parse(json)))
+		state = not_run_yet(st) ? "planned" : str_or(st, "state", "unknown");
 	char *copy = strdup(state);
 	if (copy) {
 		free(row->state);
@@ -172,14 +180,10 @@ static int compare_rows(const void *a, const void *b)
 
 static int list_plans(const cli *c, cog_ctx *ctx)
 {
-	plan_rows r = { NULL, 0, "unknown", false };
-	cog_storage *storage = cog_ctx_storage(ctx);
-	int rc = cog_storage_scan(storage, CLI_JOURNALED_PLANS, NULL, add_row, &r);
-	r.fallback_state = "planned";
+	plan_rows r = { NULL, 0, false };
+	int rc = cog_storage_scan(cog_ctx_storage(ctx), CLI_PLANS, NULL, add_row, &r);
 	for (size_t i = 0; !rc && !r.failed && i < r.count; i++)
 		resolve_state(ctx, &r.rows[i]);
-	if (!rc && !r.failed)
-		rc = cog_storage_scan(storage, CLI_SAVED_PLANS, NULL, add_row, &r);
 	int code = CLI_OK;
 	if (rc || r.failed) {
 		code = cli_fail(c, CLI_FAILED, "cannot list the plans in %s: %s", c->db_path,
@@ -220,6 +224,47 @@ static int list_plans(const cli *c, cog_ctx *ctx)
 	return code;
 }
 
+/* ---- cog status PLAN_ID ---- */
+
+/* The status of one plan. Tasks that were running when last journaled are
+ * shown as such, and make the exit status 1: another cog is running the
+ * plan now, or the one that ran it died. */
+static int plan_status(const cli *c, cog_ctx *ctx, const char *id)
+{
+	cog_plan *plan = NULL;
+	int code = cli_find_plan(c, ctx, id, true, &plan);
+	if (code)
+		return code;
+	char message[1024], extra[1200] = "";
+	snprintf(message, sizeof(message), "plan %s has tasks that were running when last "
+		"journaled: another cog is running it now, or the one that ran it stopped "
+		"abruptly; if so, cog resume %s settles them (idempotent tasks run again, the "
+		"others become uncertain)", id, id);
+	char ids[1024] = "";
+	char *json = NULL;
+	cJSON *st = NULL;
+	if (cog_plan_status(plan, &json) == 0 && (st = cJSON_Parse(json)))
+		tasks_in_state(st, "running", ids, sizeof(ids));
+	cJSON_Delete(st);
+	cog_free(json);
+	if (*ids) {
+		cJSON *m = cJSON_CreateString(message);
+		char *quoted = m ? cJSON_PrintUnformatted(m) : NULL;
+		snprintf(extra, sizeof(extra), ",\"error\":%s", quoted ? quoted : "null");
+		cJSON_free(quoted);
+		cJSON_Delete(m);
+	}
+	st = NULL;
+	code = show_status(c, plan, !*ids, *ids ? extra : NULL, &st);
+	if (!code && *ids) {
+		fprintf(stderr, "%s: error: %s\n", c->program, message);
+		code = CLI_FAILED;
+	}
+	cJSON_Delete(st);
+	cog_plan_free(plan);
+	return code;
+}
+
 int cmd_status(cli *c, int argc, char **argv)
 {
 	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
@@ -230,18 +275,7 @@ int cmd_status(cli *c, int argc, char **argv)
 	int code = cli_open(c, CLI_DB_READ_ONLY, NULL, &ctx);
 	if (code)
 		return code;
-	if (argc == 0) {
-		code = list_plans(c, ctx);
-	} else {
-		cog_plan *plan = NULL;
-		bool saved_only = false;
-		cJSON *st = NULL;
-		code = cli_find_plan(c, ctx, argv[0], true, &plan, &saved_only);
-		if (!code)
-			code = show_status(c, plan, true, saved_only, NULL, &st);
-		cJSON_Delete(st);
-		cog_plan_free(plan);
-	}
+	code = argc == 0 ? list_plans(c, ctx) : plan_status(c, ctx, argv[0]);
 	cog_ctx_free(ctx);
 	return code;
 }
@@ -342,8 +376,7 @@ int cmd_resume(cli *c, int argc, char **argv)
 	if (code)
 		return code;
 	cog_plan *plan = NULL;
-	bool saved_only = false;
-	code = cli_find_plan(c, ctx, id, false, &plan, &saved_only);
+	code = cli_find_plan(c, ctx, id, false, &plan);
 	if (code) {
 		cog_ctx_free(ctx);
 		return code;
@@ -366,8 +399,6 @@ int cmd_resume(cli *c, int argc, char **argv)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	interrupted_ctx = NULL;
-	if (saved_only)
-		cli_forget_saved_plan(ctx, id); /* journaled now */
 
 	char extra[1400] = "";
 	if (rc) {
@@ -383,7 +414,7 @@ int cmd_resume(cli *c, int argc, char **argv)
 	if (!c->json)
 		putchar('\n');
 	cJSON *st = NULL;
-	code = show_status(c, plan, rc == 0, false, extra, &st);
+	code = show_status(c, plan, rc == 0, extra, &st);
 	if (!code) {
 		explain_outcome(c, plan, st, rc);
 		if (rc) {

@@ -117,7 +117,7 @@ check "status lists the saved plans as planned" \
 	"any(p['id'] == '$goal_plan' and p['state'] == 'planned' and p['tasks'] == 10 for p in o['plans'])"
 expect "status of one plan" 0 "planned" "$cog" status "$goal_plan"
 grep -q "read_sample" out.txt && ok "status shows the tasks" || bad "status lacks tasks: $(head -c 300 out.txt)"
-expect "--json status of one plan" 0 '"saved_only":true' "$cog" --json status "$goal_plan"
+expect "--json status of one plan" 0 '"planned":true' "$cog" --json status "$goal_plan"
 is_json "--json status of one plan"
 expect "status of an unknown plan" 1 "no plan" "$cog" status 0190ffff-0000-7000-8000-000000000000
 expect "status without a database" 1 "no database" "$cog" --db none.db status
