@@ -151,3 +151,21 @@ unsigned long long now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
+
+void plan_test_setup(void)
+{
+	tmp_dir_make();
+}
+
+void plan_test_teardown(void)
+{
+	tmp_dir_remove();
+}
+
+cog_plan *plan_from(cog_ctx *ctx, const char *json)
+{
+	cog_plan *plan = NULL;
+	int rc = cog_plan_from_json(&plan, ctx, json);
+	ck_assert_msg(rc == 0, "cog_plan_from_json: %d %s", rc, cog_error_last());
+	return plan;
+}

@@ -20,6 +20,11 @@
 const char *tmp_dir_make(void);
 void tmp_dir_remove(void);
 const char *tmp_file(const char *name); /* static buffer: copy it */
+/* Checked fixture: a fresh temp dir per test. */
+void plan_test_setup(void);
+void plan_test_teardown(void);
+/* A plan from JSON, or the test fails. */
+cog_plan *plan_from(cog_ctx *ctx, const char *json);
 
 /* A context (event hook optional) with a SQLite storage at `path` (NULL: no
  * storage), durability NORMAL unless full. */

@@ -16,24 +16,6 @@
 
 #include "plan_test.h"
 
-static void setup(void)
-{
-	tmp_dir_make();
-}
-
-static void teardown(void)
-{
-	tmp_dir_remove();
-}
-
-static cog_plan *plan_from(cog_ctx *ctx, const char *json)
-{
-	cog_plan *plan = NULL;
-	int rc = cog_plan_from_json(&plan, ctx, json);
-	ck_assert_msg(rc == 0, "cog_plan_from_json: %d %s", rc, cog_error_last());
-	return plan;
-}
-
 static atomic_int calls;
 
 static int result_executor(cog_task_call *call, void *ud)
@@ -912,7 +894,7 @@ int main(void)
 {
 	Suite *s = suite_create("plan-journal");
 	TCase *tc = tcase_create("journal");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, plan_test_setup, plan_test_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, journal_contents);
 	tcase_add_test(tc, resume_finished_runs_nothing);

@@ -23,24 +23,6 @@ static cog_run_options run_opts(unsigned int workers, unsigned int inline_max, i
 	return o;
 }
 
-static cog_plan *plan_from(cog_ctx *ctx, const char *json)
-{
-	cog_plan *plan = NULL;
-	int rc = cog_plan_from_json(&plan, ctx, json);
-	ck_assert_msg(rc == 0, "cog_plan_from_json: %d %s", rc, cog_error_last());
-	return plan;
-}
-
-static void setup(void)
-{
-	tmp_dir_make();
-}
-
-static void teardown(void)
-{
-	tmp_dir_remove();
-}
-
 /* ---- dependencies under parallel workers ---- */
 
 #define DAG_TASKS 300
@@ -1118,7 +1100,7 @@ int main(void)
 {
 	Suite *s = suite_create("plan-run");
 	TCase *tc = tcase_create("run");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, plan_test_setup, plan_test_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, deps_parallel_memory);
 	tcase_add_test(tc, deps_parallel_sqlite);

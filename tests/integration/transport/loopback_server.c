@@ -430,6 +430,11 @@ static void accept_one(lb_server *server)
 
 	if (fd < 0)
 		return;
+	/* Count the connection before its thread can answer anything: a test
+	 * that reads the count right after a response must see it. */
+	pthread_mutex_lock(&server->lock);
+	server->accepts++;
+	pthread_mutex_unlock(&server->lock);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	conn = calloc(1, sizeof(*conn));
 	if (conn == NULL) {
@@ -444,7 +449,6 @@ static void accept_one(lb_server *server)
 		return;
 	}
 	pthread_mutex_lock(&server->lock);
-	server->accepts++;
 	conn->next = server->conns;
 	server->conns = conn;
 	pthread_mutex_unlock(&server->lock);
