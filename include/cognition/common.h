@@ -60,8 +60,10 @@ typedef enum cog_status {
 	COG_EEXISTS = -16,     /* object already exists */
 	COG_EBUSY = -17,       /* resource busy or locked */
 	COG_ERANGE = -18,      /* value or size out of the allowed range */
-	COG_EUNCERTAIN = -19   /* outcome unknown: a side effect may or may not
+	COG_EUNCERTAIN = -19,  /* outcome unknown: a side effect may or may not
 	                          have happened; the host must decide */
+	COG_EPENDING = -20,    /* waiting for a decision (an approval) */
+	COG_EINTEGRITY = -21   /* stored data failed its integrity check */
 } cog_status;
 
 /* Static, never-NULL text for a status code ("unknown status" for others). */

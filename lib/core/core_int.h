@@ -77,6 +77,10 @@ void cog_buf_dispose(cog_buf *buf);
 /* True if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or
  * values past U+10FFFF). On false, *bad_offset gets the first bad byte. */
 bool cog_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+/* A NUL-terminated copy of s[0..len) (cog_free) where every byte that is
+ * not part of well-formed UTF-8, and every NUL, became U+FFFD: text for
+ * JSON from program output. NULL on OOM. */
+char *cog_utf8_lossy(const char *s, size_t len);
 
 /* Check that text[0..len) is exactly one JSON value (RFC 8259, UTF-8,
  * nesting at most 512 deep). COG_EINVAL naming `what` and the byte offset
@@ -138,6 +142,16 @@ cog__fn cog__ctx_executor(const struct cog_ctx *ctx, void **user_data);
 int cog__ctx_add_template_dir(struct cog_ctx *ctx, const char *path);
 const char *const *cog__ctx_template_dirs(const struct cog_ctx *ctx, size_t *count);
 unsigned int cog__ctx_workers(const struct cog_ctx *ctx);
+/* Module state hung on the context, one slot per module above the core.
+ * cog__ctx_ext() returns the slot's state in *out, making it with create()
+ * first if it is empty and create is not NULL (once, under a lock: the
+ * first caller wins). destroy() runs at cog_ctx_free(), slots in reverse
+ * order, before the backends go. *out is NULL for an empty slot. */
+enum { COG__EXT_TOOLS = 0, COG__EXT_LLM = 1, COG__EXT_MEMORY = 2,
+       COG__EXT_AGENTS = 3, COG__EXT_AUTH = 4, COG__EXT_COUNT = 8 };
+int cog__ctx_ext(struct cog_ctx *ctx, int slot,
+                 int (*create)(struct cog_ctx *ctx, void **state),
+                 void (*destroy)(void *state), void **out);
 /* Whether cog__event() would reach a hook: build event data only then. */
 bool cog__ctx_has_event_hook(const struct cog_ctx *ctx);
 

@@ -23,6 +23,11 @@ struct cog_ctx {
 	void *task_executor_ud;
 	char **template_dirs;
 	size_t template_dir_count;
+	/* State of the modules above the core (tool registry, ...), made on
+	 * first use under ext_lock and freed with the context. */
+	pthread_mutex_t ext_lock;
+	void *ext[COG__EXT_COUNT];
+	void (*ext_free[COG__EXT_COUNT])(void *);
 };
 
 int cog_ctx_options_init(cog_ctx_options *options, unsigned int version)
@@ -83,6 +88,7 @@ int cog_ctx_new(cog_ctx **out, const cog_ctx_options *options)
 		return cog__oom(fn);
 	}
 	ctx->options = opts;
+	pthread_mutex_init(&ctx->ext_lock, NULL);
 	cog_id trace;
 	cog_id_new(&trace);
 	cog_id_to_hex(&trace, ctx->trace_id);
@@ -94,6 +100,11 @@ void cog_ctx_free(cog_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	/* Module state first, in reverse: it may use the backends. */
+	for (int i = COG__EXT_COUNT - 1; i >= 0; i--)
+		if (ctx->ext[i] && ctx->ext_free[i])
+			ctx->ext_free[i](ctx->ext[i]);
+	pthread_mutex_destroy(&ctx->ext_lock);
 	cog_storage_free(ctx->storage);
 	cog_transport_free(ctx->transport);
 	for (size_t i = 0; i < ctx->template_dir_count; i++)
@@ -344,4 +355,25 @@ unsigned int cog__ctx_workers(const cog_ctx *ctx)
 bool cog__ctx_has_event_hook(const cog_ctx *ctx)
 {
 	return ctx && ctx->options.event_fn;
+}
+
+int cog__ctx_ext(cog_ctx *ctx, int slot, int (*create)(cog_ctx *ctx, void **state),
+                 void (*destroy)(void *state), void **out)
+{
+	*out = NULL;
+	if (slot < 0 || slot >= COG__EXT_COUNT)
+		return cog__error(COG_EINVAL, "context: no module slot %d", slot);
+	pthread_mutex_lock(&ctx->ext_lock);
+	int rc = COG_OK;
+	if (!ctx->ext[slot] && create) {
+		void *state = NULL;
+		rc = create(ctx, &state);
+		if (rc == COG_OK) {
+			ctx->ext[slot] = state;
+			ctx->ext_free[slot] = destroy;
+		}
+	}
+	*out = ctx->ext[slot];
+	pthread_mutex_unlock(&ctx->ext_lock);
+	return rc;
 }

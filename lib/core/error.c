@@ -36,6 +36,8 @@ const char *cog_strerror(int code)
 	case COG_EBUSY: return "busy";
 	case COG_ERANGE: return "out of range";
 	case COG_EUNCERTAIN: return "outcome uncertain";
+	case COG_EPENDING: return "waiting for a decision";
+	case COG_EINTEGRITY: return "integrity check failed";
 	default: return "unknown status";
 	}
 }

@@ -1,5 +1,7 @@
 /* Strict UTF-8 validation (RFC 3629): no overlong forms, no surrogates,
  * nothing past U+10FFFF. */
+#include <string.h>
+
 #include "core_int.h"
 
 bool cog_utf8_valid(const char *str, size_t len, size_t *bad_offset)
@@ -42,4 +44,31 @@ bad:
 	if (bad_offset)
 		*bad_offset = i;
 	return false;
+}
+
+char *cog_utf8_lossy(const char *s, size_t len)
+{
+	static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+	cog_buf buf = COG_BUF_INIT;
+	if (cog_buf_reserve(&buf, len + 1))
+		return NULL;
+	size_t i = 0;
+	while (i < len) {
+		size_t bad = len - i;
+		bool ok = cog_utf8_valid(s + i, len - i, &bad);
+		size_t good = ok ? len - i : bad;
+		/* NUL would end the C string early: it is replaced too. */
+		const char *nul = memchr(s + i, '\0', good);
+		if (nul)
+			good = (size_t)(nul - (s + i));
+		cog_buf_put(&buf, s + i, good);
+		i += good;
+		if (i < len) {
+			cog_buf_put(&buf, replacement, 3);
+			i++;
+		}
+	}
+	if (!buf.ptr)
+		cog_buf_put(&buf, "", 0);
+	return cog_buf_detach(&buf);
 }

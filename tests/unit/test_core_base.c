@@ -9,7 +9,7 @@
 
 START_TEST(status_texts)
 {
-	for (int code = COG_OK; code >= COG_EUNCERTAIN; code--)
+	for (int code = COG_OK; code >= COG_EINTEGRITY; code--)
 		ck_assert_str_ne(cog_strerror(code), "unknown status");
 	ck_assert_str_eq(cog_strerror(-999), "unknown status");
 	ck_assert_str_eq(cog_strerror(COG_ENOTFOUND), "not found");
