@@ -9,6 +9,7 @@
 #include "cognition/storage.h"
 #include "cognition/transport.h"
 #include "cognition/ctx.h"
+#include "cognition/schema.h"
 #include "cognition/plan.h"
 
 #endif /* COGNITION_H */
