@@ -10,6 +10,7 @@
 #include "cognition/transport.h"
 #include "cognition/ctx.h"
 #include "cognition/schema.h"
+#include "cognition/tool.h"
 #include "cognition/plan.h"
 
 #endif /* COGNITION_H */

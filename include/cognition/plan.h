@@ -104,7 +104,9 @@ COG_API size_t cog_plan_task_count(const cog_plan *plan);
 /*
  * Check the graph: every dependency exists (COG_ENOTFOUND naming both
  * tasks), no cycle (COG_ECYCLE naming the tasks on one cycle in order, e.g.
- * "a -> b -> c -> a"), tool tasks name a tool, and the summed estimates fit
+ * "a -> b -> c -> a"), tool tasks name a tool defined on the context with
+ * inputs its schema accepts (COG_ENOTFOUND, COG_ESCHEMA; checked once the
+ * context defines any tool), and the summed estimates fit
  * the budget (COG_EBUDGET naming the limit). Runs in O(tasks + edges)
  * without recursion.
  */
@@ -151,6 +153,21 @@ typedef int (*cog_task_executor_fn)(cog_task_call *call, void *user_data);
 /* Set the context's task executor (NULL removes it). */
 COG_API int cog_ctx_set_task_executor(cog_ctx *ctx, cog_task_executor_fn fn,
                                       void *user_data);
+
+/*
+ * The executor of tasks of kind "tool" (see tool.h): calls the task's tool
+ * with its "inputs" as arguments through cog_tool_call(), the attempt's
+ * idempotency key as call id, and the task's timeout; the tool's result
+ * becomes the task's. `user_data` is NULL or a `const cog_tool_call_options
+ * *` (of COG_TOOL_CALL_OPTIONS_VERSION) giving the principal, workspace and
+ * network grant of the calls. cog_plan_run() uses it when the context has no
+ * executor; a host executor can pass its "tool" tasks to it. A tool call
+ * whose approval was deferred returns COG_EPENDING: the run skips the task
+ * (and what depends on it), returns COG_EPENDING, and a later run (or
+ * cog_plan_resume) repeats the same attempt once the approval is decided.
+ * Errors: COG_EINVAL (not a tool task), those of cog_tool_call().
+ */
+COG_API int cog_task_run_tool(cog_task_call *call, void *user_data);
 
 COG_API const char *cog_task_call_plan_id(const cog_task_call *call);
 COG_API const char *cog_task_call_task_id(const cog_task_call *call);
@@ -226,9 +243,11 @@ COG_API int cog_run_options_init(cog_run_options *options, unsigned int version)
  * and the lease is dropped.
  *
  * Returns 0 when every task succeeded; COG_ECANCELED after cog_ctx_cancel();
- * COG_EUNCERTAIN when tasks are uncertain (see cog_plan_decide); COG_ERROR
- * with a message naming the failed tasks. Before running anything:
- * COG_EINVAL (bad options, or tasks to run and no task executor),
+ * COG_EUNCERTAIN when tasks are uncertain (see cog_plan_decide); COG_EPENDING
+ * when tasks wait for an approval (see cog_task_run_tool); COG_ERROR with a
+ * message naming the failed tasks. Without a task executor on the context,
+ * tasks of kind "tool" run through cog_task_run_tool() and the others fail.
+ * Before running anything: COG_EINVAL (bad options),
  * COG_EVERSION, the plan's validation errors (COG_ENOTFOUND, COG_ECYCLE,
  * COG_EBUDGET), COG_EUNAVAILABLE (COG_DURABLE_ON and no storage),
  * COG_EEXISTS (a fresh plan whose id another stored plan has: continue that

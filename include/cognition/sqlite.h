@@ -9,6 +9,7 @@
 #ifndef COGNITION_SQLITE_H
 #define COGNITION_SQLITE_H
 
+#include "ctx.h"
 #include "storage.h"
 
 #ifdef __cplusplus
@@ -47,6 +48,39 @@ COG_API int cog_sqlite_options_init(cog_sqlite_options *options, unsigned int ve
  */
 COG_API int cog_sqlite_storage_open(cog_storage **out, const char *path,
                                     const cog_sqlite_options *options);
+
+/* Flags of cog_sqlite_define_sql_tool(). */
+#define COG_SQLITE_TOOL_WRITABLE 0x1u  /* allow statements that write */
+
+/*
+ * Define the tool "sql_query" in ctx's tool registry (cognition/tool.h): one
+ * SQL statement on an SQLite database file in the call's workspace.
+ *   arguments: {"database":"data/app.db","sql":"SELECT * FROM t WHERE id=?1",
+ *               "params":[7],"max_rows":1000}
+ *   result:    {"columns":["id","name"],"rows":[[7,"x"]],"truncated":false,
+ *               "changes":0}
+ * params are null, booleans, numbers, strings or {"base64":"..."} for blobs;
+ * blobs (and text that is not UTF-8) come back the same way, integers
+ * beyond 2^53 as decimal strings. At most max_rows rows (default 1000, at
+ * most 10000) and about 1 MiB are returned ("truncated" says some were
+ * left out).
+ * Read-only unless `flags` has COG_SQLITE_TOOL_WRITABLE: the file is opened
+ * read-only with PRAGMA query_only, and a statement that would write is
+ * refused (COG_EDENIED) before it runs; a writable tool creates a missing
+ * file. Either way: exactly one statement per call (COG_EINVAL otherwise);
+ * no ATTACH or DETACH, no extensions, only PRAGMAs that read; the database
+ * path is relative to the workspace, and "..", absolute paths and symlinks
+ * that lead out are refused (COG_EDENIED), without a window for a
+ * concurrent program to swap a directory of the path. Calls without a
+ * workspace are denied. Needs Linux with /proc mounted.
+ * Each call opens its own connection, so calls may run in parallel; the
+ * statement stops at the call's time limit (COG_ETIMEOUT) or on
+ * cog_ctx_cancel() (COG_ECANCELED).
+ * Errors: COG_EINVAL (ctx NULL, unknown flags), COG_EEXISTS (a tool named
+ * sql_query exists), COG_ENOMEM, and the other errors of cog_tool_define().
+ * Threads: as cog_tool_define().
+ */
+COG_API int cog_sqlite_define_sql_tool(cog_ctx *ctx, unsigned int flags);
 
 #ifdef __cplusplus
 }

@@ -162,7 +162,9 @@ COG_API int cog_storage_append(cog_storage *storage, const char *log,
                                const char *json, uint64_t *seq);
 
 /* Visit records of a log from `from_seq` on (limit 0: all). An unknown log
- * has no records (not an error). */
+ * has no records (not an error). Records come back byte for byte as they
+ * were appended (the audit log's hash chain relies on it: a backend must
+ * not re-serialise the JSON). */
 COG_API int cog_storage_read(cog_storage *storage, const char *log,
                              uint64_t from_seq, size_t limit,
                              cog_storage_record_fn fn, void *user_data);

@@ -89,6 +89,9 @@ COG_API char *cog_http_response_header(const cog_http_response *response,
  * COG_ETIMEOUT, COG_ECANCELED, COG_EUNAVAILABLE (could not connect or
  * resolve), COG_EPROTO (malformed answer, TLS failure), COG_EIO, or the
  * status a chunk callback returned. HTTP error statuses are not failures.
+ * A backend must not follow redirects: a 3xx is returned as it is (the
+ * http_fetch tool checks every host against the call's network grant, and
+ * a redirect followed underneath would bypass that check).
  *
  * Version 1 is the set below; later versions only append members.
  */

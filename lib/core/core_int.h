@@ -99,6 +99,9 @@ char *cog_json_print(const cJSON *item);
 /* Member accessors: NULL/`fallback` when absent or of another type. */
 const char *cog_json_get_string(const cJSON *object, const char *name);
 double cog_json_get_number(const cJSON *object, const char *name, double fallback);
+/* The value at a JSON pointer (RFC 6901: "" is the root, "/a/0/b~1c"),
+ * or NULL when it names nothing or is malformed. Borrowed from root. */
+const cJSON *cog_json_pointer_get(const cJSON *root, const char *pointer);
 /* Add helpers returning COG_ENOMEM on failure. */
 int cog_json_add_string(cJSON *object, const char *name, const char *value);
 int cog_json_add_number(cJSON *object, const char *name, double value);
@@ -123,6 +126,10 @@ bool cog__is_secret_name(const char *name);
 /* A copy of text with bearer tokens, API keys and "password=..." masked;
  * NULL on OOM. */
 char *cog__redact_text(const char *text);
+/* Redact a JSON tree in place, at any depth: values under secret names
+ * (cog__is_secret_name) become "[REDACTED]", strings go through
+ * cog__redact_text. `item` may be NULL. COG_ENOMEM naming `what`. */
+int cog__redact_json(cJSON *item, const char *what);
 /* One JSON log line (cog_free); redacts `fields` in place. NULL on OOM. */
 char *cog__log_format(int level, const char *trace_id, const char *span_id,
                       const char *message, cJSON *fields);

@@ -308,3 +308,52 @@ int cog_json_add_bool(cJSON *object, const char *name, bool value)
 	cog__json_init();
 	return cJSON_AddBoolToObject(object, name, value) ? COG_OK : cog__oom("json");
 }
+
+/* Compare one reference token (escaped, len bytes) with a member name. */
+static bool token_equals(const char *token, size_t len, const char *name)
+{
+	size_t i = 0;
+	for (; i < len; i++, name++) {
+		char c = token[i];
+		if (c == '~') {
+			if (i + 1 >= len || (token[i + 1] != '0' && token[i + 1] != '1'))
+				return false;
+			c = token[++i] == '0' ? '~' : '/';
+		}
+		if (*name != c)
+			return false;
+	}
+	return *name == '\0';
+}
+
+const cJSON *cog_json_pointer_get(const cJSON *root, const char *pointer)
+{
+	if (!pointer || (*pointer && *pointer != '/'))
+		return NULL;
+	const cJSON *at = root;
+	while (at && *pointer) {
+		const char *token = pointer + 1;
+		size_t len = strcspn(token, "/");
+		pointer = token + len;
+		if (cJSON_IsArray(at)) {
+			/* "0" or digits without a leading zero, nothing else */
+			if (len == 0 || len > 9 || (token[0] == '0' && len > 1))
+				return NULL;
+			int index = 0;
+			for (size_t i = 0; i < len; i++) {
+				if (token[i] < '0' || token[i] > '9')
+					return NULL;
+				index = index * 10 + (token[i] - '0');
+			}
+			at = cJSON_GetArrayItem(at, index);
+		} else if (cJSON_IsObject(at)) {
+			const cJSON *member = at->child;
+			while (member && !token_equals(token, len, member->string))
+				member = member->next;
+			at = member;
+		} else {
+			return NULL;
+		}
+	}
+	return at;
+}

@@ -115,11 +115,12 @@ char *cog__redact_text(const char *text)
 }
 
 /* Put a string in place of *child, keeping its member name. */
-static int replace_value(cJSON *parent, cJSON **child, const char *text)
+static int replace_value(cJSON *parent, cJSON **child, const char *text,
+                         const char *what)
 {
 	cJSON *masked = cJSON_CreateString(text);
 	if (!masked)
-		return cog__oom("log redaction");
+		return cog__oom(what);
 	/* cJSON_ReplaceItemViaPointer does not carry the key over: move it. */
 	masked->string = (*child)->string;
 	(*child)->string = NULL;
@@ -127,34 +128,31 @@ static int replace_value(cJSON *parent, cJSON **child, const char *text)
 		(*child)->string = masked->string;
 		masked->string = NULL;
 		cJSON_Delete(masked);
-		return cog__oom("log redaction");
+		return cog__oom(what);
 	}
 	*child = masked;
 	return COG_OK;
 }
 
-/* Replace secret values in place, at any depth. */
-static int redact_fields(cJSON *item)
+int cog__redact_json(cJSON *item, const char *what)
 {
 	for (cJSON *child = item ? item->child : NULL; child; child = child->next) {
+		int rc = COG_OK;
 		if (child->string && cog__is_secret_name(child->string)) {
-			int rc = replace_value(item, &child, "[REDACTED]");
-			if (rc)
-				return rc;
+			rc = replace_value(item, &child, "[REDACTED]", what);
 		} else if (cJSON_IsString(child)) {
 			char *clean = cog__redact_text(child->valuestring);
 			if (!clean)
-				return cog__oom("log redaction");
-			int rc = strcmp(clean, child->valuestring) != 0
-				? replace_value(item, &child, clean) : COG_OK;
+				return cog__oom(what);
+			/* Only a changed string is replaced: most are not. */
+			if (strcmp(clean, child->valuestring) != 0)
+				rc = replace_value(item, &child, clean, what);
 			cog_free(clean);
-			if (rc)
-				return rc;
 		} else if (cJSON_IsObject(child) || cJSON_IsArray(child)) {
-			int rc = redact_fields(child);
-			if (rc)
-				return rc;
+			rc = cog__redact_json(child, what);
 		}
+		if (rc)
+			return rc;
 	}
 	return COG_OK;
 }
@@ -165,7 +163,7 @@ char *cog__log_format(int level, const char *trace_id, const char *span_id,
 	char time_text[32];
 	cog_buf b = COG_BUF_INIT;
 	char *clean = cog__redact_text(message ? message : "");
-	if (!clean || (fields && redact_fields(fields))) {
+	if (!clean || (fields && cog__redact_json(fields, "log redaction"))) {
 		cog_free(clean);
 		return NULL;
 	}

@@ -126,7 +126,11 @@ uint64_t plan_journal_ended(plan_journal *j, const plan_task *t, const char *wha
                             uint64_t delay_ms)
 {
 	begin_record(j, t, what);
-	if (strcmp(what, "skipped") != 0)
+	/* A task skipped while its tool call waits for a decision had its
+	 * attempt taken back: "a" says so, or a replay after a crash would
+	 * count the attempt and the next run would use a new idempotency key
+	 * (and miss the decision recorded under the old one). */
+	if (strcmp(what, "skipped") != 0 || t->error_code == COG_EPENDING)
 		cog_buf_printf(&j->queued, ",\"a\":%u,\"c\":%d", t->attempts, t->error_code);
 	if (t->error) {
 		cog_buf_puts(&j->queued, ",\"e\":");

@@ -125,4 +125,14 @@ int plan_prepare(cog_plan *plan);
 /* Log name of a plan's journal into out ("plan/<id>"). */
 void plan_journal_name(const cog_plan *plan, char out[COG_PLAN_ID_MAX + 8]);
 
+/* ---- inputs.c: inputs taken from dependencies' results ---- */
+
+/* Check the {"$from","pointer"} references in t's inputs (each names a
+ * direct dependency); *references gets how many there are. COG_EINVAL. */
+int plan_inputs_check(const cog_plan *plan, const plan_task *t, size_t *references);
+/* A copy of the attempt's task inputs with every reference replaced by the
+ * value it names (NULL when the task has no inputs). COG_EINVAL,
+ * COG_ENOTFOUND (the result has nothing there), COG_ENOMEM. */
+int plan_inputs_resolve(cog_task_call *call, cJSON **out);
+
 #endif /* COG_PLAN_INT_H */

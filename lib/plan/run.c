@@ -121,6 +121,12 @@ static int outcome(plan_run *r)
 			r->uncertain == 1 ? " is" : "s are");
 		list_tasks(&b, plan, COG_TASK_UNCERTAIN, false);
 		cog_buf_puts(&b, "; settle them with cog_plan_decide()");
+	} else if (r->waiting_decision) {
+		rc = COG_EPENDING;
+		cog_buf_printf(&b, "plan %s: %zu task%s waiting for a decision (an approval): ",
+			plan->id, r->waiting_decision, r->waiting_decision == 1 ? " is" : "s are");
+		list_tasks(&b, plan, COG_TASK_SKIPPED, true);
+		cog_buf_puts(&b, "; decide (cog_tool_approval_decide) and run the plan again");
 	} else if (r->succeeded < plan->count) {
 		rc = COG_ERROR;
 		cog_buf_printf(&b, "plan %s: %zu tasks did not run", plan->id,
@@ -330,9 +336,12 @@ int cog_plan_run(cog_plan *plan, const cog_run_options *options)
 	void *executor_ud = NULL;
 	cog_task_executor_fn executor = (cog_task_executor_fn)cog__ctx_executor(ctx,
 		&executor_ud);
-	if (!executor && has_work(plan))
-		return cog__error(COG_EINVAL, "%s: plan %s has tasks to run but the context has "
-			"no task executor (cog_ctx_set_task_executor)", fn, plan->id);
+	if (!executor) {
+		/* Tool tasks run through the tool layer; any other kind fails
+		 * with a message saying an executor is needed. */
+		executor = cog_task_run_tool;
+		executor_ud = NULL;
+	}
 	plan_run r;
 	memset(&r, 0, sizeof(r));
 	plan->running = true; /* also what the first snapshot says */

@@ -80,7 +80,10 @@ static inline int call_executor(plan_run *r, plan_task *t)
 	int rc = r->executor(&call, r->executor_ud);
 	if (call.task_json)
 		cog_free(call.task_json);
-	if (call.deadline_ns && cog_clock_mono_ns() > call.deadline_ns) {
+	/* Waiting for an approval is not the attempt running late: a wait
+	 * turned into a timeout would be retried under a new key and orphan
+	 * the approval asked for. */
+	if (call.deadline_ns && rc != COG_EPENDING && cog_clock_mono_ns() > call.deadline_ns) {
 		/* Cooperative: whatever the attempt returned, it ended late. */
 		cog__error(COG_ETIMEOUT, "task '%s' timed out after %llu ms (attempt %u)",
 			t->id, (unsigned long long)t->timeout_ms, call.attempt);
@@ -142,6 +145,8 @@ attempt_end run_attempts(plan_run *r, uint32_t i)
 		int rc = call_executor(r, t);
 		if (rc == 0)
 			return END_SUCCEEDED;
+		if (rc == COG_EPENDING)
+			return END_WAITING;
 		bool retries_left = r->tries[i] < t->max_attempts;
 		/* Once the run stops, an attempt that failed because it was
 		 * told to stop, or that could still be retried, has not really
@@ -202,6 +207,18 @@ void run_complete(plan_run *r, uint32_t i, attempt_end end)
 			if (--r->waiting[*d] == 0 && !(r->flags[*d] & RUN_CLOSED))
 				run_make_ready(r, *d);
 		}
+		return;
+	}
+	if (end == END_WAITING) {
+		r->open++; /* run_skip_task() counts it */
+		r->waiting_decision++;
+		r->flags[i] |= RUN_WAITING;
+		run_undo_attempt(r, i);
+		char reason[1100];
+		snprintf(reason, sizeof(reason), "waiting for a decision: %s",
+			t->error ? t->error : "(no message)");
+		t->error_code = COG_EPENDING;
+		run_skip_task(r, i, reason);
 		return;
 	}
 	if (end == END_STOPPED) {

@@ -163,6 +163,9 @@ enum run_stop {
 #define RUN_CLOSED 4u       /* ended or skipped: never made ready again */
 #define RUN_READY 8u        /* in the ready queue (its state stays "pending"
                                until it runs: one write less per task) */
+#define RUN_WAITING 16u     /* skipped in this run waiting for a decision
+                               (END_WAITING): a re-plan's rebuild keeps it
+                               closed; the next run opens it again */
 
 typedef struct plan_run {
 	cog_plan *plan;
@@ -188,6 +191,7 @@ typedef struct plan_run {
 	/* Tasks by state, kept up to date (no pass over the tasks at the
 	 * end); open = pending, ready or running. */
 	size_t open, succeeded, failed, skipped, uncertain;
+	size_t waiting_decision;    /* skipped as END_WAITING in this run */
 
 	/* Worker pool (threaded runs); the mutex guards everything above
 	 * except what belongs to a task a worker is running. */
@@ -271,7 +275,10 @@ void run_blocked_reason(char *out, size_t cap, const plan_task *dep);
 
 /* ---- run_inline.c: one task, for both ways of running ---- */
 
-typedef enum attempt_end { END_SUCCEEDED, END_FAILED, END_STOPPED } attempt_end;
+/* END_WAITING: the executor returned COG_EPENDING (a tool call waits for
+ * approval): the attempt is taken back and the task skipped for this run,
+ * so the next run repeats the same attempt, idempotency key included. */
+typedef enum attempt_end { END_SUCCEEDED, END_FAILED, END_STOPPED, END_WAITING } attempt_end;
 
 /* Account for a new attempt of task i and queue its "started" record;
  * returns the record's ticket (0 in memory). Inline: it is on the path of

@@ -128,6 +128,7 @@ void run_rebuild(plan_run *r)
 	r->failed = count[COG_TASK_FAILED];
 	r->uncertain = count[COG_TASK_UNCERTAIN];
 	r->skipped = 0;
+	r->waiting_decision = 0;
 	r->open = plan->count - r->succeeded - r->failed - r->uncertain;
 	if (count[COG_TASK_PENDING] == plan->count) {
 		rebuild_fresh(r);
@@ -141,6 +142,13 @@ void run_rebuild(plan_run *r)
 		if (t->state == COG_TASK_SUCCEEDED || t->state == COG_TASK_FAILED ||
 		    t->state == COG_TASK_UNCERTAIN) {
 			r->flags[i] |= RUN_CLOSED;
+			continue;
+		}
+		if (r->flags[i] & RUN_WAITING) { /* waits for a decision all run long */
+			r->flags[i] |= RUN_CLOSED;
+			r->open--;
+			r->skipped++;
+			r->waiting_decision++;
 			continue;
 		}
 		const plan_task *blocker = run_blocking_dependency(plan, t);

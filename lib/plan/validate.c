@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "plan_int.h"
+#include "tool_mod.h"
 
 /* Estimates are sums of doubles: allow for rounding (0.1 + 0.2 > 0.3). */
 #define BUDGET_SLACK 1e-9
@@ -295,8 +296,41 @@ int plan_prepare(cog_plan *plan)
 	return COG_OK;
 }
 
+/* Tool tasks must name a defined tool, with inputs its schema accepts, once
+ * the context defines tools: a plan checked before its host defines them is
+ * not refused for that. Bad inputs are found before anything runs. */
+static int check_tools(const cog_plan *plan)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		const plan_task *t = &plan->tasks[i];
+		if (!t->tool || !t->kind || strcmp(t->kind, "tool") != 0)
+			continue;
+		size_t references = 0;
+		int rc = plan_inputs_check(plan, t, &references);
+		if (rc)
+			return rc;
+		size_t defined = 0;
+		if (!cog__tool_defined(plan->ctx, t->tool, &defined)) {
+			if (!defined)
+				continue;
+			return cog__error(COG_ENOTFOUND, "plan %s: task '%s' calls tool '%s', which "
+				"is not defined (cog_tool_list shows the %zu that are)", plan->id, t->id,
+				t->tool, defined);
+		}
+		/* Inputs from other tasks are known only when it runs, when the
+		 * tool layer checks the real arguments. */
+		if (references == 0)
+			rc = cog__tool_check_arguments(plan->ctx, t->tool, t->inputs);
+		if (rc)
+			return cog__error_wrap(rc, "plan %s: task '%s': its inputs do not fit tool "
+				"'%s'", plan->id, t->id, t->tool);
+	}
+	return COG_OK;
+}
+
 int cog_plan_validate(cog_plan *plan)
 {
 	COG_CHECK_ARG(plan, "cog_plan_validate", "plan is NULL");
-	return plan_prepare(plan);
+	int rc = plan_prepare(plan);
+	return rc ? rc : check_tools(plan);
 }

@@ -194,6 +194,35 @@ START_TEST(version_and_features)
 }
 END_TEST
 
+START_TEST(json_pointer)
+{
+	cJSON *doc = cJSON_Parse("{\"a\":{\"b/c\":[10,{\"m~n\":true}]},\"\":1,\"x\":null}");
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_ptr_eq(cog_json_pointer_get(doc, ""), doc);
+	ck_assert_int_eq(cog_json_pointer_get(doc, "/a/b~1c/0")->valueint, 10);
+	ck_assert(cJSON_IsTrue(cog_json_pointer_get(doc, "/a/b~1c/1/m~0n")));
+	ck_assert_int_eq(cog_json_pointer_get(doc, "/")->valueint, 1);
+	ck_assert(cJSON_IsNull(cog_json_pointer_get(doc, "/x")));
+	const char *none[] = { "a", "/nope", "/a/b~1c/2", "/a/b~1c/01", "/a/b~1c/-1",
+		"/a/b~2c", "/a/b~1c/0/deeper", "/x/y", "/a/b~1c/99999999999" };
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		ck_assert_msg(cog_json_pointer_get(doc, none[i]) == NULL, "%s found", none[i]);
+	ck_assert_ptr_null(cog_json_pointer_get(doc, NULL));
+	cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(utf8_lossy)
+{
+	char *s = cog_utf8_lossy("ok\xff\0x\xc3\xa9", 7);
+	ck_assert_str_eq(s, "ok\xef\xbf\xbd\xef\xbf\xbdx\xc3\xa9");
+	cog_free(s);
+	s = cog_utf8_lossy("", 0);
+	ck_assert_str_eq(s, "");
+	cog_free(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("unit/core-base");
@@ -201,6 +230,8 @@ int main(void)
 	tcase_add_test(tc, status_texts);
 	tcase_add_test(tc, error_last_is_thread_local_and_never_null);
 	tcase_add_test(tc, utf8_validation);
+	tcase_add_test(tc, json_pointer);
+	tcase_add_test(tc, utf8_lossy);
 	tcase_add_test(tc, json_validator_accepts);
 	tcase_add_test(tc, json_validator_rejects);
 	tcase_add_test(tc, json_nesting_limit);

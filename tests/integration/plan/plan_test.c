@@ -1,6 +1,4 @@
 /* Helpers shared by the plan integration tests. */
-#include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,36 +6,6 @@
 #include <unistd.h>
 
 #include "plan_test.h"
-
-static char dir[256];
-
-const char *tmp_dir_make(void)
-{
-	const char *base = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/cogplanXXXXXX", base && *base ? base : "/tmp");
-	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
-	return dir;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-void tmp_dir_remove(void)
-{
-	if (dir[0])
-		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	dir[0] = '\0';
-}
-
-const char *tmp_file(const char *name)
-{
-	static char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return path;
-}
 
 cog_ctx *ctx_with_sqlite(const char *path, bool full, cog_event_fn events, void *ud)
 {
@@ -154,7 +122,7 @@ unsigned long long now_ns(void)
 
 void plan_test_setup(void)
 {
-	tmp_dir_make();
+	tmp_dir_make("cogplan");
 }
 
 void plan_test_teardown(void)

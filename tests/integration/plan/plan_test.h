@@ -11,16 +11,14 @@
 #include <cognition.h>
 #include <cognition/sqlite.h>
 
+#include "test_tmp.h"
+
 #define ck_assert_cog(expr) do { \
 	int rc_ = (expr); \
 	ck_assert_msg(rc_ == 0, "%s: %d %s", #expr, rc_, cog_error_last()); \
 } while (0)
 
-/* A fresh temporary directory (removed by tmp_dir_remove), and paths in it. */
-const char *tmp_dir_make(void);
-void tmp_dir_remove(void);
-const char *tmp_file(const char *name); /* static buffer: copy it */
-/* Checked fixture: a fresh temp dir per test. */
+/* Checked fixture: a fresh temp dir per test (test_tmp.h). */
 void plan_test_setup(void);
 void plan_test_teardown(void);
 /* A plan from JSON, or the test fails. */

@@ -168,7 +168,7 @@ START_TEST(kill_and_resume)
 	unsigned int seed = env ? (unsigned int)strtoul(env, NULL, 10) :
 		(unsigned int)time(NULL) ^ (unsigned int)getpid();
 	fprintf(stderr, "crash test: COG_CRASH_SEED=%u\n", seed);
-	tmp_dir_make();
+	tmp_dir_make("cogplan");
 	char db[512], plan_file[512], dir[512];
 	snprintf(db, sizeof(db), "%s", tmp_file("crash.db"));
 	snprintf(plan_file, sizeof(plan_file), "%s", tmp_file("plan.json"));

@@ -190,8 +190,15 @@ START_TEST(test_research_report)
 		"search_encyclopedia"), "inputs"), "query");
 	ck_assert_str_eq(cJSON_GetObjectItem(query, "srsearch")->valuestring,
 		"the history of the printing press");
-	ck_assert_str_eq(cJSON_GetObjectItem(task_of(j, "fetch_sources"), "tool")->valuestring,
-		"http_fetch");
+	/* Fetching a list of sources is an agent's work with http_fetch. */
+	const cJSON *fetch = task_of(j, "fetch_sources");
+	ck_assert_str_eq(cJSON_GetObjectItem(fetch, "kind")->valuestring, "llm");
+	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fetch,
+		"inputs"), "tools"), 0)->valuestring, "http_fetch");
+	/* The report is written with the final draft's content. */
+	const cJSON *content = cJSON_GetObjectItem(cJSON_GetObjectItem(task_of(j,
+		"write_report"), "inputs"), "content");
+	ck_assert_str_eq(cJSON_GetObjectItem(content, "$from")->valuestring, "final");
 	cJSON_Delete(j);
 	cog_plan_free(plan);
 }

@@ -1,0 +1,421 @@
+/*
+ * cog_tool_call(): one call through the whole pipeline — arguments checked
+ * against the input schema, permissions, network grant, approval, the
+ * runner, the result checked against the output schema, then the audit
+ * entry. Every outcome a model can act on becomes an error object for it
+ * ({"error":{"type":..,"message":..}}) beside the status.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool_int.h"
+
+static const size_t call_options_size[] = {
+	0,
+	offsetof(cog_tool_call_options, allow_unsandboxed) + sizeof(int),
+};
+
+int cog_tool_call_options_init(cog_tool_call_options *options, unsigned int version)
+{
+	COG_CHECK_ARG(options, "cog_tool_call_options_init", "options is NULL");
+	if (version == 0 || version > COG_TOOL_CALL_OPTIONS_VERSION)
+		return cog__error(COG_EVERSION, "cog_tool_call_options_init: version %u is not "
+			"supported (1..%u)", version, COG_TOOL_CALL_OPTIONS_VERSION);
+	cog_tool_call_options defaults = COG_TOOL_CALL_OPTIONS_INIT;
+	memcpy(options, &defaults, call_options_size[version]);
+	options->version = version;
+	return COG_OK;
+}
+
+char *tool_error_json(const char *type, const char *message, cJSON *details)
+{
+	cog__json_init();
+	cJSON *root = cJSON_CreateObject();
+	cJSON *error = root ? cJSON_AddObjectToObject(root, "error") : NULL;
+	char *text = NULL;
+	/* Messages may quote names, paths or program output that are not
+	 * UTF-8, or be cut inside a character: the model gets valid JSON. */
+	message = message ? message : "";
+	char *clean = cog_utf8_lossy(message, strlen(message));
+	if (error && clean && !cog_json_add_string(error, "type", type) &&
+	    !cog_json_add_string(error, "message", clean)) {
+		if (details) {
+			if (cJSON_AddItemToObject(error, "details", details))
+				details = NULL;
+			else
+				goto done;
+		}
+		text = cog_json_print(root);
+	}
+done:
+	cog_free(clean);
+	cJSON_Delete(details);
+	cJSON_Delete(root);
+	return text;
+}
+
+bool tool_json_has_nul(const char *text)
+{
+	/* A backslash only occurs inside strings, where it starts an escape:
+	 * skipping each escape whole tells "\\u0000" (text) from "\u0000". */
+	for (const char *p = text; *p; p++) {
+		if (*p != '\\')
+			continue;
+		if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
+			return true;
+		if (p[1])
+			p++;
+	}
+	return false;
+}
+
+/* The state of one call as it goes down the pipeline. */
+typedef struct call_state {
+	tool_registry *reg;
+	tool_def *def;
+	const char *name;
+	cog_tool_call_options o;
+	const char *call_id;
+	cJSON *arguments;
+	char *result;           /* result text or error object for the model */
+	const char *outcome;
+	uint64_t start_ns;
+	char approval_id[33];
+	bool approval_used;     /* its record is to be removed after the call */
+} call_state;
+
+/* Outcome names of the audit log and error types of the model's object. */
+static const char *outcome_of(int rc)
+{
+	switch (rc) {
+	case COG_OK: return "ok";
+	case COG_ESCHEMA: return "invalid_arguments";
+	case COG_EDENIED: return "denied";
+	case COG_EPENDING: return "approval_pending";
+	case COG_ETIMEOUT: return "timeout";
+	case COG_ECANCELED: return "canceled";
+	case COG_EUNAVAILABLE: return "unavailable";
+	case COG_ENOTFOUND: return "not_found";
+	default: return "tool_error";
+	}
+}
+
+/* Fail the call with `rc`: the model's error object from the current
+ * error message (and details, consumed). */
+static int fail(call_state *cs, int rc, const char *type, cJSON *details)
+{
+	char message[1024];
+	snprintf(message, sizeof(message), "%s", cog_error_last());
+	cs->outcome = type;
+	cog_free(cs->result);
+	cs->result = tool_error_json(type, message, details);
+	cog__error(rc, "%s", message); /* keep the message for the caller */
+	return rc;
+}
+
+static bool roles_granted(tool_registry *reg, const cJSON *roles, const char *tool)
+{
+	const cJSON *role;
+	cJSON_ArrayForEach(role, roles) {
+		if (!cJSON_IsString(role))
+			continue;
+		for (size_t i = 0; i < reg->grant_count; i++)
+			if (strcmp(reg->grants[i].role, role->valuestring) == 0 &&
+			    tool_glob_match(reg->grants[i].glob, tool))
+				return true;
+	}
+	return false;
+}
+
+/* The principal's roles and the agent's allow-list. */
+static int check_permission(call_state *cs)
+{
+	const char *tool = cs->def->name;
+	if (cs->o.allowed_tools) {
+		cJSON *globs = NULL;
+		int rc = tool_json_has_nul(cs->o.allowed_tools) ? COG_EINVAL :
+			cog_json_parse(&globs, cs->o.allowed_tools, "allowed_tools");
+		if (rc || !cJSON_IsArray(globs)) {
+			cJSON_Delete(globs);
+			return cog__error(COG_EDENIED, "the agent's allowed_tools is not a JSON array "
+				"of globs, so nothing is allowed");
+		}
+		bool allowed = false;
+		const cJSON *g;
+		cJSON_ArrayForEach(g, globs)
+			if (cJSON_IsString(g) && tool_glob_match(g->valuestring, tool))
+				allowed = true;
+		cJSON_Delete(globs);
+		if (!allowed)
+			return cog__error(COG_EDENIED, "tool '%s' is not in the allow-list of agent "
+				"'%s'", tool, cs->o.agent ? cs->o.agent : "(unnamed)");
+	}
+	if (!cs->o.principal)
+		return COG_OK; /* the host itself */
+	cJSON *principal = NULL;
+	/* A \u0000 would cut a role name short ("admin\u0000-readonly"). */
+	if (tool_json_has_nul(cs->o.principal) ||
+	    cog_json_parse(&principal, cs->o.principal, "principal") || !cJSON_IsObject(principal)) {
+		cJSON_Delete(principal);
+		return cog__error(COG_EDENIED, "the principal is not a JSON object, so nothing "
+			"is allowed");
+	}
+	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(principal, "roles");
+	const char *id = cog_json_get_string(principal, "id");
+	pthread_rwlock_rdlock(&cs->reg->lock);
+	bool ok = cJSON_IsArray(roles) && roles_granted(cs->reg, roles, tool);
+	pthread_rwlock_unlock(&cs->reg->lock);
+	int rc = ok ? COG_OK : cog__error(COG_EDENIED, "principal '%s' has no role granted "
+		"tool '%s'", id ? id : "(no id)", tool);
+	cJSON_Delete(principal);
+	return rc;
+}
+
+bool tool_network_granted(const char *hosts)
+{
+	if (!hosts || tool_json_has_nul(hosts))
+		return false;
+	cJSON *array = NULL;
+	if (cog_json_parse(&array, hosts, "allowed_hosts") != COG_OK) {
+		cog_error_clear();
+		return false;
+	}
+	bool granted = cJSON_IsArray(array) && cJSON_GetArraySize(array) > 0;
+	for (const cJSON *host = granted ? array->child : NULL; host; host = host->next)
+		if (!cJSON_IsString(host) || !host->valuestring[0])
+			granted = false;
+	cJSON_Delete(array);
+	return granted;
+}
+
+static int validate_arguments(call_state *cs)
+{
+	cJSON *errors = NULL;
+	int rc = cog__schema_check(cs->def->input_schema, cs->arguments, &errors);
+	if (rc == COG_ESCHEMA) {
+		cog__error_wrap(rc, "invalid arguments for tool '%s'", cs->def->name);
+		return fail(cs, rc, "invalid_arguments", errors);
+	}
+	cJSON_Delete(errors);
+	return rc;
+}
+
+/* Run the tool and check what it returned. */
+static int run(call_state *cs)
+{
+	pthread_rwlock_rdlock(&cs->reg->lock);
+	char *workspace = cog__strdup(cs->o.workspace ? cs->o.workspace : cs->reg->workspace);
+	bool ws_missing = !workspace && (cs->o.workspace || cs->reg->workspace);
+	pthread_rwlock_unlock(&cs->reg->lock);
+	char *arguments = cog_json_print(cs->arguments);
+	if (!arguments || ws_missing) {
+		cog_free(workspace);
+		cog_free(arguments);
+		return cog__oom("cog_tool_call");
+	}
+	unsigned int timeout = cs->o.timeout_ms ? cs->o.timeout_ms : cs->def->timeout_ms;
+	cog_tool_request request = {
+		COG_TOOL_REQUEST_VERSION, cs->reg->ctx, cs->def->name, arguments, cs->call_id,
+		workspace, cs->o.allowed_hosts ? cs->o.allowed_hosts : "[]", timeout,
+		cs->o.allow_unsandboxed, cs->o.principal, cs->def->max_output_bytes,
+	};
+	char *result = NULL;
+	cog_error_clear();
+	int rc = cs->def->fn ? cs->def->fn(&request, &result, cs->def->user_data)
+	                     : tool_command_run(cs->def, &request, &result);
+	cog_free(workspace);
+	cog_free(arguments);
+	if (rc > 0 || (rc == COG_OK && !result)) {
+		cog_free(result);
+		cog__error(COG_EUSER, "tool '%s' returned %d without %s", cs->def->name, rc,
+			rc ? "a negative status" : "a result");
+		return fail(cs, COG_EUSER, "tool_error", NULL);
+	}
+	if (rc) {
+		cog_free(result);
+		if (cog_error_last_code() == COG_OK)
+			cog__error(rc, "tool '%s' failed: %s", cs->def->name, cog_strerror(rc));
+		switch (rc) {
+		case COG_ETIMEOUT: case COG_ECANCELED: case COG_EUNAVAILABLE: case COG_EDENIED:
+			return fail(cs, rc, outcome_of(rc), NULL);
+		case COG_ENOTFOUND: /* a missing file, say: not a missing tool */
+			return fail(cs, rc, "tool_error", NULL);
+		case COG_ENOMEM:
+			return fail(cs, rc, "tool_error", NULL);
+		default: /* the runner's own failure, whatever code it chose */
+			return fail(cs, COG_EUSER, "tool_error", NULL);
+		}
+	}
+	size_t len = strlen(result);
+	if (len > cs->def->max_output_bytes) {
+		cog_free(result);
+		cog__error(COG_ERANGE, "tool '%s' returned %zu bytes, over its limit of %zu",
+			cs->def->name, len, cs->def->max_output_bytes);
+		return fail(cs, COG_EUSER, "invalid_result", NULL);
+	}
+	cJSON *parsed = NULL;
+	if (tool_json_has_nul(result)) {
+		cog_free(result);
+		cog__error(COG_EINVAL, "tool '%s' returned a string holding \\u0000", cs->def->name);
+		return fail(cs, COG_EUSER, "invalid_result", NULL);
+	}
+	if ((rc = cog_json_parse(&parsed, result, "tool result"))) {
+		cog_free(result);
+		cog__error_wrap(rc, "tool '%s' returned invalid JSON", cs->def->name);
+		return fail(cs, COG_EUSER, "invalid_result", NULL);
+	}
+	if (cs->def->output_schema) {
+		cJSON *errors = NULL;
+		rc = cog__schema_check(cs->def->output_schema, parsed, &errors);
+		if (rc) {
+			cJSON_Delete(parsed);
+			cog_free(result);
+			cog__error_wrap(rc, "tool '%s' returned a result its output schema rejects",
+				cs->def->name);
+			return fail(cs, rc, "invalid_result", errors);
+		}
+	}
+	cJSON_Delete(parsed);
+	cs->result = result;
+	cs->outcome = "ok";
+	return COG_OK;
+}
+
+static int pipeline(call_state *cs, const char *arguments_json)
+{
+	if (!cs->def) {
+		cog__error(COG_ENOTFOUND, "no tool named '%s'", cs->name);
+		return fail(cs, COG_ENOTFOUND, "not_found", NULL);
+	}
+	int rc = cog_json_parse(&cs->arguments, arguments_json ? arguments_json : "{}",
+		"arguments");
+	if (rc == COG_OK && !cJSON_IsObject(cs->arguments))
+		rc = cog__error(COG_EINVAL, "arguments: a JSON object is expected");
+	/* cJSON's strings end at a NUL: "a\u0000b" would silently become "a". */
+	if (rc == COG_OK && tool_json_has_nul(arguments_json ? arguments_json : ""))
+		rc = cog__error(COG_EINVAL, "arguments: strings may not contain \\u0000");
+	if (rc) {
+		cog__error_wrap(rc, "tool '%s'", cs->def->name);
+		fail(cs, rc, "invalid_arguments", NULL);
+		return rc;
+	}
+	/* Permissions first: a principal who may not call the tool learns
+	 * nothing about its schema from the errors. */
+	if ((rc = check_permission(cs)))
+		return fail(cs, rc, "denied", NULL);
+	if ((rc = validate_arguments(cs)))
+		return rc;
+	if ((cs->def->flags & COG_TOOL_NEEDS_NETWORK) && !tool_network_granted(cs->o.allowed_hosts)) {
+		cog__error(COG_EDENIED, "tool '%s' needs the network and the call has no network "
+			"grant (allowed_hosts)", cs->def->name);
+		return fail(cs, COG_EDENIED, "denied", NULL);
+	}
+	if (cs->def->flags & COG_TOOL_NEEDS_APPROVAL) {
+		cJSON *details = NULL;
+		rc = tool_approval_check(cs->reg, cs->def, cs->call_id, cs->o.principal, cs->o.agent,
+			&cs->arguments, &details, cs->approval_id, &cs->approval_used);
+		if (rc)
+			return fail(cs, rc, rc == COG_ESCHEMA ? "invalid_arguments" :
+				rc == COG_EUSER ? "tool_error" : outcome_of(rc), details);
+	}
+	if (cog_ctx_is_canceled(cs->reg->ctx)) {
+		cog__error(COG_ECANCELED, "tool '%s': the context was canceled", cs->def->name);
+		return fail(cs, COG_ECANCELED, "canceled", NULL);
+	}
+	return run(cs);
+}
+
+static void emit_event(call_state *cs, int rc, double ms)
+{
+	if (!cog__ctx_has_event_hook(cs->reg->ctx))
+		return;
+	cJSON *data = cJSON_CreateObject();
+	if (!data || cog_json_add_string(data, "tool", cs->name) ||
+	    cog_json_add_string(data, "call_id", cs->call_id) ||
+	    cog_json_add_string(data, "outcome", cs->outcome) ||
+	    cog_json_add_number(data, "status", rc) ||
+	    cog_json_add_number(data, "duration_ms", ms) ||
+	    (cs->o.agent && cog_json_add_string(data, "agent", cs->o.agent))) {
+		cJSON_Delete(data);
+		return;
+	}
+	cog__event(cs->reg->ctx, "tool.call", data);
+}
+
+/* Call ids end up in logs, listings and terminals: printable UTF-8 only. */
+static bool call_id_ok(const char *id)
+{
+	size_t len = strlen(id);
+	if (len == 0 || len > 512 || !cog_utf8_valid(id, len, NULL))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int cog_tool_call(cog_ctx *ctx, const char *name, const char *arguments_json,
+                  const cog_tool_call_options *options, char **result_json)
+{
+	static const char fn[] = "cog_tool_call";
+	COG_CHECK_ARG(result_json, fn, "result_json is NULL");
+	*result_json = NULL;
+	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
+	COG_CHECK_ARG(name, fn, "name is NULL");
+	call_state cs = { .name = name, .outcome = "tool_error", .start_ns = cog_clock_mono_ns() };
+	cs.o = (cog_tool_call_options)COG_TOOL_CALL_OPTIONS_INIT;
+	if (options) {
+		if (options->version == 0 || options->version > COG_TOOL_CALL_OPTIONS_VERSION)
+			return cog__error(COG_EVERSION, "%s: options version %u is not supported "
+				"(1..%u)", fn, options->version, COG_TOOL_CALL_OPTIONS_VERSION);
+		memcpy(&cs.o, options, call_options_size[options->version]);
+	}
+	if (cs.o.call_id && !call_id_ok(cs.o.call_id))
+		return cog__error(COG_EINVAL, "%s: call_id must be 1 to 512 bytes of UTF-8 "
+			"without control characters", fn);
+	int rc = tool_registry_get(ctx, &cs.reg);
+	if (rc)
+		return rc;
+	cog__json_init();
+	char generated[33];
+	if (!cs.o.call_id) {
+		cog_id id;
+		cog_id_new(&id);
+		cog_id_to_hex(&id, generated);
+		cs.o.call_id = generated;
+	}
+	cs.call_id = cs.o.call_id;
+	cs.def = tool_find(cs.reg, name);
+
+	rc = pipeline(&cs, arguments_json);
+	char saved[1024];
+	snprintf(saved, sizeof(saved), "%s", rc ? cog_error_last() : "");
+	/* An approval is good for one call: gone once the call has been made
+	 * (a crash before this line makes a plan's task uncertain instead). */
+	int used_rc = cs.approval_used ? approval_consume(tool_storage(cs.reg),
+		cs.approval_id) : COG_OK;
+	if (used_rc)
+		cog__log(ctx, COG_LOG_WARN, NULL, "tool '%s': %s", name, cog_error_last());
+
+	double ms = (double)(cog_clock_mono_ns() - cs.start_ns) / 1e6;
+	tool_audit_entry entry = {
+		cs.o.principal, cs.o.agent, name, cs.call_id, cs.arguments,
+		cs.result, cs.result ? strlen(cs.result) : 0, ms, cs.outcome,
+		rc ? saved : NULL,
+	};
+	int audit_rc = tool_audit_append(cs.reg, &entry);
+	emit_event(&cs, rc, ms);
+	cJSON_Delete(cs.arguments);
+	tool_release(cs.def);
+	if (audit_rc) {
+		cog_free(cs.result);
+		return cog__error_wrap(audit_rc, "%s: tool '%s': the audit log could not be "
+			"written, so the call's result is withheld", fn, name);
+	}
+	if (rc && rc != COG_ENOMEM && !cs.result)
+		return cog__oom(fn);
+	*result_json = cs.result;
+	if (rc)
+		cog__error(rc, "%s", saved);
+	return rc;
+}
