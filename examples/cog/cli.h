@@ -23,12 +23,28 @@ int cli_fail(const cli *c, int exit_code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Write s as a JSON string literal to stdout. */
 void cli_json_string(const char *s);
+/* Write stored text to stdout with control characters shown as \xNN (no
+ * terminal escapes from a database), padded to `width` columns. */
+void cli_print_safe(const char *s, int width);
 
 int cmd_doctor(cli *c, int argc, char **argv);
 int cmd_plan(cli *c, int argc, char **argv);     /* cmd_plan.c */
 int cmd_status(cli *c, int argc, char **argv);   /* cmd_status.c */
 int cmd_resume(cli *c, int argc, char **argv);
 int cmd_decide(cli *c, int argc, char **argv);
+int cmd_tools(cli *c, int argc, char **argv);     /* cmd_tools.c */
+int cmd_audit(cli *c, int argc, char **argv);
+int cmd_approvals(cli *c, int argc, char **argv);
+int cmd_approve(cli *c, int argc, char **argv);
+int cmd_deny(cli *c, int argc, char **argv);
+
+/* ---- shared by the tool commands (cmd_tools.c) ---- */
+
+/* Define the built-in tools (and sql_query, and the curl transport for
+ * http_fetch, where built) on ctx. Returns an exit code. */
+int cli_define_tools(const cli *c, cog_ctx *ctx);
+/* Add HOST to the JSON array text in buf (a network grant). Exit code. */
+int cli_add_host(const cli *c, char *buf, size_t cap, const char *host);
 
 /* ---- shared by the plan commands (cmd_plan.c) ---- */
 

@@ -35,3 +35,16 @@ int cli_fail(const cli *c, int exit_code, const char *fmt, ...)
 	fprintf(stderr, "%s: error: %s\n", c->program, message);
 	return exit_code;
 }
+
+void cli_print_safe(const char *s, int width)
+{
+	int n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
+		if (*p < 0x20 || *p == 0x7f)
+			printf("\\x%02x", *p);   /* no terminal control from stored data */
+		else
+			putchar(*p);
+	}
+	for (; n < width; n++)
+		putchar(' ');
+}

@@ -1,5 +1,5 @@
-/* cog doctor: what is compiled in, whether the configuration is valid and
- * whether the database opens. */
+/* cog doctor: what is compiled in, whether the configuration is valid,
+ * whether the database opens and whether the tool sandbox is available. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -100,6 +100,22 @@ static void check_transport(check *k)
 #endif
 }
 
+/* Whether tools can run programs isolated: a warning, not a failure, when
+ * the kernel refuses namespaces (sandboxed tools then refuse to run). */
+static void check_sandbox(check *k)
+{
+	char *json = NULL;
+	if (cog_sandbox_probe(&json) != 0) {
+		k->status = CHECK_FAIL;
+		snprintf(k->detail, sizeof(k->detail), "%s", cog_error_last());
+		return;
+	}
+	if (strstr(json, "\"namespaces\":false"))
+		k->status = CHECK_WARN;
+	snprintf(k->detail, sizeof(k->detail), "%s", json);
+	cog_free(json);
+}
+
 static const char *status_name(int status)
 {
 	return status == CHECK_OK ? "ok" : status == CHECK_WARN ? "warn" : "fail";
@@ -141,6 +157,7 @@ int cmd_doctor(cli *c, int argc, char **argv)
 	check_config(add(checks, &n, "config"));
 	check_database(c, add(checks, &n, "database"));
 	check_transport(add(checks, &n, "transport"));
+	check_sandbox(add(checks, &n, "sandbox"));
 	bool ok = true;
 	for (int i = 0; i < n; i++)
 		ok = ok && checks[i].status != CHECK_FAIL;

@@ -166,11 +166,16 @@ static int plan_validate(cli *c, int argc, char **argv)
 	cog_ctx *ctx = NULL;
 	cog_plan *plan = NULL;
 	int code = cli_open(c, CLI_DB_NONE, NULL, &ctx);
+	if (!code && (code = cli_define_tools(c, ctx)))
+		cog_ctx_free(ctx);
 	if (code)
 		return code;
 	char *analysis = NULL;
 	if ((code = plan_from_file(c, ctx, argv[0], &plan)) == CLI_OK) {
-		int rc = cog_plan_analyze(plan, &analysis);
+		/* Validation also checks that tool tasks name cog's tools. */
+		int rc = cog_plan_validate(plan);
+		if (rc == COG_OK)
+			rc = cog_plan_analyze(plan, &analysis);
 		if (rc) {
 			print_invalid(c, argv[0], rc);
 			code = CLI_FAILED;

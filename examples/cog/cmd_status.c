@@ -350,13 +350,21 @@ static int parse_workers(const cli *c, const char *v, unsigned int *workers)
 
 int cmd_resume(cli *c, int argc, char **argv)
 {
-	static const char usage[] = "usage: cog resume PLAN_ID [--workers N] [--continue]";
+	static const char usage[] = "usage: cog resume PLAN_ID [--workers N] [--continue] "
+		"[--workspace DIR] [--allow-net HOST]...";
 	cog_run_options run = COG_RUN_OPTIONS_INIT;
 	run.durability = COG_DURABLE_ON;
+	cog_tool_call_options tools = COG_TOOL_CALL_OPTIONS_INIT;
+	char hosts[4096] = "[]";
+	tools.allowed_hosts = hosts;
 	const char *id = NULL;
 	int code = CLI_OK;
 	for (int i = 0; i < argc && !code; i++) {
-		if (strcmp(argv[i], "--workers") == 0)
+		if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
+			tools.workspace = argv[++i];
+		else if (strcmp(argv[i], "--allow-net") == 0)
+			code = cli_add_host(c, hosts, sizeof(hosts), i + 1 < argc ? argv[++i] : NULL);
+		else if (strcmp(argv[i], "--workers") == 0)
 			code = parse_workers(c, i + 1 < argc ? argv[++i] : NULL, &run.workers);
 		else if (strncmp(argv[i], "--workers=", 10) == 0)
 			code = parse_workers(c, argv[i] + 10, &run.workers);
@@ -381,7 +389,12 @@ int cmd_resume(cli *c, int argc, char **argv)
 		cog_ctx_free(ctx);
 		return code;
 	}
-	cog_ctx_set_task_executor(ctx, cli_exec_task, NULL);
+	if ((code = cli_define_tools(c, ctx))) {
+		cog_plan_free(plan);
+		cog_ctx_free(ctx);
+		return code;
+	}
+	cog_ctx_set_task_executor(ctx, cli_exec_task, &tools);
 
 	/* Ctrl-C cancels the run (children are killed, the journal stays
 	 * consistent); a second Ctrl-C ends cog at once. */

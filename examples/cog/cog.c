@@ -16,9 +16,17 @@ static const char usage_text[] =
 	"  plan validate FILE   check a plan file: tasks, levels, critical path\n"
 	"  plan templates       list the templates the planner knows\n"
 	"  status [PLAN_ID]     the plans in the database, or one plan's tasks\n"
-	"  resume PLAN_ID [--workers N] [--continue]\n"
-	"              run or continue a plan; tasks run inputs.argv (no shell)\n"
+	"  resume PLAN_ID [--workers N] [--continue] [--workspace DIR] [--allow-net HOST]...\n"
+	"              run or continue a plan; host tasks run inputs.argv (no shell),\n"
+	"              tool tasks call their tool (in DIR, reaching only HOSTs)\n"
 	"  decide PLAN_ID TASK retry|skip|fail   settle an uncertain task\n"
+	"  tools list [PATTERN]  the tools: built-ins (python, shell, http_fetch, files,\n"
+	"              sql_query) with their flags\n"
+	"  tools call NAME ARGS_JSON [--workspace DIR] [--allow-net HOST]... [--timeout MS]\n"
+	"              [--unsandboxed]   call a tool (schema-checked, sandboxed, audited)\n"
+	"  audit verify | audit show [FROM_SEQ]   check or print the hash-chained audit log\n"
+	"  approvals   tool calls waiting for approval\n"
+	"  approve ID [--edit ARGS_JSON] | deny ID   decide one; then cog resume the plan\n"
 	"  help        show this text\n"
 	"\n"
 	"Options:\n"
@@ -41,6 +49,11 @@ static const struct command commands[] = {
 	{ "status", cmd_status },
 	{ "resume", cmd_resume },
 	{ "decide", cmd_decide },
+	{ "tools", cmd_tools },
+	{ "audit", cmd_audit },
+	{ "approvals", cmd_approvals },
+	{ "approve", cmd_approve },
+	{ "deny", cmd_deny },
 };
 
 static int print_version(const cli *c)
@@ -68,7 +81,7 @@ static int print_help(const cli *c)
 		fputs("{\"ok\":true,\"usage\":", stdout);
 		cli_json_string(usage_text);
 		fputs(",\"commands\":[\"doctor\",\"plan\",\"status\",\"resume\",\"decide\","
-		      "\"help\"]}\n", stdout);
+		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);
 	}

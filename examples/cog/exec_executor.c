@@ -12,6 +12,9 @@
  * COG_IDEMPOTENCY_KEY, so a program with side effects can deduplicate them
  * across a crash and a resume.
  *
+ * Tasks of kind "tool" go to the library's tool layer instead
+ * (cog_task_run_tool), with the call options given as user_data.
+ *
  * Called from worker threads, several at once: no shared state.
  */
 #include <errno.h>
@@ -412,17 +415,23 @@ static int run_process(cog_task_call *call, char **argv, char **env, const char 
 
 int cli_exec_task(cog_task_call *call, void *user_data)
 {
-	(void)user_data;
 	const char *id = cog_task_call_task_id(call);
 	cJSON *task = cJSON_Parse(cog_task_call_task(call));
 	if (!task)
 		return cog_error_set(COG_ENOMEM, "task %s: cannot read its definition", id);
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(task, "kind"));
+	if (kind && strcmp(kind, "tool") == 0) {
+		/* Through the tool layer: schema, sandbox, audit (user_data holds
+		 * the call options: workspace and network grant). */
+		cJSON_Delete(task);
+		return cog_task_run_tool(call, user_data);
+	}
 	const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(task, "inputs");
 	const cJSON *argv_json = cJSON_GetObjectItemCaseSensitive(inputs, "argv");
 	if (!argv_json) {
 		cJSON_Delete(task);
-		return cog_error_set(COG_EUNAVAILABLE, "task %s: cog can run only tasks with "
-			"inputs.argv; tool tasks need the tool registry (a later release)", id);
+		return cog_error_set(COG_EINVAL, "task %s: a task of kind '%s' needs inputs.argv "
+			"(the program cog runs for it)", id, kind ? kind : "host");
 	}
 	const char *why = NULL;
 	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(inputs, "cwd");
