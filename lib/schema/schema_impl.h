@@ -158,7 +158,7 @@ struct cog_schema {
 	pcre2_general_context *pcre_ctx;
 };
 
-/* ---- compiling (compile.c, ref.c, regex.c) ---- */
+/* ---- compiling (compile*.c, ref.c, regex.c) ---- */
 
 typedef struct node_info {
 	const char *base;     /* base URI inside the subschema */
@@ -191,6 +191,49 @@ const char *ref_index_pointer(compiler *c, const char *parent, size_t index);
 snode *compile_get_node(compiler *c, const cJSON *json, const node_info *info);
 int compile_node(compiler *c, snode *node);
 int compile_check_cycles(cog_schema *s);
+
+/* ---- compiling one node's keywords (compile.c, compile_scalar.c,
+ * compile_container.c) ---- */
+
+#define NODE_MAX_OPS 40
+
+/* The node being compiled and the ops made for it so far. */
+typedef struct node_build {
+	compiler *c;
+	snode *node;
+	const cJSON *json;
+	sop ops[NODE_MAX_OPS];
+	size_t nops;
+} node_build;
+
+/* COG_EINVAL: "schema: <where>: expected <expected>". */
+int compile_bad_value(const char *where, const char *expected);
+/* A non-negative integer (SIZE_MAX when larger), else false. */
+bool compile_count_value(const cJSON *v, size_t *out);
+
+/* The node's member `keyword`, or NULL. */
+const cJSON *build_get(node_build *b, const char *keyword);
+/* The schema pointer of the node's `keyword` (arena; NULL on OOM). */
+const char *build_where(node_build *b, const char *keyword);
+/* A new zeroed op for `keyword`; NULL on OOM. */
+sop *build_add_op(node_build *b, op_kind kind, unsigned applies,
+                  const char *keyword);
+/* The node of subschema `json` (object or boolean), else COG_EINVAL. */
+int build_sub(node_build *b, const cJSON *json, const char *where, snode **out);
+/* The nodes of an array of subschemas (`nonempty`: at least one). */
+int build_sub_list(node_build *b, const cJSON *arr, const char *where,
+                   bool nonempty, snode ***items, size_t *count);
+/* An op holding a non-negative integer, when `keyword` is present. */
+int build_count_op(node_build *b, const char *keyword, op_kind kind,
+                   unsigned applies);
+
+/* The keyword compilers compile_node() runs in turn: 0 or an error. */
+int compile_type(node_build *b);      /* compile_scalar.c */
+int compile_values(node_build *b);
+int compile_numbers(node_build *b);
+int compile_strings(node_build *b);
+int compile_objects(node_build *b);   /* compile_container.c */
+int compile_arrays(node_build *b);
 
 /* Compile a pattern (kept by the schema); COG_EINVAL naming `where`. */
 int regex_compile(cog_schema *s, const char *source, const char *where,

@@ -1,8 +1,9 @@
 /*
  * The built-in tools: their table (names, descriptions for the model, input
  * schemas, flags, limits), cog_tool_define_builtins(), and the helpers their
- * runners share. The runners are in builtin_files.c (file_read, file_write,
- * list_dir), builtin_http.c (http_fetch) and builtin_exec.c (python, shell).
+ * runners share. The runners are in builtin_files.c (file_read),
+ * builtin_write.c (file_write), builtin_list.c (list_dir), builtin_http.c
+ * (http_fetch) and builtin_exec.c (python, shell).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tool_int.h"
 
@@ -23,7 +24,8 @@ typedef struct builtin_tool {
 	cog_tool_fn fn;
 } builtin_tool;
 
-/* ---- runners (builtin_files.c, builtin_http.c, builtin_exec.c) ---- */
+/* ---- runners (builtin_files.c, builtin_write.c, builtin_list.c,
+ * builtin_http.c, builtin_exec.c) ---- */
 
 int builtin_file_read(const cog_tool_request *request, char **result_json,
                       void *user_data);
@@ -87,6 +89,64 @@ int builtin_base64_decode(const char *text, const char *what, char **out,
 
 /* Number of hosts in request->allowed_hosts (0 for "[]" or unparsable). */
 size_t builtin_grant_count(const cog_tool_request *request);
+
+/* ---- what the file tools share (builtin_files.c) ---- */
+
+/* A file tool's own work: `args` parsed, `ws` the workspace's fd, `result`
+ * an empty object to fill. */
+typedef int (*builtin_file_fn)(const cog_tool_request *request,
+                               const cJSON *args, const builtin_tool *tool,
+                               int ws, cJSON *result);
+
+/* What every file tool does around its own work: parse the arguments, open
+ * the workspace, and print the result. `name` names it in messages. */
+int builtin_run_in_workspace(const cog_tool_request *request,
+                             char **result_json, const builtin_tool *tool,
+                             const char *name, builtin_file_fn fn);
+
+/* Optional non-negative integer member; *out keeps its default when the
+ * member is absent. COG_EINVAL naming `tool` when not an integer in
+ * [0, max]. */
+int builtin_get_count(const cJSON *args, const char *tool, const char *name,
+                      double max, uint64_t *out);
+/* Optional boolean member, false when absent. */
+int builtin_get_flag(const cJSON *args, const char *tool, const char *name,
+                     bool *out);
+/* The "path" member, or `fallback` when absent and `fallback` is not NULL. */
+int builtin_get_path(const cJSON *args, const char *tool, const char *fallback,
+                     const char **out);
+/* 0 when fd is a regular file, else COG_EINVAL (or COG_EIO) naming path. */
+int builtin_check_regular(int fd, const char *tool, const char *path);
+
+/* ---- http_fetch's URLs (builtin_http_url.c) ---- */
+
+#define BUILTIN_HOST_MAX 255
+
+/* A URL as builtin_http_parse_url() took it apart. */
+typedef struct builtin_url_parts {
+	bool https;
+	char host[BUILTIN_HOST_MAX + 3]; /* lowercase; IPv6 keeps its brackets */
+	unsigned int port;          /* explicit or the scheme's default */
+	bool explicit_port;
+	size_t origin_len;          /* length of "scheme://authority" */
+	size_t end;                 /* where the fragment starts (or strlen) */
+} builtin_url_parts;
+
+/* Parse an http:// or https:// URL strictly: COG_EINVAL for what parsers
+ * disagree on (userinfo, backslashes, odd host characters, bad ports). */
+int builtin_http_parse_url(const char *url, builtin_url_parts *u);
+/* 0 when the call's network grant allows u's host and port, else
+ * COG_EDENIED saying why. */
+int builtin_http_check_grant(const cog_tool_request *request,
+                             const builtin_url_parts *u);
+/* The URL without its fragment, with the query parameters (an object of
+ * strings, numbers and booleans) appended, into a cog_malloc'd *out. */
+int builtin_http_build_url(const char *url, const builtin_url_parts *u,
+                           const cJSON *query, char **out);
+/* A Location made absolute against the URL it answered (cog_malloc'd;
+ * NULL on OOM). */
+char *builtin_http_location(const char *url, const builtin_url_parts *u,
+                            const char *location);
 
 /* ---- workspace.c ---- */
 
