@@ -86,6 +86,19 @@ SB_CHILD_CODE static int write_text(const char *path, const char *text)
 	return e;
 }
 
+/* Copy everything from in to out (sendfile: no buffer, no allocation, so
+ * the child may use it). 0 or the errno. */
+SB_CHILD_CODE int sb_copy_all(int out, int in)
+{
+	for (;;) {
+		ssize_t n = sendfile(out, in, NULL, 1 << 20);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return errno;
+	}
+}
+
 SB_CHILD_CODE static int copy_file(const char *src, const char *dst, unsigned int mode)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
@@ -97,18 +110,7 @@ SB_CHILD_CODE static int copy_file(const char *src, const char *dst, unsigned in
 		close(in);
 		return e;
 	}
-	int e = 0;
-	for (;;) {
-		ssize_t n = sendfile(out, in, NULL, 1 << 20);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			break;
-		}
-	}
+	int e = sb_copy_all(out, in);
 	close(out);
 	close(in);
 	return e;

@@ -275,4 +275,8 @@ int sandbox_spawn(sb_build *b, const cog_sandbox_options *o, sb_proc *proc,
 /* Wait for pid 1 (info and ru may be NULL). */
 void sandbox_reap(sb_proc *proc, siginfo_t *info, struct rusage *ru);
 
+/* Copy all of `in` to `out` with sendfile (child-safe). 0 or the errno.
+ * (sandbox_child.c; the skeleton uses it too.) */
+int sb_copy_all(int out, int in);
+
 #endif /* COG_SANDBOX_INT_H */

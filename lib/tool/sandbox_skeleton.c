@@ -147,18 +147,7 @@ static int copy_into(int dfd, const char *src, const char *path, unsigned int mo
 		close(in);
 		return e;
 	}
-	int e = 0;
-	for (;;) {
-		ssize_t n = sendfile(out, in, NULL, 1 << 20);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			break;
-		}
-	}
+	int e = sb_copy_all(out, in);
 	if (e == 0 && fchmod(out, mode) < 0)
 		e = errno;
 	close(in);

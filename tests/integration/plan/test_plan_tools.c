@@ -74,6 +74,24 @@ static int defer_fn(const char *request, char **edited, void *ud)
 	return COG_APPROVAL_DEFER;
 }
 
+/* The one pending approval (there must be exactly one, for `call_id`
+ * unless NULL) decided as `decision`. */
+static void decide_the_pending(cog_ctx *ctx, const char *call_id, int decision,
+                               const char *edited)
+{
+	char *json = NULL;
+	ck_assert_cog(cog_tool_approvals(ctx, &json));
+	cJSON *list = cJSON_Parse(json);
+	cog_free(json);
+	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+	cJSON *a = cJSON_GetArrayItem(list, 0);
+	if (call_id)
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a, "call_id")), call_id);
+	ck_assert_cog(cog_tool_approval_decide(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(a,
+		"id")), decision, edited));
+	cJSON_Delete(list);
+}
+
 START_TEST(tool_tasks_run_through_the_tool_layer)
 {
 	snprintf(calls_path, sizeof(calls_path), "%s", tmp_file("calls"));
@@ -149,17 +167,7 @@ START_TEST(deferred_approval_survives_a_crash)
 	/* Another process sees the pending approval and decides it. */
 	cog_ctx *ctx = ctx_with_sqlite(db, false, NULL, NULL);
 	define_tools(ctx);
-	char *json = NULL;
-	ck_assert_cog(cog_tool_approvals(ctx, &json));
-	cJSON *list = cJSON_Parse(json);
-	cog_free(json);
-	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
-	cJSON *a = cJSON_GetArrayItem(list, 0);
-	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a, "call_id")), "release-1/ship/1");
-	char *id = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(a, "id")));
-	cJSON_Delete(list);
-	ck_assert_cog(cog_tool_approval_decide(ctx, id, COG_APPROVAL_EDIT, "{\"env\":\"canary\"}"));
-	free(id);
+	decide_the_pending(ctx, "release-1/ship/1", COG_APPROVAL_EDIT, "{\"env\":\"canary\"}");
 
 	/* The resumed plan repeats the same attempt: the decision is found by
 	 * its call id, no hook is asked, the call runs once. */
@@ -195,15 +203,7 @@ START_TEST(denied_approval_fails_the_task)
 	cog_plan *plan = plan_from(ctx, PLAN);
 	ck_assert_int_eq(cog_plan_run(plan, NULL), COG_EPENDING);
 	ck_assert_msg(strstr(cog_error_last(), "ship") != NULL, "%s", cog_error_last());
-	char *json = NULL;
-	ck_assert_cog(cog_tool_approvals(ctx, &json));
-	cJSON *list = cJSON_Parse(json);
-	cog_free(json);
-	char *id = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0),
-		"id")));
-	cJSON_Delete(list);
-	ck_assert_cog(cog_tool_approval_decide(ctx, id, COG_APPROVAL_DENY, NULL));
-	free(id);
+	decide_the_pending(ctx, NULL, COG_APPROVAL_DENY, NULL);
 	ck_assert_int_eq(cog_plan_run(plan, NULL), COG_ERROR);
 	ck_assert_str_eq(task_state(plan, "ship"), "failed");
 	ck_assert_str_eq(task_state(plan, "announce"), "skipped");
@@ -278,16 +278,8 @@ START_TEST(crash_while_a_task_waits_keeps_its_attempt)
 	cog_ctx *ctx = ctx_with_sqlite(db, false, NULL, NULL);
 	define_tools(ctx);
 	define_crash_tool(ctx);
+	decide_the_pending(ctx, "release-2/ship/1", COG_APPROVAL_APPROVE, NULL);
 	char *json = NULL;
-	ck_assert_cog(cog_tool_approvals(ctx, &json));
-	cJSON *list = cJSON_Parse(json);
-	cog_free(json);
-	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
-	cJSON *a = cJSON_GetArrayItem(list, 0);
-	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a, "call_id")), "release-2/ship/1");
-	ck_assert_cog(cog_tool_approval_decide(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(a, "id")),
-		COG_APPROVAL_APPROVE, NULL));
-	cJSON_Delete(list);
 	cog_plan *plan = NULL;
 	ck_assert_cog(cog_plan_resume(&plan, ctx, "release-2"));
 	ck_assert_int_eq(task_attempts(plan, "ship"), 0);
@@ -359,13 +351,7 @@ START_TEST(waiting_on_the_pool_and_through_a_replan)
 	ck_assert_int_eq(task_attempts(plan, "ship"), 0);
 	ck_assert_str_eq(task_state(plan, "after"), "skipped");
 	ck_assert_str_eq(task_state(plan, "other-fixed"), "succeeded");
-	char *json = NULL;
-	ck_assert_cog(cog_tool_approvals(ctx, &json));
-	cJSON *list = cJSON_Parse(json);
-	cog_free(json);
-	ck_assert_cog(cog_tool_approval_decide(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(
-		cJSON_GetArrayItem(list, 0), "id")), COG_APPROVAL_APPROVE, NULL));
-	cJSON_Delete(list);
+	decide_the_pending(ctx, NULL, COG_APPROVAL_APPROVE, NULL);
 	ck_assert_cog(cog_plan_run(plan, &ro));
 	ck_assert_str_eq(task_state(plan, "after"), "succeeded");
 	ck_assert_int_eq(defers_asked, 1);
