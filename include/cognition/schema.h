@@ -15,7 +15,11 @@
  * not accepted), multipleOf, minLength, maxLength (in code points), pattern
  * (PCRE2, UTF mode), allOf, anyOf, oneOf, not, if/then/else, $ref (to $defs
  * or definitions, JSON pointers, and $id-identified subschemas inside the
- * same document), boolean schemas. "format" is an annotation unless
+ * same document), unevaluatedProperties and unevaluatedItems (2020-12 only:
+ * they see what properties, patternProperties, additionalProperties,
+ * prefixItems, items and contains evaluated, here and through successful
+ * allOf/anyOf/oneOf/if/then/else/dependentSchemas/$ref subschemas, never
+ * through not), boolean schemas. "format" is an annotation unless
  * COG_SCHEMA_FORMAT_ASSERT is given; then date-time, date, time, email, uri,
  * uuid, ipv4 and ipv6 are checked. Other keywords are ignored, as the
  * specification asks. A $ref to a document other than the schema itself

@@ -18,18 +18,13 @@ int compile_bad_value(const char *where, const char *expected)
 	return cog__error(COG_EINVAL, "schema: %s: expected %s", where ? where : "?", expected);
 }
 
-snode *compile_get_node(compiler *c, const cJSON *json, const node_info *info)
+/* A new zeroed node in s->nodes (room for it in c->todo too). */
+static snode *add_node(compiler *c)
 {
-	snode *n = map_get_ptr(&c->memo, json);
-	if (n)
-		return n;
 	cog_schema *s = c->s;
-	n = arena_alloc(&s->mem, sizeof(*n));
+	snode *n = arena_alloc(&s->mem, sizeof(*n));
 	if (!n)
 		goto oom;
-	n->json = json;
-	n->base = info->base;
-	n->where = info->where;
 	if (s->nnodes == c->capnodes || c->ntodo == c->captodo) {
 		size_t cap = c->capnodes ? c->capnodes * 2 : 64;
 		snode **nodes = cog_realloc(s->nodes, cap * sizeof(*nodes));
@@ -44,13 +39,55 @@ snode *compile_get_node(compiler *c, const cJSON *json, const node_info *info)
 	}
 	n->index = (uint32_t)s->nnodes;
 	s->nodes[s->nnodes++] = n;
-	c->todo[c->ntodo++] = n;
-	if (map_put_ptr(&c->memo, json, n))
-		return NULL;
 	return n;
 oom:
 	cog__oom("schema compile");
 	return NULL;
+}
+
+snode *compile_get_node(compiler *c, const cJSON *json, const node_info *info)
+{
+	snode *n = map_get_ptr(&c->memo, json);
+	if (n)
+		return n;
+	n = add_node(c);
+	if (!n)
+		return NULL;
+	n->json = json;
+	n->base = info->base;
+	n->where = info->where;
+	c->todo[c->ntodo++] = n;
+	if (map_put_ptr(&c->memo, json, n))
+		return NULL;
+	return n;
+}
+
+/* A node with unevaluated* gets one op, OP_TRACK, and its ops move to an
+ * inner node that OP_TRACK validates with a fresh set of evaluated members
+ * or items: the check costs nothing to the nodes of other schemas. */
+static int wrap_tracked(compiler *c, snode *n)
+{
+	snode *inner = add_node(c);
+	if (!inner)
+		return COG_ENOMEM;
+	sop *op = arena_alloc(&c->s->mem, sizeof(*op));
+	if (!op)
+		return cog__oom("schema compile");
+	inner->ops = n->ops;
+	inner->nops = n->nops;
+	inner->where = n->where;
+	inner->base = n->base;
+	inner->json = n->json;
+	inner->flags = n->flags;
+	op->kind = OP_TRACK;
+	op->applies = T_ANY;
+	op->keyword = "unevaluated";
+	op->where = n->where;
+	op->u.child = inner;
+	n->ops = op;
+	n->nops = 1;
+	n->flags = 0;
+	return 0;
 }
 
 const char *build_where(node_build *b, const char *keyword)
@@ -184,8 +221,10 @@ static int compile_logic(node_build *b)
 		const char *w = build_where(b, "else");
 		rc = w ? build_sub(b, other, w, &op->u.when.other) : COG_ENOMEM;
 	}
-	if (!rc && !op->u.when.then && !op->u.when.other)
-		b->nops--; /* "if" alone asserts nothing */
+	/* "if" alone asserts nothing, but in 2020-12 its annotations count for
+	 * unevaluated*: validation skips it unless they are tracked. */
+	if (!rc && !op->u.when.then && !op->u.when.other && b->c->draft == DRAFT_07)
+		b->nops--;
 	return rc;
 }
 
@@ -244,6 +283,7 @@ int compile_node(compiler *c, snode *n)
 		if (!rc) rc = compile_logic(b);
 		if (!rc && c->draft == DRAFT_2020) rc = compile_ref(b, "$ref");
 		if (!rc && c->draft == DRAFT_2020) rc = compile_ref(b, "$dynamicRef");
+		if (!rc) rc = compile_unevaluated(b);
 	}
 	if (!rc && b->nops) {
 		n->ops = arena_alloc(&c->s->mem, b->nops * sizeof(sop));
@@ -253,6 +293,8 @@ int compile_node(compiler *c, snode *n)
 			memcpy(n->ops, b->ops, b->nops * sizeof(sop));
 		n->nops = b->nops;
 	}
+	if (!rc && (n->flags & (NODE_UNEVAL_PROPS | NODE_UNEVAL_ITEMS)))
+		rc = wrap_tracked(c, n);
 	cog_free(b);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /* Compiling the keywords on objects (required, property counts,
  * properties with patternProperties and additionalProperties,
- * propertyNames, dependencies) and on arrays (item counts, uniqueItems,
- * prefixItems/items/additionalItems, contains). compile.c drives them. */
+ * propertyNames, dependencies), on arrays (item counts, uniqueItems,
+ * prefixItems/items/additionalItems, contains) and unevaluatedProperties/
+ * unevaluatedItems. compile.c drives them. */
 #include <string.h>
 
 #include "schema_impl.h"
@@ -248,5 +249,31 @@ int compile_arrays(node_build *b)
 		return compile_bad_value(build_where(b, "minContains"), "a non-negative integer");
 	if (max && !compile_count_value(max, &op->u.contains.max))
 		return compile_bad_value(build_where(b, "maxContains"), "a non-negative integer");
+	return 0;
+}
+
+/* unevaluatedProperties and unevaluatedItems (2020-12 only). They read what
+ * every other op of the node evaluated, so compile_node adds them last, and
+ * the node gets a flag that makes validation track annotations for it. */
+int compile_unevaluated(node_build *b)
+{
+	static const struct { const char *keyword; op_kind kind; unsigned applies, flag; } kw[] = {
+		{ "unevaluatedProperties", OP_UNEVAL_PROPS, T_OBJ, NODE_UNEVAL_PROPS },
+		{ "unevaluatedItems", OP_UNEVAL_ITEMS, T_ARR, NODE_UNEVAL_ITEMS },
+	};
+	if (b->c->draft == DRAFT_07)
+		return 0;
+	for (size_t i = 0; i < COG_ARRAY_LEN(kw); i++) {
+		const cJSON *v = build_get(b, kw[i].keyword);
+		if (!v)
+			continue;
+		sop *op = build_add_op(b, kw[i].kind, kw[i].applies, kw[i].keyword);
+		if (!op)
+			return COG_ENOMEM;
+		int rc = build_sub(b, v, op->where, &op->u.child);
+		if (rc)
+			return rc;
+		b->node->flags |= (uint8_t)kw[i].flag;
+	}
 	return 0;
 }

@@ -2,7 +2,14 @@
  * or two definitions referring to each other through allOf) would recurse
  * forever on any instance: refuse such schemas when compiling. Edges that
  * go to an item or a property value consume instance depth, which is
- * bounded, so only the "same instance" edges are followed here. */
+ * bounded, so only the "same instance" edges are followed here.
+ *
+ * The same walk sets NODE_ANNOTATES, bottom up: whether validating a node
+ * can evaluate members or items of its own instance (what unevaluated*
+ * reads), so that tracking skips the subschemas that cannot. (A lone "if",
+ * which only runs when annotations are tracked, is no edge: its condition
+ * counts as annotating, and a $ref cycle through it is cut by the depth
+ * limit when validating instead.) */
 #include <string.h>
 
 #include "schema_impl.h"
@@ -20,15 +27,16 @@ static size_t same_instance_edges(const snode *n, snode **out, size_t cap)
 	for (size_t i = 0; i < n->nops; i++) {
 		const sop *op = &n->ops[i];
 		switch (op->kind) {
-		case OP_REF: case OP_NOT:
+		case OP_REF: case OP_NOT: case OP_TRACK:
 			PUSH(op->u.child);
 			break;
 		case OP_ALLOF: case OP_ANYOF: case OP_ONEOF:
 			for (size_t k = 0; k < op->u.list.count; k++)
 				PUSH(op->u.list.items[k]);
 			break;
-		case OP_IF:
-			PUSH(op->u.when.cond);
+		case OP_IF: /* a lone "if" only runs for annotations: not an edge */
+			if (op->u.when.then || op->u.when.other)
+				PUSH(op->u.when.cond);
 			PUSH(op->u.when.then);
 			PUSH(op->u.when.other);
 			break;
@@ -44,8 +52,48 @@ static size_t same_instance_edges(const snode *n, snode **out, size_t cap)
 	return count;
 }
 
+static bool child_annotates(const snode *c, const uint8_t *color)
+{
+	return c && (color[c->index] != 2 || (c->flags & NODE_ANNOTATES));
+}
+
+/* Called when every same-instance edge of `n` is done. */
+static void set_annotates(snode *n, const uint8_t *color)
+{
+	bool yes = false;
+	for (size_t i = 0; i < n->nops && !yes; i++) {
+		const sop *op = &n->ops[i];
+		switch (op->kind) {
+		case OP_PROPS: case OP_ITEMS: case OP_CONTAINS:
+		case OP_UNEVAL_PROPS: case OP_UNEVAL_ITEMS:
+			yes = true;
+			break;
+		case OP_REF: case OP_TRACK:
+			yes = child_annotates(op->u.child, color);
+			break;
+		case OP_ALLOF: case OP_ANYOF: case OP_ONEOF:
+			for (size_t k = 0; k < op->u.list.count && !yes; k++)
+				yes = child_annotates(op->u.list.items[k], color);
+			break;
+		case OP_IF:
+			yes = child_annotates(op->u.when.cond, color) ||
+			      child_annotates(op->u.when.then, color) ||
+			      child_annotates(op->u.when.other, color);
+			break;
+		case OP_DEPSCHEMA:
+			for (size_t k = 0; k < op->u.dep.count && !yes; k++)
+				yes = child_annotates(op->u.dep.deps[k].schema, color);
+			break;
+		default: /* OP_NOT: its annotations are dropped */
+			break;
+		}
+	}
+	if (yes)
+		n->flags |= NODE_ANNOTATES;
+}
+
 typedef struct frame {
-	const snode *node;
+	snode *node;
 	size_t next;
 } frame;
 
@@ -81,11 +129,12 @@ int compile_check_cycles(cog_schema *s)
 			frame *f = &stack[depth - 1];
 			const edge_list *e = &edges[f->node->index];
 			if (f->next == e->count) {
+				set_annotates(f->node, color);
 				color[f->node->index] = 2;
 				depth--;
 				continue;
 			}
-			const snode *to = e->items[f->next++];
+			snode *to = e->items[f->next++];
 			if (color[to->index] == 1)
 				rc = cog__error(COG_EINVAL,
 				                "schema: %s: infinite recursion: this subschema applies itself to the same value through $ref",

@@ -31,7 +31,9 @@ typedef enum op_kind {
 	OP_REQUIRED, OP_MINPROPS, OP_MAXPROPS, OP_PROPS, OP_PROPNAMES,
 	OP_DEPREQ, OP_DEPSCHEMA,
 	OP_MINITEMS, OP_MAXITEMS, OP_UNIQUE, OP_ITEMS, OP_CONTAINS,
-	OP_ALLOF, OP_ANYOF, OP_ONEOF, OP_NOT, OP_IF, OP_REF
+	OP_ALLOF, OP_ANYOF, OP_ONEOF, OP_NOT, OP_IF, OP_REF,
+	OP_UNEVAL_PROPS, OP_UNEVAL_ITEMS,   /* always a node's last ops */
+	OP_TRACK    /* the only op of a node with unevaluated*: see compile.c */
 } op_kind;
 
 typedef enum format_kind {
@@ -71,7 +73,8 @@ typedef struct sop {
 		size_t count;
 		const cJSON *value;                 /* const, enum (array) */
 		int format;
-		snode *child;                       /* not, propertyNames, $ref */
+		snode *child;                       /* not, propertyNames, $ref,
+		                                       unevaluated*, OP_TRACK */
 		struct { pcre2_code *re; const char *source; } pattern;
 		struct { snode **items; size_t count; } list;
 		struct { snode *cond, *then, *other; } when;
@@ -93,11 +96,23 @@ typedef struct sop {
 	} u;
 } sop;
 
+/* snode.flags. Annotations (which members of an object, which items of an
+ * array a subschema evaluated) are only tracked below a node that has an
+ * unevaluated* keyword; everything else validates without them. */
+enum {
+	NODE_UNEVAL_PROPS = 1, /* has unevaluatedProperties: validated with a
+	                          set of its own (the inner node of OP_TRACK) */
+	NODE_UNEVAL_ITEMS = 2, /* has unevaluatedItems */
+	NODE_ANNOTATES = 4     /* it, or an in-place subschema of it (not "not"),
+	                          evaluates members or items of its instance */
+};
+
 struct snode {
 	sop *ops;
 	size_t nops;
 	const char *where;    /* schema pointer of this subschema */
 	uint32_t index;       /* position in cog_schema.nodes */
+	uint8_t flags;        /* NODE_* */
 	/* compile time only */
 	const cJSON *json;
 	const char *base;     /* base URI in effect inside this subschema */
@@ -190,6 +205,7 @@ const char *ref_index_pointer(compiler *c, const char *parent, size_t index);
 /* The node for a subschema, queued for compiling on first sight. */
 snode *compile_get_node(compiler *c, const cJSON *json, const node_info *info);
 int compile_node(compiler *c, snode *node);
+/* Refuse same-instance $ref cycles; set NODE_ANNOTATES. */
 int compile_check_cycles(cog_schema *s);
 
 /* ---- compiling one node's keywords (compile.c, compile_scalar.c,
@@ -234,6 +250,7 @@ int compile_numbers(node_build *b);
 int compile_strings(node_build *b);
 int compile_objects(node_build *b);   /* compile_container.c */
 int compile_arrays(node_build *b);
+int compile_unevaluated(node_build *b); /* last: reads the other ops */
 
 /* Compile a pattern (kept by the schema); COG_EINVAL naming `where`. */
 int regex_compile(cog_schema *s, const char *source, const char *where,
@@ -257,14 +274,18 @@ typedef struct ipath {
 
 enum { MODE_COLLECT, MODE_FIRST, MODE_PROBE };
 
+struct evset;
+
 typedef struct vctx {
 	int mode;
 	cJSON *errors;
 	size_t nerrors;
 	unsigned int depth;
+	struct evset *ev;     /* below unevaluated*: what is evaluated of ... */
+	const cJSON *ev_inst; /* ... this instance (validate.c) */
 	bool full;            /* 100 errors collected */
 	bool oom;
-	bool abort;           /* recursion limit: stop everything */
+	bool abort;           /* recursion limit or OOM: stop everything */
 } vctx;
 
 #define SCHEMA_MAX_ERRORS 100
@@ -279,5 +300,16 @@ const char *type_name(unsigned t);
 unsigned instance_type(const cJSON *j);
 
 bool validate_node(vctx *v, const snode *n, const cJSON *inst, const ipath *p);
+
+/* ---- validate_scalar.c: number and string keywords, message texts ---- */
+
+/* The keyword ops on a number (minimum, maximum, exclusive*, multipleOf)
+ * and on a string (minLength, maxLength, pattern, format): true if the
+ * instance passes, else false with the failure reported. */
+bool validate_number(vctx *v, const sop *op, const cJSON *inst, const ipath *p);
+bool validate_string(vctx *v, const sop *op, const cJSON *inst, const ipath *p);
+/* "string or null" for a type mask; short JSON text of a schema value. */
+void validate_types_text(unsigned mask, char *out, size_t size);
+void validate_value_text(const cJSON *value, char *out, size_t size);
 
 #endif /* COG_SCHEMA_IMPL_H */

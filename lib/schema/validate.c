@@ -1,7 +1,30 @@
 /* Validation: run a node's ops on an instance. Three modes: collect errors
  * (up to 100), stop at the first error (errors == NULL), or probe a branch
  * quietly (anyOf, oneOf, not, if, contains, propertyNames). Nothing is
- * allocated unless a failure is reported. */
+ * allocated unless a failure is reported (or, below unevaluated*, the
+ * instance has more than EV_SMALL members or items).
+ *
+ * Annotations for unevaluatedProperties/unevaluatedItems: a node with one
+ * of them compiles to a single OP_TRACK op whose inner node holds its ops
+ * (NODE_UNEVAL_*). OP_TRACK validates an object or array with an evset, a
+ * bitset over the instance's members or items by position, installed in
+ * the context as v->ev for that instance (v->ev_inst). Every op on the
+ * same instance sees it, however deep in allOf, $ref, $dynamicRef,
+ * dependentSchemas, then or else it is, and no op on another instance does
+ * (the pointer differs): properties, patternProperties,
+ * additionalProperties, prefixItems, items and contains mark what they
+ * evaluated. anyOf, oneOf and if give each branch that can annotate
+ * (NODE_ANNOTATES) a fresh set and merge it only when the branch succeeded
+ * (then anyOf runs every such branch, and contains every item); not hides
+ * the set. The unevaluated* op itself, always last, applies its subschema
+ * to what is not marked. A nested node with unevaluated* starts its own set
+ * (it must not see what its parent's other keywords evaluated) and, when it
+ * succeeded, marks everything in its parent's. Marks of a failing
+ * properties, items or allOf branch are kept: the verdict is false anyway,
+ * and their members are then not reported a second time as unevaluated.
+ * Schemas without unevaluated* never install a set; their validation pays
+ * one pointer test per properties, items, contains, anyOf, oneOf, not and
+ * if op, and validate_node itself is unchanged. */
 #include <math.h>
 #include <float.h>
 #include <stdio.h>
@@ -44,58 +67,107 @@ static bool probe(vctx *v, const snode *n, const cJSON *inst, const ipath *p)
 	return ok && !v->abort;
 }
 
+/* ---- evaluated members or items (see above) ---- */
+
+/* The tracking code stays out of validate_node, the path of every other
+ * schema, where inlining it would cost registers and stack. */
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline, cold))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define COLD
+#define ALWAYS_INLINE inline
+#endif
+
+#define EV_SMALL 256 /* members or items tracked without allocating */
+
+typedef struct evset {
+	uint64_t *w;
+	size_t count;         /* members or items of the instance */
+	bool all;             /* every one evaluated */
+	uint64_t small[EV_SMALL / 64];
+} evset;
+
+static bool ev_init(vctx *v, evset *e, size_t count)
+{
+	e->count = count;
+	e->all = false;
+	size_t words = (count + 63) / 64;
+	if (words <= COG_ARRAY_LEN(e->small)) {
+		e->w = e->small;
+		memset(e->small, 0, sizeof(e->small));
+		return true;
+	}
+	e->w = cog__calloc(words, sizeof(uint64_t));
+	if (e->w)
+		return true;
+	v->oom = v->full = v->abort = true;
+	return false;
+}
+
+static void ev_dispose(evset *e)
+{
+	if (e->w != e->small)
+		cog_free(e->w);
+}
+
+static void ev_mark(evset *e, size_t i)
+{
+	e->w[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static bool ev_has(const evset *e, size_t i)
+{
+	return e->all || ((e->w[i / 64] >> (i % 64)) & 1);
+}
+
+static void ev_merge(evset *to, const evset *from)
+{
+	if (from->all)
+		to->all = true;
+	else if (!to->all)
+		for (size_t i = 0; i < (from->count + 63) / 64; i++)
+			to->w[i] |= from->w[i];
+}
+
+/* The set tracking `inst`, or NULL. */
+static evset *tracking(const vctx *v, const cJSON *inst)
+{
+	return v->ev && v->ev_inst == inst ? v->ev : NULL;
+}
+
+/* Probe a branch of anyOf, oneOf or if; when `inst` is tracked, with a set
+ * of its own, merged when it succeeds. */
+static COLD bool probe_branch(vctx *v, const snode *n, const cJSON *inst, const ipath *p)
+{
+	evset *ev = tracking(v, inst);
+	if (!ev || !(n->flags & NODE_ANNOTATES))
+		return probe(v, n, inst, p);
+	evset mine;
+	if (!ev_init(v, &mine, ev->count))
+		return false;
+	v->ev = &mine;
+	bool ok = probe(v, n, inst, p);
+	v->ev = ev;
+	if (ok)
+		ev_merge(ev, &mine);
+	ev_dispose(&mine);
+	return ok;
+}
+
+/* not: nothing inside counts, so the set is hidden. */
+static COLD bool probe_hidden(vctx *v, const snode *n, const cJSON *inst, const ipath *p)
+{
+	evset *ev = v->ev;
+	v->ev = NULL;
+	bool ok = probe(v, n, inst, p);
+	v->ev = ev;
+	return ok;
+}
+
 static bool is_false(const snode *n)
 {
 	return n->nops == 1 && n->ops[0].kind == OP_FALSE;
-}
-
-static void types_text(unsigned mask, char *out, size_t size)
-{
-	static const unsigned order[] = { T_NULL, T_BOOL, T_INT, T_NUM, T_STR, T_ARR, T_OBJ };
-	out[0] = '\0';
-	size_t len = 0;
-	for (size_t i = 0; i < COG_ARRAY_LEN(order); i++) {
-		unsigned bit = order[i];
-		if (!(mask & bit) || (bit == T_INT && (mask & T_NUM)))
-			continue;
-		const char *name = bit == T_NUM ? "number" : type_name(bit);
-		int n = snprintf(out + len, size - len, "%s%s", len ? " or " : "", name);
-		if (n < 0 || (size_t)n >= size - len)
-			return;
-		len += (size_t)n;
-	}
-}
-
-/* Short JSON text of a keyword's value for a message. */
-static void value_text(const cJSON *value, char *out, size_t size)
-{
-	char *text = cog_json_print(value);
-	snprintf(out, size, "%s", text ? text : "(the schema's value)");
-	if (text && strlen(text) >= size && size > 4)
-		memcpy(out + size - 4, "...", 4);
-	cog_free(text);
-}
-
-static size_t utf8_length(const char *s, size_t stop_after)
-{
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if ((*p & 0xC0) != 0x80 && ++n > stop_after)
-			break;
-	return n;
-}
-
-static bool multiple_of(double x, double m)
-{
-	if (floor(m) == m) /* fmod is exact */
-		return fmod(x, m) == 0;
-	double q = x / m;
-	if (!isfinite(q))
-		return false;
-	double r = nearbyint(q);
-	if (r == 0)
-		return x == 0;
-	return fabs(q - r) <= fmax(1e-9, 8 * DBL_EPSILON * fabs(q));
 }
 
 static const cJSON *member(const cJSON *object, const char *name)
@@ -114,65 +186,7 @@ static size_t child_count(const cJSON *j)
 	return n;
 }
 
-static bool check_number(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
-{
-	double x = inst->valuedouble, lim = op->u.num;
-	const char *what = NULL;
-	switch (op->kind) {
-	case OP_MINIMUM: if (x < lim) what = "less than the minimum"; break;
-	case OP_MAXIMUM: if (x > lim) what = "greater than the maximum"; break;
-	case OP_EXMIN: if (x <= lim) what = "not greater than the exclusive minimum"; break;
-	case OP_EXMAX: if (x >= lim) what = "not less than the exclusive maximum"; break;
-	default:
-		if (!multiple_of(x, lim)) {
-			report(v, p, op->keyword, op->where, "%.17g is not a multiple of %.17g", x, lim);
-			return false;
-		}
-		break;
-	}
-	if (!what)
-		return true;
-	report(v, p, op->keyword, op->where, "%.17g is %s %.17g", x, what, lim);
-	return false;
-}
-
-static bool check_string(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
-{
-	const char *s = inst->valuestring;
-	switch (op->kind) {
-	case OP_MINLEN: {
-		size_t n = utf8_length(s, op->u.count);
-		if (n >= op->u.count)
-			return true;
-		report(v, p, op->keyword, op->where, "string has %zu characters, at least %zu required",
-		       n, op->u.count);
-		return false;
-	}
-	case OP_MAXLEN: {
-		size_t n = utf8_length(s, op->u.count);
-		if (n <= op->u.count)
-			return true;
-		report(v, p, op->keyword, op->where, "string has more than %zu characters", op->u.count);
-		return false;
-	}
-	case OP_PATTERN: {
-		int rc = regex_search(op->u.pattern.re, s, strlen(s));
-		if (rc == 1)
-			return true;
-		report(v, p, op->keyword, op->where, rc == 0 ? "string does not match the pattern \"%s\""
-		                                             : "the pattern \"%s\" could not be evaluated",
-		       op->u.pattern.source);
-		return false;
-	}
-	default: /* OP_FORMAT */
-		if (format_check(op->u.format, s))
-			return true;
-		report(v, p, op->keyword, op->where, "string is not a valid %s", format_name(op->u.format));
-		return false;
-	}
-}
-
-static const sprop *find_property(const sop *op, const char *name)
+static inline const sprop *find_property(const sop *op, const char *name)
 {
 	if (!op->u.props.nprops)
 		return NULL;
@@ -187,10 +201,16 @@ static const sprop *find_property(const sop *op, const char *name)
 	}
 }
 
-static bool check_properties(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
+/* `ev`: where to mark the members evaluated, or NULL (then, once inlined,
+ * the marking is compiled out of the path of other schemas). */
+static ALWAYS_INLINE bool check_properties(vctx *v, const sop *op, const cJSON *inst,
+                                           const ipath *p, evset *ev)
 {
 	bool ok = true;
-	for (const cJSON *m = inst->child; m; m = m->next) {
+	size_t index = 0;
+	if (ev && op->u.props.additional)
+		ev->all = true; /* every member is evaluated by one of the three */
+	for (const cJSON *m = inst->child; m; m = m->next, index++) {
 		ipath here = { p, m->string, 0 };
 		bool matched = false, good = true;
 		const sprop *sp = find_property(op, m->string);
@@ -218,11 +238,46 @@ static bool check_properties(vctx *v, const sop *op, const cJSON *inst, const ip
 				good = validate_node(v, op->u.props.additional, m, &here);
 			}
 		}
+		if (ev && matched)
+			ev_mark(ev, index);
 		if (!good) {
 			ok = false;
 			if (!go_on(v))
 				return false;
 		}
+	}
+	return ok;
+}
+
+/* properties on a tracked instance (any other: v->ev is set for another). */
+static COLD bool check_properties_tracked(vctx *v, const sop *op, const cJSON *inst,
+                                          const ipath *p)
+{
+	return check_properties(v, op, inst, p, tracking(v, inst));
+}
+
+static COLD bool check_unevaluated(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
+{
+	const evset *ev = tracking(v, inst); /* its node's own (OP_TRACK): set */
+	if (!ev || ev->all)
+		return true;
+	bool ok = true, props = op->kind == OP_UNEVAL_PROPS, no = is_false(op->u.child);
+	size_t i = 0;
+	for (const cJSON *m = inst->child; m; m = m->next, i++) {
+		if (ev_has(ev, i))
+			continue;
+		ipath here = { p, props ? m->string : NULL, i };
+		if (!no && validate_node(v, op->u.child, m, &here))
+			continue;
+		if (no && props)
+			report(v, &here, op->keyword, op->where,
+			       "property \"%s\" is not allowed: no keyword evaluated it", m->string);
+		else if (no)
+			report(v, &here, op->keyword, op->where,
+			       "item %zu is not allowed: no keyword evaluated it", i);
+		ok = false;
+		if (!go_on(v))
+			return false;
 	}
 	return ok;
 }
@@ -252,7 +307,8 @@ static bool check_object(vctx *v, const sop *op, const cJSON *inst, const ipath 
 		return false;
 	}
 	case OP_PROPS:
-		return check_properties(v, op, inst, p);
+		return v->ev ? check_properties_tracked(v, op, inst, p)
+		             : check_properties(v, op, inst, p, NULL);
 	case OP_PROPNAMES:
 		for (const cJSON *m = inst->child; m; m = m->next) {
 			cJSON name;
@@ -326,11 +382,15 @@ static bool check_contains(vctx *v, const sop *op, const cJSON *inst, const ipat
 {
 	size_t found = 0, min = op->u.contains.min, max = op->u.contains.max;
 	size_t i = 0;
+	evset *ev = v->ev ? tracking(v, inst) : NULL; /* then every item is tried */
 	for (const cJSON *it = inst->child; it; it = it->next, i++) {
 		ipath here = { p, NULL, i };
-		if (probe(v, op->u.contains.child, it, &here) && ++found > max)
+		bool match = probe(v, op->u.contains.child, it, &here);
+		if (match && ev)
+			ev_mark(ev, i);
+		if (match && ++found > max)
 			break;
-		if (found >= min && max == SIZE_MAX)
+		if (found >= min && max == SIZE_MAX && !ev)
 			break;
 		if (v->abort)
 			return false;
@@ -345,6 +405,21 @@ static bool check_contains(vctx *v, const sop *op, const cJSON *inst, const ipat
 	else
 		report(v, p, "maxContains", op->where, "more than %zu items match the contains schema", max);
 	return false;
+}
+
+/* What prefixItems and items (or array-form items and additionalItems)
+ * evaluated. */
+static COLD void mark_items(const vctx *v, const sop *op, const cJSON *inst)
+{
+	evset *ev = tracking(v, inst);
+	if (!ev)
+		return;
+	if (op->u.items.rest) {
+		ev->all = true;
+		return;
+	}
+	for (size_t i = 0; i < op->u.items.nprefix && i < ev->count; i++)
+		ev_mark(ev, i);
 }
 
 static bool check_array(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
@@ -372,11 +447,31 @@ static bool check_array(vctx *v, const sop *op, const cJSON *inst, const ipath *
 		}
 		return true;
 	}
-	case OP_ITEMS:
-		return check_items(v, op, inst, p);
+	case OP_ITEMS: {
+		bool ok = check_items(v, op, inst, p);
+		if (v->ev && (ok || go_on(v)))
+			mark_items(v, op, inst);
+		return ok;
+	}
 	default:
 		return check_contains(v, op, inst, p);
 	}
+}
+
+/* anyOf on a tracked instance: every branch that can annotate runs. */
+static COLD bool check_anyof_tracked(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
+{
+	bool any = false, track = tracking(v, inst) != NULL;
+	for (size_t i = 0; i < op->u.list.count && !v->abort && (track || !any); i++) {
+		const snode *n = op->u.list.items[i];
+		if ((!any || (n->flags & NODE_ANNOTATES)) && probe_branch(v, n, inst, p))
+			any = true;
+	}
+	if (any || v->abort)
+		return any && !v->abort;
+	report(v, p, op->keyword, op->where, "value matches none of the %zu alternatives",
+	       op->u.list.count);
+	return false;
 }
 
 static bool check_logic(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
@@ -394,6 +489,8 @@ static bool check_logic(vctx *v, const sop *op, const cJSON *inst, const ipath *
 		return ok;
 	}
 	case OP_ANYOF:
+		if (v->ev)
+			return check_anyof_tracked(v, op, inst, p);
 		for (size_t i = 0; i < op->u.list.count; i++)
 			if (probe(v, op->u.list.items[i], inst, p))
 				return true;
@@ -403,8 +500,12 @@ static bool check_logic(vctx *v, const sop *op, const cJSON *inst, const ipath *
 	case OP_ONEOF: {
 		size_t first = 0, matches = 0;
 		for (size_t i = 0; i < op->u.list.count && matches < 2; i++) {
-			if (!probe(v, op->u.list.items[i], inst, p))
+			const snode *n = op->u.list.items[i];
+			if (!(v->ev ? probe_branch(v, n, inst, p) : probe(v, n, inst, p))) {
+				if (v->abort)
+					return false;
 				continue;
+			}
 			if (matches++ == 1) {
 				report(v, p, op->keyword, op->where,
 				       "value matches more than one alternative (%zu and %zu), exactly one required",
@@ -420,18 +521,53 @@ static bool check_logic(vctx *v, const sop *op, const cJSON *inst, const ipath *
 		return false;
 	}
 	case OP_NOT:
-		if (!probe(v, op->u.child, inst, p))
+		if (!(v->ev ? probe_hidden(v, op->u.child, inst, p) : probe(v, op->u.child, inst, p)))
 			return true;
 		report(v, p, op->keyword, op->where, "value must not match the schema in \"not\"");
 		return false;
 	case OP_IF: {
-		bool cond = probe(v, op->u.when.cond, inst, p);
+		bool cond;
+		if (!v->ev) {
+			if (!op->u.when.then && !op->u.when.other)
+				return true; /* a lone "if": only its annotations matter */
+			cond = probe(v, op->u.when.cond, inst, p);
+		} else if (!op->u.when.then && !op->u.when.other && !tracking(v, inst)) {
+			return true;
+		} else {
+			cond = probe_branch(v, op->u.when.cond, inst, p);
+			if (v->abort)
+				return false;
+		}
 		const snode *next = cond ? op->u.when.then : op->u.when.other;
 		return !next || validate_node(v, next, inst, p);
 	}
 	default: /* OP_REF */
 		return validate_node(v, op->u.child, inst, p);
 	}
+}
+
+/* OP_TRACK: the inner node of a node with unevaluated*, validated with a
+ * set of its own when the instance is of a type they look at; when it
+ * succeeded, its unevaluated* evaluated everything for the set around. */
+static COLD bool check_tracked(vctx *v, const snode *n, const cJSON *inst, const ipath *p)
+{
+	unsigned t = instance_type(inst);
+	if (!((n->flags & NODE_UNEVAL_PROPS) && t == T_OBJ) &&
+	    !((n->flags & NODE_UNEVAL_ITEMS) && t == T_ARR))
+		return validate_node(v, n, inst, p);
+	evset mine, *outer = v->ev;
+	const cJSON *outer_inst = v->ev_inst;
+	if (!ev_init(v, &mine, child_count(inst)))
+		return false;
+	v->ev = &mine;
+	v->ev_inst = inst;
+	bool ok = validate_node(v, n, inst, p);
+	v->ev = outer;
+	v->ev_inst = outer_inst;
+	if (ok && outer && outer_inst == inst)
+		outer->all = true;
+	ev_dispose(&mine);
+	return ok;
 }
 
 static bool check_op(vctx *v, const sop *op, const cJSON *inst, unsigned t,
@@ -446,7 +582,7 @@ static bool check_op(vctx *v, const sop *op, const cJSON *inst, unsigned t,
 		if (op->u.types & t)
 			return true;
 		if (!quiet(v)) {
-			types_text(op->u.types, text, sizeof(text));
+			validate_types_text(op->u.types, text, sizeof(text));
 			report(v, p, op->keyword, op->where, "expected %s, got %s", text, type_name(t));
 		}
 		return false;
@@ -455,7 +591,7 @@ static bool check_op(vctx *v, const sop *op, const cJSON *inst, unsigned t,
 			if (json_equal(inst, e))
 				return true;
 		if (!quiet(v)) {
-			value_text(op->u.value, text, sizeof(text));
+			validate_value_text(op->u.value, text, sizeof(text));
 			report(v, p, op->keyword, op->where, "value is not one of %s", text);
 		}
 		return false;
@@ -463,19 +599,23 @@ static bool check_op(vctx *v, const sop *op, const cJSON *inst, unsigned t,
 		if (json_equal(inst, op->u.value))
 			return true;
 		if (!quiet(v)) {
-			value_text(op->u.value, text, sizeof(text));
+			validate_value_text(op->u.value, text, sizeof(text));
 			report(v, p, op->keyword, op->where, "value must be %s", text);
 		}
 		return false;
 	case OP_MINIMUM: case OP_MAXIMUM: case OP_EXMIN: case OP_EXMAX: case OP_MULTIPLE:
-		return check_number(v, op, inst, p);
+		return validate_number(v, op, inst, p);
 	case OP_MINLEN: case OP_MAXLEN: case OP_PATTERN: case OP_FORMAT:
-		return check_string(v, op, inst, p);
+		return validate_string(v, op, inst, p);
 	case OP_REQUIRED: case OP_MINPROPS: case OP_MAXPROPS: case OP_PROPS:
 	case OP_PROPNAMES: case OP_DEPREQ: case OP_DEPSCHEMA:
 		return check_object(v, op, inst, p);
 	case OP_MINITEMS: case OP_MAXITEMS: case OP_UNIQUE: case OP_ITEMS: case OP_CONTAINS:
 		return check_array(v, op, inst, p);
+	case OP_UNEVAL_PROPS: case OP_UNEVAL_ITEMS:
+		return check_unevaluated(v, op, inst, p);
+	case OP_TRACK:
+		return check_tracked(v, op->u.child, inst, p);
 	default:
 		return check_logic(v, op, inst, p);
 	}
@@ -490,8 +630,10 @@ bool validate_node(vctx *v, const snode *n, const cJSON *inst, const ipath *p)
 	v->depth++;
 	unsigned t = instance_type(inst);
 	bool ok = true;
-	for (size_t i = 0; i < n->nops; i++) {
-		const sop *op = &n->ops[i];
+	const sop *ops = n->ops;
+	size_t nops = n->nops;
+	for (size_t i = 0; i < nops; i++) {
+		const sop *op = &ops[i];
 		if (!(op->applies & t) || check_op(v, op, inst, t, p))
 			continue;
 		ok = false;

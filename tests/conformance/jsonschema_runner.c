@@ -42,11 +42,6 @@ static struct {
 	  "$ref to the 2020-12 meta-schema on json-schema.org: remote references are a compile error (COG_EUNAVAILABLE)", 0 },
 	{ "defs.json", "validate definition against metaschema", NULL,
 	  "$ref to the 2020-12 meta-schema on json-schema.org: remote references are a compile error (COG_EUNAVAILABLE)", 0 },
-	{ "ref.json", "ref creates new scope when adjacent to keywords", NULL,
-	  "needs unevaluatedProperties, which is not among the supported keywords", 0 },
-	{ "not.json", "collect annotations inside a 'not', even if collection is disabled",
-	  "unevaluated property",
-	  "needs unevaluatedProperties, which is not among the supported keywords", 0 },
 };
 
 static int excluded_index(const char *file, const char *group, const char *test)

@@ -56,6 +56,73 @@ static void expect_error(const cJSON *e, const char *instance, const char *keywo
 		ck_assert_str_eq(cog_json_get_string(e, "message"), message);
 }
 
+static size_t allocations;
+
+static void *count_malloc(size_t size, void *user_data)
+{
+	(void)user_data;
+	allocations++;
+	return malloc(size);
+}
+
+static void *count_realloc(void *ptr, size_t size, void *user_data)
+{
+	(void)user_data;
+	allocations++;
+	return realloc(ptr, size);
+}
+
+static void count_free(void *ptr, void *user_data)
+{
+	(void)user_data;
+	free(ptr);
+}
+
+/* Allocations made by validating `instance` (valid) without an error list,
+ * the second time (the first makes the thread's regex match data). */
+static size_t allocations_of(const cog_schema *s, const char *instance)
+{
+	cJSON *inst = NULL;
+	ck_assert_int_eq(cog_json_parse(&inst, instance, "instance"), 0);
+	ck_assert_msg(cog__schema_check(s, inst, NULL) == 0, "%s: %s", instance, cog_error_last());
+	allocations = 0;
+	ck_assert_msg(cog__schema_check(s, inst, NULL) == 0, "%s: %s", instance, cog_error_last());
+	size_t n = allocations;
+	cJSON_Delete(inst);
+	return n;
+}
+
+START_TEST(valid_instances_allocate_nothing)
+{
+	cog_allocator a = COG_ALLOCATOR_INIT;
+	a.malloc = count_malloc;
+	a.realloc = count_realloc;
+	a.free = count_free;
+	if (cog_set_allocator(&a) != 0)
+		return; /* not forked: the library is already in use */
+	cog_schema *s = compile_ok("{\"properties\":{\"a\":{\"type\":\"string\"}},\"required\":[\"a\"],"
+	                           "\"additionalProperties\":false}", 0);
+	ck_assert_uint_eq(allocations_of(s, "{\"a\":\"x\"}"), 0);
+	cog_schema_free(s);
+	s = compile_ok("{\"$defs\":{\"b\":{\"properties\":{\"b\":true}}},\"properties\":{\"a\":true},"
+	               "\"anyOf\":[{\"$ref\":\"#/$defs/b\"},{\"patternProperties\":{\"^c\":true}}],"
+	               "\"if\":{\"required\":[\"a\"]},\"then\":{\"properties\":{\"t\":true}},"
+	               "\"oneOf\":[{\"type\":\"object\"},{\"type\":\"array\",\"contains\":{\"type\":\"string\"}}],\"prefixItems\":[true],"
+	               "\"unevaluatedProperties\":false,\"unevaluatedItems\":false}", 0);
+	ck_assert_uint_eq(allocations_of(s, "{\"a\":1,\"b\":2,\"c1\":3,\"t\":4}"), 0);
+	ck_assert_uint_eq(allocations_of(s, "[1,\"x\",\"y\"]"), 0);
+	/* Beyond 256 members, the set of evaluated ones is allocated. */
+	cog_buf b = COG_BUF_INIT;
+	cog_buf_puts(&b, "{\"a\":0");
+	for (int i = 0; i < 300; i++)
+		cog_buf_printf(&b, ",\"c%d\":%d", i, i);
+	cog_buf_puts(&b, "}");
+	ck_assert_uint_gt(allocations_of(s, b.ptr), 0);
+	cog_buf_dispose(&b);
+	cog_schema_free(s);
+}
+END_TEST
+
 START_TEST(error_pointers_and_last_error)
 {
 	cog_schema *s = compile_ok("{\"properties\":{\"items\":{\"items\":{\"properties\":"
@@ -311,6 +378,99 @@ START_TEST(many_properties)
 }
 END_TEST
 
+START_TEST(unevaluated_errors)
+{
+	cog_schema *s = compile_ok("{\"properties\":{\"a\":true},\"unevaluatedProperties\":false}", 0);
+	cJSON *errors = errors_of(s, "{\"a\":1,\"b\":2,\"c/d\":3}");
+	ck_assert_int_eq(cJSON_GetArraySize(errors), 2);
+	expect_error(cJSON_GetArrayItem(errors, 0), "/b", "unevaluatedProperties",
+	             "/unevaluatedProperties", "property \"b\" is not allowed: no keyword evaluated it");
+	expect_error(cJSON_GetArrayItem(errors, 1), "/c~1d", "unevaluatedProperties",
+	             "/unevaluatedProperties", NULL);
+	cJSON_Delete(errors);
+	ck_assert_int_eq(cog_schema_validate(s, "{\"a\":1,\"b\":2}", NULL), COG_ESCHEMA);
+	ck_assert_str_eq(cog_error_last(),
+	                 "schema: /b: unevaluatedProperties: property \"b\" is not allowed: no keyword evaluated it");
+	ck_assert_int_eq(cog_schema_validate(s, "{\"a\":1}", NULL), 0);
+	cog_schema_free(s);
+
+	/* A schema value reports its own failures, under its pointer. */
+	s = compile_ok("{\"properties\":{\"o\":{\"unevaluatedProperties\":{\"type\":\"string\"}}}}", 0);
+	errors = errors_of(s, "{\"o\":{\"x\":\"ok\",\"y\":1}}");
+	ck_assert_int_eq(cJSON_GetArraySize(errors), 1);
+	expect_error(cJSON_GetArrayItem(errors, 0), "/o/y", "type",
+	             "/properties/o/unevaluatedProperties/type", "expected string, got integer");
+	cJSON_Delete(errors);
+	cog_schema_free(s);
+
+	s = compile_ok("{\"prefixItems\":[true],\"anyOf\":[{\"contains\":{\"const\":\"c\"}}],"
+	               "\"unevaluatedItems\":false}", 0);
+	errors = errors_of(s, "[1,2,\"c\",3]");
+	ck_assert_int_eq(cJSON_GetArraySize(errors), 2);
+	expect_error(cJSON_GetArrayItem(errors, 0), "/1", "unevaluatedItems", "/unevaluatedItems",
+	             "item 1 is not allowed: no keyword evaluated it");
+	expect_error(cJSON_GetArrayItem(errors, 1), "/3", "unevaluatedItems", "/unevaluatedItems", NULL);
+	cJSON_Delete(errors);
+	ck_assert_int_eq(cog_schema_validate(s, "[1,\"c\"]", NULL), 0);
+	cog_schema_free(s);
+
+	/* Draft-07 has neither keyword. */
+	s = compile_ok("{\"unevaluatedProperties\":false,\"unevaluatedItems\":false}", COG_SCHEMA_DRAFT_07);
+	ck_assert_int_eq(cog_schema_validate(s, "{\"a\":[1]}", NULL), 0);
+	ck_assert_int_eq(cog_schema_validate(s, "[1]", NULL), 0);
+	cog_schema_free(s);
+	expect_compile_error("{\"unevaluatedItems\":1}", 0, COG_EINVAL, "/unevaluatedItems");
+}
+END_TEST
+
+START_TEST(unevaluated_recursion_is_bounded)
+{
+	/* Tracking through a deep instance: one set per level. */
+	cog_schema *s = compile_ok("{\"prefixItems\":[{\"$ref\":\"#\"}],\"unevaluatedItems\":false,"
+	                           "\"properties\":{\"a\":{\"$ref\":\"#\"}},\"unevaluatedProperties\":false}", 0);
+	cog_buf b = COG_BUF_INIT;
+	for (int i = 0; i < 400; i++)
+		cog_buf_puts(&b, i % 2 ? "{\"a\":" : "[");
+	cog_buf_puts(&b, "[]");
+	for (int i = 399; i >= 0; i--)
+		cog_buf_puts(&b, i % 2 ? "}" : "]");
+	ck_assert_int_eq(cog_schema_validate(s, b.ptr, NULL), 0);
+	cog_buf_clear(&b);
+	for (int i = 0; i < 400; i++)
+		cog_buf_puts(&b, i % 2 ? "{\"a\":" : "[");
+	cog_buf_puts(&b, "7");
+	for (int i = 399; i >= 0; i--)
+		cog_buf_puts(&b, i % 2 ? ",\"b\":1}" : "]");
+	cJSON *errors = errors_of(s, b.ptr);
+	ck_assert_int_eq(cJSON_GetArraySize(errors), 100);
+	cJSON_Delete(errors);
+	cog_buf_dispose(&b);
+	cog_schema_free(s);
+
+	/* A lone "if" only runs for annotations, so a $ref cycle through it
+	 * compiles; when tracked it runs into the depth limit. */
+	s = compile_ok("{\"if\":{\"$ref\":\"#\"},\"unevaluatedProperties\":false}", 0);
+	ck_assert_int_eq(cog_schema_validate(s, "1", NULL), 0);
+	char *list = NULL;
+	ck_assert_int_eq(cog_schema_validate(s, "{}", &list), COG_ESCHEMA);
+	ck_assert_ptr_nonnull(strstr(list, "deeper than"));
+	cog_free(list);
+	ck_assert_int_eq(cog_schema_validate(s, "{}", NULL), COG_ESCHEMA);
+	cog_schema_free(s);
+
+	/* A chain of $refs longer than the limit below unevaluatedProperties. */
+	cog_buf_puts(&b, "{\"$ref\":\"#/$defs/d0\",\"unevaluatedProperties\":false,\"$defs\":{");
+	for (int i = 0; i < 6000; i++)
+		cog_buf_printf(&b, "%s\"d%d\":{\"$ref\":\"#/$defs/d%d\"}", i ? "," : "", i, i + 1);
+	cog_buf_puts(&b, ",\"d6000\":{\"properties\":{\"a\":true}}}}");
+	s = compile_ok(b.ptr, 0);
+	ck_assert_int_eq(cog_schema_validate(s, "{\"a\":1}", NULL), COG_ESCHEMA);
+	ck_assert_ptr_nonnull(strstr(cog_error_last(), "deeper than"));
+	cog_schema_free(s);
+	cog_buf_dispose(&b);
+}
+END_TEST
+
 typedef struct thread_job {
 	const cog_schema *schema;
 	cJSON *good, *bad;
@@ -379,6 +539,7 @@ int main(void)
 	Suite *suite = suite_create("schema-api");
 	TCase *tc = tcase_create("api");
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, valid_instances_allocate_nothing);
 	tcase_add_test(tc, error_pointers_and_last_error);
 	tcase_add_test(tc, tool_schema_errors);
 	tcase_add_test(tc, escaped_pointers_and_refs);
@@ -390,6 +551,8 @@ int main(void)
 	tcase_add_test(tc, instance_errors);
 	tcase_add_test(tc, drafts_and_flags);
 	tcase_add_test(tc, many_properties);
+	tcase_add_test(tc, unevaluated_errors);
+	tcase_add_test(tc, unevaluated_recursion_is_bounded);
 	tcase_add_test(tc, threads_share_a_schema);
 	tcase_add_test(tc, internal_compile_from_cjson);
 	suite_add_tcase(suite, tc);
