@@ -59,6 +59,15 @@ int compile_type(node_build *b)
 	return 0;
 }
 
+/* The message text of an enum or const value, made once (arena). */
+static const char *value_text(node_build *b, const cJSON *v)
+{
+	char text[160];
+	if (!validate_value_text(v, text, sizeof(text)))
+		return NULL;
+	return arena_strdup(&b->c->s->mem, text);
+}
+
 int compile_values(node_build *b)
 {
 	const cJSON *v = build_get(b, "enum");
@@ -68,14 +77,18 @@ int compile_values(node_build *b)
 			return COG_ENOMEM;
 		if (!cJSON_IsArray(v))
 			return compile_bad_value(op->where, "an array");
-		op->u.value = v;
+		op->u.val.value = v;
+		if (!(op->u.val.text = value_text(b, v)))
+			return COG_ENOMEM;
 	}
 	v = build_get(b, "const");
 	if (v) {
 		sop *op = build_add_op(b, OP_CONST, T_ANY, "const");
 		if (!op)
 			return COG_ENOMEM;
-		op->u.value = v;
+		op->u.val.value = v;
+		if (!(op->u.val.text = value_text(b, v)))
+			return COG_ENOMEM;
 	}
 	return 0;
 }

@@ -113,17 +113,17 @@ int cog__schema_check(const cog_schema *schema, const cJSON *instance,
 	vctx v;
 	memset(&v, 0, sizeof(v));
 	v.mode = MODE_FIRST;
+	vlog log; /* only its counters are set up: see vlog_init() */
 	if (errors) {
-		cog__json_init();
 		v.mode = MODE_COLLECT;
-		v.errors = cJSON_CreateArray();
-		if (!v.errors)
-			return cog__oom("schema validate");
+		v.log = &log;
+		vlog_init(&log);
 	}
 	bool ok = validate_node(&v, schema->root, instance, NULL);
 	if (v.abort) {
 		/* A chain of $ref that compiling could not rule out ran too deep:
-		 * the value cannot be shown valid. */
+		 * the value cannot be shown valid. The failures collected so far
+		 * stay, and this one is named by cog_error_last(). */
 		v.full = false;
 		v.nerrors = 0;
 		v.mode = errors ? MODE_COLLECT : MODE_FIRST;
@@ -132,15 +132,20 @@ int cog__schema_check(const cog_schema *schema, const cJSON *instance,
 		ok = false;
 	}
 	if (v.oom) {
-		cJSON_Delete(v.errors);
+		if (errors)
+			vlog_dispose(&log);
 		return cog__oom("schema validate");
 	}
 	if (ok) {
-		cJSON_Delete(v.errors);
+		if (errors)
+			vlog_dispose(&log);
 		return 0;
 	}
-	if (errors)
-		*errors = v.errors;
+	if (errors) {
+		*errors = vlog_finish(&log);
+		if (!*errors)
+			return cog__oom("schema validate");
+	}
 	return COG_ESCHEMA;
 }
 

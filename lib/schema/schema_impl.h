@@ -71,7 +71,10 @@ typedef struct sop {
 		unsigned types;
 		double num;
 		size_t count;
-		const cJSON *value;                 /* const, enum (array) */
+		struct {
+			const cJSON *value;             /* const, enum (array) */
+			const char *text;               /* its text for messages */
+		} val;
 		int format;
 		snode *child;                       /* not, propertyNames, $ref,
 		                                       unevaluated*, OP_TRACK */
@@ -276,26 +279,57 @@ enum { MODE_COLLECT, MODE_FIRST, MODE_PROBE };
 
 struct evset;
 
+#define SCHEMA_MAX_ERRORS 100
+#define SCHEMA_MAX_DEPTH 4096
+#define SCHEMA_MSG_MAX 512      /* a message's bytes, its NUL included */
+#define SCHEMA_LOG_INLINE 2048  /* log text held without allocating */
+
+/* One collected failure. The keyword and schema pointer are borrowed from
+ * the compiled schema; the instance pointer and the message are offsets
+ * into the log's text. */
+typedef struct verr {
+	const char *keyword;
+	const char *where;
+	size_t inst, msg;
+} verr;
+
+/* The failures of MODE_COLLECT, turned into cJSON once validation is done
+ * (report.c). Lives on the caller's stack; only the counters are set up
+ * front, so a valid instance costs neither zeroing nor allocation. */
+typedef struct vlog {
+	char *text;           /* inline, or cog_malloc'd once it outgrew it */
+	size_t len, cap;
+	size_t count;         /* records in errs */
+	verr errs[SCHEMA_MAX_ERRORS + 1]; /* + the recursion limit's own */
+	char inline_text[SCHEMA_LOG_INLINE];
+} vlog;
+
 typedef struct vctx {
 	int mode;
-	cJSON *errors;
+	vlog *log;            /* MODE_COLLECT (and a probe inside it) */
 	size_t nerrors;
 	unsigned int depth;
 	struct evset *ev;     /* below unevaluated*: what is evaluated of ... */
 	const cJSON *ev_inst; /* ... this instance (validate.c) */
-	bool full;            /* 100 errors collected */
+	bool full;            /* 100 errors collected, or the first one found
+	                         in MODE_FIRST: nothing more is recorded */
 	bool oom;
 	bool abort;           /* recursion limit or OOM: stop everything */
 } vctx;
 
-#define SCHEMA_MAX_ERRORS 100
-#define SCHEMA_MAX_DEPTH 4096
+/* True when report() would record nothing: texts for it need no work. */
+static inline bool report_quiet(const vctx *v)
+{
+	return v->mode == MODE_PROBE || v->full;
+}
 
-/* Record a failure (nothing in MODE_PROBE). */
+/* Record a failure (nothing in MODE_PROBE or once full). */
 void report(vctx *v, const ipath *p, const char *keyword, const char *where,
             const char *fmt, ...) COG_PRINTF(5, 6);
-/* Render the instance pointer into buf ("" for the root). */
-int ipath_render(const ipath *p, cog_buf *buf);
+void vlog_init(vlog *log);
+/* The collected failures as a cJSON array (NULL on OOM); frees the log. */
+cJSON *vlog_finish(vlog *log);
+void vlog_dispose(vlog *log);
 const char *type_name(unsigned t);
 unsigned instance_type(const cJSON *j);
 
@@ -308,8 +342,9 @@ bool validate_node(vctx *v, const snode *n, const cJSON *inst, const ipath *p);
  * instance passes, else false with the failure reported. */
 bool validate_number(vctx *v, const sop *op, const cJSON *inst, const ipath *p);
 bool validate_string(vctx *v, const sop *op, const cJSON *inst, const ipath *p);
-/* "string or null" for a type mask; short JSON text of a schema value. */
+/* "string or null" for a type mask; short JSON text of a schema value
+ * (false on OOM: enum and const make theirs when compiled). */
 void validate_types_text(unsigned mask, char *out, size_t size);
-void validate_value_text(const cJSON *value, char *out, size_t size);
+bool validate_value_text(const cJSON *value, char *out, size_t size);
 
 #endif /* COG_SCHEMA_IMPL_H */

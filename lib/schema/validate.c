@@ -50,7 +50,7 @@ unsigned instance_type(const cJSON *j)
 
 static bool quiet(const vctx *v)
 {
-	return v->mode == MODE_PROBE || v->full;
+	return report_quiet(v);
 }
 
 static bool go_on(const vctx *v)
@@ -587,21 +587,15 @@ static bool check_op(vctx *v, const sop *op, const cJSON *inst, unsigned t,
 		}
 		return false;
 	case OP_ENUM:
-		for (const cJSON *e = op->u.value->child; e; e = e->next)
+		for (const cJSON *e = op->u.val.value->child; e; e = e->next)
 			if (json_equal(inst, e))
 				return true;
-		if (!quiet(v)) {
-			validate_value_text(op->u.value, text, sizeof(text));
-			report(v, p, op->keyword, op->where, "value is not one of %s", text);
-		}
+		report(v, p, op->keyword, op->where, "value is not one of %s", op->u.val.text);
 		return false;
 	case OP_CONST:
-		if (json_equal(inst, op->u.value))
+		if (json_equal(inst, op->u.val.value))
 			return true;
-		if (!quiet(v)) {
-			validate_value_text(op->u.value, text, sizeof(text));
-			report(v, p, op->keyword, op->where, "value must be %s", text);
-		}
+		report(v, p, op->keyword, op->where, "value must be %s", op->u.val.text);
 		return false;
 	case OP_MINIMUM: case OP_MAXIMUM: case OP_EXMIN: case OP_EXMAX: case OP_MULTIPLE:
 		return validate_number(v, op, inst, p);

@@ -26,14 +26,16 @@ void validate_types_text(unsigned mask, char *out, size_t size)
 	}
 }
 
-/* Short JSON text of a keyword's value for a message. */
-void validate_value_text(const cJSON *value, char *out, size_t size)
+/* Short JSON text of a keyword's value for a message; false on OOM (then
+ * a placeholder text). */
+bool validate_value_text(const cJSON *value, char *out, size_t size)
 {
 	char *text = cog_json_print(value);
 	snprintf(out, size, "%s", text ? text : "(the schema's value)");
 	if (text && strlen(text) >= size && size > 4)
 		memcpy(out + size - 4, "...", 4);
 	cog_free(text);
+	return text != NULL;
 }
 
 static size_t utf8_length(const char *s, size_t stop_after)
@@ -58,6 +60,53 @@ static bool multiple_of(double x, double m)
 	return fabs(q - r) <= fmax(1e-9, 8 * DBL_EPSILON * fabs(q));
 }
 
+/* The "%.17g" text of x into buf[32]: integers below 1e17 (the common
+ * case) without going through printf, where %.17g prints them in full. */
+static const char *number_text(double x, char *buf)
+{
+	if (!(fabs(x) < 1e17) || floor(x) != x || (x == 0 && signbit(x))) {
+		snprintf(buf, 32, "%.17g", x);
+		return buf;
+	}
+	char *end = buf + 31;
+	*end = '\0';
+	unsigned long long u = (unsigned long long)fabs(x);
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (x < 0)
+		*--end = '-';
+	return end;
+}
+
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* Failures and multipleOf are out of line: validate_number then needs no
+ * stack frame on its passing path. */
+static NOINLINE bool number_failed(vctx *v, const sop *op, const cJSON *inst,
+                                   const ipath *p, const char *what)
+{
+	if (!report_quiet(v)) {
+		char a[32], b[32];
+		report(v, p, op->keyword, op->where, "%s is %s %s",
+		       number_text(inst->valuedouble, a), what, number_text(op->u.num, b));
+	}
+	return false;
+}
+
+static NOINLINE bool check_multiple(vctx *v, const sop *op, const cJSON *inst,
+                                    const ipath *p)
+{
+	if (multiple_of(inst->valuedouble, op->u.num))
+		return true;
+	return number_failed(v, op, inst, p, "not a multiple of");
+}
+
 bool validate_number(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
 {
 	double x = inst->valuedouble, lim = op->u.num;
@@ -67,17 +116,11 @@ bool validate_number(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
 	case OP_MAXIMUM: if (x > lim) what = "greater than the maximum"; break;
 	case OP_EXMIN: if (x <= lim) what = "not greater than the exclusive minimum"; break;
 	case OP_EXMAX: if (x >= lim) what = "not less than the exclusive maximum"; break;
-	default:
-		if (!multiple_of(x, lim)) {
-			report(v, p, op->keyword, op->where, "%.17g is not a multiple of %.17g", x, lim);
-			return false;
-		}
-		break;
+	default: return check_multiple(v, op, inst, p);
 	}
 	if (!what)
 		return true;
-	report(v, p, op->keyword, op->where, "%.17g is %s %.17g", x, what, lim);
-	return false;
+	return number_failed(v, op, inst, p, what);
 }
 
 bool validate_string(vctx *v, const sop *op, const cJSON *inst, const ipath *p)
