@@ -85,3 +85,19 @@ void sbt_require_python3(void)
 	ck_assert_msg(access("/usr/bin/python3", X_OK) == 0,
 		"/usr/bin/python3 is missing: install python3 (.ci/deps does)");
 }
+
+int sbt_run_suite(const char *name, const sbt_case *cases, size_t count)
+{
+	Suite *s = suite_create(name);
+	for (size_t i = 0; i < count; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_set_timeout(tc, 120);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

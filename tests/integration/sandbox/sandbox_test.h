@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 #include <cognition.h>
 
 /* A fresh host directory under /tmp (removed by sbt_rmtree). */
@@ -26,5 +28,11 @@ void sbt_run_ok(const cog_sandbox_options *o, cog_sandbox_result *r);
 uint64_t sbt_now_ms(void);
 /* Fail loudly when /usr/bin/python3 is missing (.ci/deps installs it). */
 void sbt_require_python3(void);
+
+/* One test case per escape or behaviour, each its own TCase (so one that
+ * hangs times out alone, after 120 s). */
+typedef struct sbt_case { const char *name; const TTest *test; } sbt_case;
+/* Run the cases as suite `name`; the process's exit status. */
+int sbt_run_suite(const char *name, const sbt_case *cases, size_t count);
 
 #endif

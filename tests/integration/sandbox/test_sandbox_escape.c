@@ -376,10 +376,9 @@ START_TEST(symlink_out_of_workspace)
 }
 END_TEST
 
-static Suite *escape_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("sandbox-escape");
-	struct { const char *name; const TTest *test; } tests[] = {
+	const sbt_case tests[] = {
 		{ "write_outside_workspace", write_outside_workspace },
 		{ "read_shadow", read_shadow },
 		{ "socket_without_network", socket_without_network },
@@ -394,20 +393,5 @@ static Suite *escape_suite(void)
 		{ "kill_parent", kill_parent },
 		{ "symlink_out_of_workspace", symlink_out_of_workspace },
 	};
-	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		TCase *tc = tcase_create(tests[i].name);
-		tcase_set_timeout(tc, 120);
-		tcase_add_test(tc, tests[i].test);
-		suite_add_tcase(s, tc);
-	}
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(escape_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sbt_run_suite("sandbox-escape", tests, sizeof tests / sizeof tests[0]);
 }

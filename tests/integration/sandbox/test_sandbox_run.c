@@ -483,10 +483,9 @@ START_TEST(probe)
 }
 END_TEST
 
-static Suite *run_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("sandbox-run");
-	struct { const char *name; const TTest *test; } tests[] = {
+	const sbt_case tests[] = {
 		{ "exit_codes_and_signals", exit_codes_and_signals },
 		{ "stdin_delivered", stdin_delivered },
 		{ "missing_program", missing_program },
@@ -504,20 +503,5 @@ static Suite *run_suite(void)
 		{ "read_only_paths_and_tmpfs_workspace", read_only_paths_and_tmpfs_workspace },
 		{ "probe", probe },
 	};
-	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		TCase *tc = tcase_create(tests[i].name);
-		tcase_set_timeout(tc, 120);
-		tcase_add_test(tc, tests[i].test);
-		suite_add_tcase(s, tc);
-	}
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(run_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sbt_run_suite("sandbox-run", tests, sizeof tests / sizeof tests[0]);
 }
