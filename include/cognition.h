@@ -11,6 +11,7 @@
 #include "cognition/ctx.h"
 #include "cognition/schema.h"
 #include "cognition/tool.h"
+#include "cognition/llm.h"
 #include "cognition/plan.h"
 
 #endif /* COGNITION_H */

@@ -2,7 +2,7 @@
  * libcognition: the context.
  *
  * A cog_ctx holds what a host configures once: backends (storage,
- * transport, later LLM), hooks (log, event), default limits and the
+ * transport; LLM endpoints through llm.h), hooks (log, event), default limits and the
  * cancellation flag. Every other handle is created from a context.
  *
  * Threads: a cog_ctx may be shared between threads once configured. The

@@ -149,6 +149,9 @@ cog__fn cog__ctx_executor(const struct cog_ctx *ctx, void **user_data);
 int cog__ctx_add_template_dir(struct cog_ctx *ctx, const char *path);
 const char *const *cog__ctx_template_dirs(const struct cog_ctx *ctx, size_t *count);
 unsigned int cog__ctx_workers(const struct cog_ctx *ctx);
+/* The default per-request HTTP timeout (cog_ctx_options.http_timeout_ms,
+ * 30000 when it was 0). */
+unsigned int cog__ctx_http_timeout_ms(const struct cog_ctx *ctx);
 /* Module state hung on the context, one slot per module above the core.
  * cog__ctx_ext() returns the slot's state in *out, making it with create()
  * first if it is empty and create is not NULL (once, under a lock: the

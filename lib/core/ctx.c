@@ -352,6 +352,11 @@ unsigned int cog__ctx_workers(const cog_ctx *ctx)
 	return ctx->options.worker_threads;
 }
 
+unsigned int cog__ctx_http_timeout_ms(const cog_ctx *ctx)
+{
+	return ctx->options.http_timeout_ms;
+}
+
 bool cog__ctx_has_event_hook(const cog_ctx *ctx)
 {
 	return ctx && ctx->options.event_fn;
