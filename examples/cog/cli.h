@@ -11,12 +11,14 @@ typedef struct cli {
 	const char *db_path;   /* --db, else $COG_DB, else ./cognition.db */
 	bool json;             /* --json: machine-readable output on stdout */
 	const char *program;
+	bool log_warnings;     /* cli_open: the library's warnings to stderr */
 } cli;
 
 /* Exit codes. */
 #define CLI_OK 0
 #define CLI_FAILED 1     /* the command ran and found a problem */
 #define CLI_USAGE 2      /* bad command line */
+#define CLI_CANCELED 130 /* Ctrl-C (128 + SIGINT) */
 
 /* Print "cog: error: <message>" (text) or {"ok":false,"error":...} (json). */
 int cli_fail(const cli *c, int exit_code, const char *fmt, ...)
@@ -33,6 +35,7 @@ int cmd_status(cli *c, int argc, char **argv);   /* cmd_status.c */
 int cmd_resume(cli *c, int argc, char **argv);
 int cmd_decide(cli *c, int argc, char **argv);
 int cmd_tools(cli *c, int argc, char **argv);     /* cmd_tools.c */
+int cmd_chat(cli *c, int argc, char **argv);      /* cmd_chat.c */
 int cmd_audit(cli *c, int argc, char **argv);
 int cmd_approvals(cli *c, int argc, char **argv);
 int cmd_approve(cli *c, int argc, char **argv);
@@ -65,6 +68,35 @@ int cli_read_file(const char *path, char **text, char *why, size_t why_size);
  * (cog_plan_resume: settles them). Returns an exit code. */
 int cli_find_plan(const cli *c, cog_ctx *ctx, const char *id, bool look_only,
                   cog_plan **plan);
+
+/* The GOAL or PROMPT words joined by spaces (malloc'd). Exit code. */
+int cli_join_words(const cli *c, int count, char **words, char **joined);
+
+/* ---- the LLM (cmd_chat.c), for cog chat and cog plan --llm ---- */
+
+/* What the flags say; NULL: from the environment. */
+typedef struct cli_llm {
+	const char *provider;  /* --provider openai|anthropic|ollama */
+	const char *url;       /* --url */
+	const char *model;     /* --model */
+} cli_llm;
+
+/* If argv[*i] is --provider, --url or --model (with its value, "--x V" or
+ * "--x=V"), take it (advancing *i) and return 1; *code gets an exit code
+ * on a missing value. 0 for any other argument. */
+int cli_llm_flag(const cli *c, cli_llm *llm, int argc, char **argv, int *i, int *code);
+/* Give ctx the curl transport (unless it has one) and one endpoint,
+ * "default", from the environment (cog_llm_provider_options_from_env) and
+ * the flags. No LLM configured (no URL and no provider named) is CLI_USAGE
+ * with a message saying what to set. Returns an exit code. */
+int cli_llm_setup(const cli *c, cog_ctx *ctx, const cli_llm *llm);
+/* Ctrl-C (and SIGTERM) call cog_ctx_cancel(ctx) until cli_cancel_restore();
+ * a second one ends cog. */
+void cli_cancel_on_sigint(cog_ctx *ctx);
+void cli_cancel_restore(void);
+/* A cog_log_fn printing "cog: warning: <message>" on stderr (user_data:
+ * the cli); cli_open() installs it when c->log_warnings is set. */
+void cli_log_line(int level, const char *line, void *user_data);
 
 /* The task executor of `cog resume` (exec_executor.c): runs inputs.argv. */
 int cli_exec_task(cog_task_call *call, void *user_data);

@@ -1,10 +1,13 @@
 /*
  * cog plan GOAL...|FILE [--format json|dot|mermaid] [--templates DIR] [--no-save]
+ *          [--llm [--provider P] [--url URL] [--model M]]
  * cog plan validate FILE
  * cog plan templates [--templates DIR]
  *
  * `cog plan` makes a plan (from a plan file, else from the goal with the
- * template planner), prints it in the chosen format on stdout and saves it
+ * template planner; with --llm the context gets the configured LLM, so the
+ * library's LLM planner goes first and the templates are its fallback),
+ * prints it in the chosen format on stdout and saves it
  * in the database, where `cog status` and `cog resume` find it. Also the
  * helpers the other plan commands share: opening the context and the
  * database, reading files, finding a plan by id.
@@ -70,6 +73,12 @@ int cli_open(const cli *c, int db_mode, cog_event_fn on_event, cog_ctx **out)
 {
 	*out = NULL;
 	cog_ctx_options options = COG_CTX_OPTIONS_INIT;
+	if (c->log_warnings) {
+		/* Warnings only, unless COG_LOG_LEVEL asks for more or less. */
+		options.log_level = COG_LOG_WARN;
+		options.log_fn = cli_log_line;
+		options.log_user_data = (void *)c;
+	}
 	if (cog_ctx_options_from_env(&options) != 0)
 		return cli_fail(c, CLI_FAILED, "%s", cog_error_last());
 	options.event_fn = on_event;
@@ -289,7 +298,7 @@ static int print_plan(const cli *c, cog_plan *plan, int format, const char *form
 	return CLI_OK;
 }
 
-static int join_words(const cli *c, int count, char **words, char **goal)
+int cli_join_words(const cli *c, int count, char **words, char **goal)
 {
 	size_t len = 1;
 	for (int i = 0; i < count; i++)
@@ -308,12 +317,15 @@ static int join_words(const cli *c, int count, char **words, char **goal)
 int cmd_plan(cli *c, int argc, char **argv)
 {
 	static const char usage[] = "usage: cog plan GOAL...|FILE [--format json|dot|mermaid] "
-		"[--templates DIR] [--no-save] | cog plan validate FILE | cog plan templates";
+		"[--templates DIR] [--no-save] [--llm [--provider P] [--url URL] [--model M]] | "
+		"cog plan validate FILE | cog plan templates";
 	if (argc >= 1 && strcmp(argv[0], "validate") == 0)
 		return plan_validate(c, argc - 1, argv + 1);
 	const char *format_name = "json";
 	int format = COG_PLAN_FORMAT_JSON;
 	bool save = true, list = argc >= 1 && strcmp(argv[0], "templates") == 0;
+	bool use_llm = false;
+	cli_llm llm = { NULL, NULL, NULL };
 	const char *dirs[16];
 	int ndirs = 0, nwords = 0;
 	char **words = calloc((size_t)argc + 1, sizeof(*words));
@@ -346,6 +358,10 @@ int cmd_plan(cli *c, int argc, char **argv)
 				dirs[ndirs++] = argv[++i];
 		} else if (strcmp(a, "--no-save") == 0) {
 			save = false;
+		} else if (strcmp(a, "--llm") == 0) {
+			use_llm = true;
+		} else if (cli_llm_flag(c, &llm, argc, argv, &i, &code)) {
+			continue;
 		} else {
 			code = cli_fail(c, CLI_USAGE, "plan: unknown option '%s'; %s", a, usage);
 		}
@@ -355,9 +371,19 @@ int cmd_plan(cli *c, int argc, char **argv)
 			words[0]);
 	if (!code && !list && nwords == 0)
 		code = cli_fail(c, CLI_USAGE, "plan needs a GOAL or a FILE; %s", usage);
+	if (!code && (llm.provider || llm.url || llm.model) && !use_llm)
+		code = cli_fail(c, CLI_USAGE, "--provider, --url and --model go with --llm");
+	if (!code && use_llm && (list || names_plan_file(nwords, words)))
+		code = cli_fail(c, CLI_USAGE, "--llm plans from a GOAL, not %s",
+			list ? "with plan templates" : "from a plan file");
 	cog_ctx *ctx = NULL;
+	c->log_warnings = use_llm;
 	if (!code)
 		code = cli_open(c, save && !list ? CLI_DB_CREATE : CLI_DB_NONE, NULL, &ctx);
+	/* The plan's tool tasks are checked against cog's tools, which the
+	 * LLM planner also shows the model. */
+	if (!code && use_llm && !(code = cli_define_tools(c, ctx)))
+		code = cli_llm_setup(c, ctx, &llm);
 	for (int i = 0; !code && i < ndirs; i++)
 		if (cog_ctx_add_template_dir(ctx, dirs[i]) != 0)
 			code = cli_fail(c, CLI_FAILED, "%s", cog_error_last());
@@ -374,8 +400,15 @@ int cmd_plan(cli *c, int argc, char **argv)
 			}
 		} else {
 			char *goal = NULL;
-			code = join_words(c, nwords, words, &goal);
-			if (!code && cog_plan_from_goal(&plan, ctx, goal) != 0)
+			code = cli_join_words(c, nwords, words, &goal);
+			if (use_llm)
+				cli_cancel_on_sigint(ctx);
+			int rc = code ? 0 : cog_plan_from_goal(&plan, ctx, goal);
+			if (use_llm)
+				cli_cancel_restore();
+			if (rc == COG_ECANCELED)
+				code = cli_fail(c, CLI_CANCELED, "canceled");
+			else if (rc)
 				code = cli_fail(c, CLI_FAILED, "%s", cog_error_last());
 			free(goal);
 		}

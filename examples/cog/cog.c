@@ -12,7 +12,9 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  doctor      check the build, the configuration and the database\n"
 	"  plan GOAL|FILE [--format json|dot|mermaid] [--templates DIR] [--no-save]\n"
-	"              make a plan (template planner) or read one; print and save it\n"
+	"              [--llm [--provider P] [--url URL] [--model M]]\n"
+	"              make a plan (template planner; with --llm the LLM planner first,\n"
+	"              templates as its fallback) or read one; print and save it\n"
 	"  plan validate FILE   check a plan file: tasks, levels, critical path\n"
 	"  plan templates       list the templates the planner knows\n"
 	"  status [PLAN_ID]     the plans in the database, or one plan's tasks\n"
@@ -27,6 +29,10 @@ static const char usage_text[] =
 	"  audit verify | audit show [FROM_SEQ]   check or print the hash-chained audit log\n"
 	"  approvals   tool calls waiting for approval\n"
 	"  approve ID [--edit ARGS_JSON] | deny ID   decide one; then cog resume the plan\n"
+	"  chat PROMPT [--system TEXT] [--model M] [--provider P] [--url URL] [--json]\n"
+	"              [--no-stream] [--temperature T] [--max-tokens N]\n"
+	"              ask the configured LLM; its answer streams to stdout (--json:\n"
+	"              the whole response JSON); Ctrl-C cancels\n"
 	"  help        show this text\n"
 	"\n"
 	"Options:\n"
@@ -36,7 +42,9 @@ static const char usage_text[] =
 	"  --help      print this text\n"
 	"\n"
 	"Environment: COG_DB, COG_LOG_LEVEL, COG_WORKERS, COG_HTTP_TIMEOUT_MS,\n"
-	"             COG_TEMPLATE_PATH, COG_TEMPLATE_DIR\n";
+	"             COG_TEMPLATE_PATH, COG_TEMPLATE_DIR,\n"
+	"             COG_LLM_PROVIDER (openai|anthropic|ollama), COG_LLM_URL, COG_MODEL,\n"
+	"             COG_API_KEY (else OPENAI_API_KEY or ANTHROPIC_API_KEY)\n";
 
 struct command {
 	const char *name;
@@ -54,6 +62,7 @@ static const struct command commands[] = {
 	{ "approvals", cmd_approvals },
 	{ "approve", cmd_approve },
 	{ "deny", cmd_deny },
+	{ "chat", cmd_chat },
 };
 
 static int print_version(const cli *c)
@@ -81,7 +90,7 @@ static int print_help(const cli *c)
 		fputs("{\"ok\":true,\"usage\":", stdout);
 		cli_json_string(usage_text);
 		fputs(",\"commands\":[\"doctor\",\"plan\",\"status\",\"resume\",\"decide\","
-		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"help\"]}\n", stdout);
+		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);
 	}
@@ -90,7 +99,7 @@ static int print_help(const cli *c)
 
 int main(int argc, char **argv)
 {
-	cli c = { NULL, false, "cog" };
+	cli c = { NULL, false, "cog", false };
 	int i = 1;
 	bool want_version = false, want_help = false;
 

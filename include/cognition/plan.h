@@ -3,8 +3,8 @@
  *
  * A cog_plan is a validated directed acyclic graph of tasks for one goal.
  * Plans are built by the host (cog_plan_add_task), read from JSON
- * (cog_plan_from_json), or made by a planner (cog_plan_from_goal: templates
- * today, an LLM planner later). cog_plan_run() executes ready tasks on a
+ * (cog_plan_from_json), or made by a planner (cog_plan_from_goal: the LLM
+ * planner when the context has an LLM endpoint, then the templates). cog_plan_run() executes ready tasks on a
  * worker pool through the task executor set on the context, journals every
  * transition through the context's storage, and cog_plan_resume() continues
  * a plan after a crash without repeating a side effect. One process at a
@@ -365,7 +365,16 @@ COG_API int cog_plan_compact(cog_plan *plan);
 
 /*
  * Make a validated plan for a goal with the context's planners, tried in
- * order: today the template planner, later an LLM planner.
+ * order:
+ *
+ * 1. The LLM planner, when the context has an LLM endpoint (llm.h): it asks
+ *    the "planner" role for a plan as JSON against the plan schema (the
+ *    router re-asks when the answer does not match it), then validates the
+ *    plan (cycles, tools and their inputs, budget) and sends the validation
+ *    error back for up to two repairs. The prompt lists the context's tools.
+ *    If it fails for any reason but cancellation, a warning is logged and
+ *    the templates are tried.
+ * 2. The template planner.
  *
  * Templates are JSON files ({"name","description","patterns":[PCRE2...],
  * "params":{...},"budget":{...},"tasks":[Task JSON]}) searched in: the
@@ -378,7 +387,10 @@ COG_API int cog_plan_compact(cog_plan *plan);
  * writes "${").
  * Errors: COG_ENOTFOUND (nothing matched; the message says how many
  * templates were tried), COG_EINVAL (a broken template file, named with the
- * byte offset or the field at fault; broken files are never skipped).
+ * byte offset or the field at fault; broken files are never skipped),
+ * COG_ECANCELED. When the LLM planner failed too, its status (e.g.
+ * COG_ESCHEMA, COG_ECYCLE, COG_EUNAVAILABLE) is returned and the message
+ * gives both planners' reasons.
  */
 COG_API int cog_plan_from_goal(cog_plan **out, cog_ctx *ctx, const char *goal);
 
