@@ -1,6 +1,8 @@
 /* cog doctor: what is compiled in, whether the configuration is valid,
- * whether the database opens and whether the tool sandbox is available. */
+ * whether the database opens, whether the tool sandbox is available and
+ * which LLM the environment configures. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -116,6 +118,36 @@ static void check_sandbox(check *k)
 	cog_free(json);
 }
 
+/* The LLM that `cog chat` and `cog plan --llm` would use, as the provider
+ * describes itself (never the key). Nothing is sent: doctor needs no
+ * network. Not configured is fine (the templates plan without an LLM). */
+static void check_llm(check *k)
+{
+	const char *url = getenv("COG_LLM_URL"), *provider = getenv("COG_LLM_PROVIDER");
+	if ((!url || !*url) && (!provider || !*provider)) {
+		snprintf(k->detail, sizeof(k->detail), "not configured (set COG_LLM_URL, "
+			"COG_LLM_PROVIDER and COG_MODEL to use cog chat and cog plan --llm)");
+		return;
+	}
+	cog_llm_provider_options po = COG_LLM_PROVIDER_OPTIONS_INIT;
+	cog_ctx *ctx = NULL;
+	cog_llm *llm = NULL;
+	char *json = NULL;
+	if (cog_llm_provider_options_from_env(&po) != 0 || cog_ctx_new(&ctx, NULL) != 0 ||
+	    cog_llm_provider_new(&llm, ctx, &po) != 0 || cog_llm_describe(llm, &json) != 0) {
+		k->status = CHECK_FAIL;
+		snprintf(k->detail, sizeof(k->detail), "%s", cog_error_last());
+	} else {
+		snprintf(k->detail, sizeof(k->detail), "%s%s", json,
+			po.model ? "" : " (no model: set COG_MODEL or pass --model)");
+		if (!po.model)
+			k->status = CHECK_WARN;
+	}
+	cog_free(json);
+	cog_llm_free(llm);
+	cog_ctx_free(ctx);
+}
+
 static const char *status_name(int status)
 {
 	return status == CHECK_OK ? "ok" : status == CHECK_WARN ? "warn" : "fail";
@@ -158,6 +190,7 @@ int cmd_doctor(cli *c, int argc, char **argv)
 	check_database(c, add(checks, &n, "database"));
 	check_transport(add(checks, &n, "transport"));
 	check_sandbox(add(checks, &n, "sandbox"));
+	check_llm(add(checks, &n, "llm"));
 	bool ok = true;
 	for (int i = 0; i < n; i++)
 		ok = ok && checks[i].status != CHECK_FAIL;

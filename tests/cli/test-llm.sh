@@ -334,4 +334,19 @@ done
 grep -q "sk-test-secret" all.out && bad "the API key was printed: $(grep sk-test all.out | head -3)" \
 	|| ok "no command printed the API key"
 
+
+# cog doctor reports the LLM the environment configures, never its key,
+# and sends nothing.
+expect "doctor without an LLM" 0 "llm .*not configured" "$cog" doctor
+COG_LLM_URL="$url/v1" COG_MODEL=m COG_API_KEY=sk-test-secret \
+	expect "doctor with an LLM" 0 '"api_key_set":true' "$cog" doctor
+if grep -q "sk-test-secret" out.txt err.txt; then
+	bad "doctor printed the API key"
+else
+	ok "doctor did not print the API key"
+fi
+COG_LLM_PROVIDER=bogus expect "doctor with a bad provider" 1 'COG_LLM_PROVIDER="bogus" is not a provider' \
+	"$cog" doctor
+COG_LLM_PROVIDER=ollama expect "doctor without a model" 0 "no model: set COG_MODEL" "$cog" doctor
+
 finish "cli/llm"
