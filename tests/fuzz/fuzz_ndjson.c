@@ -1,26 +1,15 @@
 /*
- * Fuzz target for the NDJSON reader (lib/llm/ndjson.c). The input is a
- * flags byte and a stream, read whole and again in pieces whose sizes come
- * from the flags byte: the same lines and status both ways. Without the
- * limit and stop flags, the lines must also match a plain reference (split
- * at every LF, drop one CR before it, skip lines of only spaces, tabs and
- * CRs).
- *
- * Flags: bits 0-5 seed the piece sizes; bit 6 sets max_line to 24; bit 7
- * makes the callback stop the reader at line 3.
+ * Fuzz target for the NDJSON reader (lib/llm/ndjson.c): the input and the
+ * checks are those of stream_check.h (the same lines and status whole and
+ * in pieces). The plain reference splits at every LF, drops one CR before
+ * it and skips lines of only spaces, tabs and CRs.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_int.h"
+#include "stream_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct run {
-	cog_buf log;
-	unsigned int count;
-	bool stop;
-} run;
 
 static void log_line(cog_buf *log, const char *line, size_t len)
 {
@@ -31,31 +20,24 @@ static void log_line(cog_buf *log, const char *line, size_t len)
 
 static int on_line(const char *line, size_t len, void *user_data)
 {
-	run *r = user_data;
+	stream_run *r = user_data;
 	if (len == 0 || line[len] != '\0' || memchr(line, '\n', len))
 		abort(); /* a non-empty C string without LF */
 	log_line(&r->log, line, len);
-	if (++r->count == 3 && r->stop)
-		return COG_EUSER;
-	return 0;
+	return stream_run_counted(r);
 }
 
 static int read_stream(const char *s, size_t len, unsigned int flags, bool pieces,
-                       run *r)
+                       stream_run *r)
 {
 	llm_ndjson nd;
 	llm_ndjson_init(&nd, on_line, r);
-	if (flags & 0x40)
+	if (flags & STREAM_MAX_LINE_FLAG)
 		nd.max_line = 24;
 	unsigned int state = flags & 0x3f;
 	int rc = 0;
 	for (size_t off = 0; off < len && rc == 0;) {
-		size_t n = len - off;
-		if (pieces) {
-			state = state * 1103515245u + 12345u;
-			size_t want = (state >> 16) % ((flags & 0x3f) + 2);
-			n = want < n ? want : n;
-		}
+		size_t n = stream_piece(&state, flags, pieces, len - off);
 		rc = llm_ndjson_feed(&nd, s + off, n);
 		off += n;
 	}
@@ -87,32 +69,5 @@ static void reference(const char *s, size_t len, cog_buf *log)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1)
-		return 0;
-	unsigned int flags = data[0];
-	const char *s = (const char *)data + 1;
-	size_t len = size - 1;
-	run whole = { COG_BUF_INIT, 0, (flags & 0x80) != 0 };
-	run cut = { COG_BUF_INIT, 0, (flags & 0x80) != 0 };
-	cog_buf_puts(&whole.log, "");
-	cog_buf_puts(&cut.log, "");
-	int rc_whole = read_stream(s, len, flags, false, &whole);
-	int rc_cut = read_stream(s, len, flags, true, &cut);
-	if (whole.log.failed || cut.log.failed)
-		abort();
-	if (rc_whole != rc_cut || whole.log.len != cut.log.len ||
-	    memcmp(whole.log.ptr, cut.log.ptr, whole.log.len) != 0)
-		abort(); /* the split changed what was read */
-	if (!(flags & 0xc0)) {
-		cog_buf want = COG_BUF_INIT;
-		cog_buf_puts(&want, "");
-		reference(s, len, &want);
-		if (rc_whole != 0 || want.len != whole.log.len ||
-		    memcmp(want.ptr, whole.log.ptr, want.len) != 0)
-			abort(); /* the reader and the reference disagree */
-		cog_buf_dispose(&want);
-	}
-	cog_buf_dispose(&whole.log);
-	cog_buf_dispose(&cut.log);
-	return 0;
+	return stream_check(data, size, read_stream, reference);
 }

@@ -4,7 +4,6 @@
  * in 1..7-byte chunks), whole answers, the request body it sends, structured
  * output through a forced tool, and the errors (429, 529, error events).
  */
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +13,12 @@
 #include <cjson/cJSON.h>
 
 #include <cognition.h>
-#include <cognition/curl.h>
 
-#include "wire_server.h"
+#include "alloc_fail.h"
+#include "llm_test.h"
+#include "wire_file.h"
 
 #define KEY "sk-ant-test-0123456789abcdef"
-
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s: %d %s", #expr, rc_, cog_error_last()); \
-} while (0)
 
 static cog_ctx *ctx;
 static cog_llm *llm;
@@ -31,19 +26,9 @@ static ws_server *server;
 
 static void setup(void)
 {
-	cog_transport *transport = NULL;
-	ck_assert_cog(cog_ctx_new(&ctx, NULL));
-	ck_assert_cog(cog_curl_transport_new(&transport, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, transport));
-	ck_assert_msg(ws_start(&server) == 0, "the wire server did not start");
-	char base[96];
-	snprintf(base, sizeof(base), "%s/v1", ws_url(server));
-	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;
-	o.provider = COG_LLM_ANTHROPIC;
-	o.base_url = base;
-	o.api_key = KEY;
-	o.model = "claude-test";
-	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &o));
+	ctx = ctx_with_curl(NULL);
+	server = start_wire_server();
+	llm = provider_at(ctx, COG_LLM_ANTHROPIC, server, "/v1", KEY, "claude-test");
 }
 
 static void teardown(void)
@@ -55,25 +40,10 @@ static void teardown(void)
 
 /* ---- helpers ---- */
 
-static char *read_wire(const char *name)
-{
-	const char *dir = getenv("COG_TEST_WIRE_DIR");
-	ck_assert_msg(dir != NULL, "COG_TEST_WIRE_DIR is not set");
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *text = malloc(1 << 20);
-	size_t n = fread(text, 1, (1 << 20) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	return text;
-}
-
 /* A recorded .chunks.jsonl as the SSE stream it came from. */
 static char *jsonl_to_sse(const char *name)
 {
-	char *jsonl = read_wire(name);
+	char *jsonl = wire_file(name, NULL);
 	char *sse = malloc(strlen(jsonl) * 2 + 4096);
 	size_t len = 0;
 	for (char *line = strtok(jsonl, "\n"); line; line = strtok(NULL, "\n")) {
@@ -95,75 +65,10 @@ static void push_stream(const char *body, size_t chunk_bytes)
 	ck_assert_int_eq(ws_push(server, &a), 0);
 }
 
-/* What the stream callback saw. */
-typedef struct seen {
-	char text[4096];
-	struct { char id[64], name[64], args[1024]; } calls[4];
-	int n_calls, events;
-} seen;
-
-static int on_event(const char *json, size_t len, void *user_data)
+/* One chat with the fixture's provider (llm_test.h). */
+static int chat(const char *request, llm_events *events, cJSON **response, cog_llm_call *out)
 {
-	seen *s = user_data;
-	cJSON *ev = cJSON_ParseWithLength(json, len);
-	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
-	ck_assert_msg(type != NULL, "event %.*s", (int)len, json);
-	s->events++;
-	if (strcmp(type, "text") == 0) {
-		strcat(s->text, cJSON_GetObjectItem(ev, "text")->valuestring);
-	} else {
-		int i = cJSON_GetObjectItem(ev, "index")->valueint;
-		ck_assert(i >= 0 && i < 4);
-		const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "id"));
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "name"));
-		if (id)
-			snprintf(s->calls[i].id, 64, "%s", id);
-		if (name)
-			snprintf(s->calls[i].name, 64, "%s", name);
-		strcat(s->calls[i].args, cJSON_GetObjectItem(ev, "arguments")->valuestring);
-		if (i + 1 > s->n_calls)
-			s->n_calls = i + 1;
-	}
-	cJSON_Delete(ev);
-	return 0;
-}
-
-/* One chat; *response parsed (NULL on failure). */
-static int chat(const char *request, seen *events, cJSON **response, cog_llm_call *out)
-{
-	cog_llm_call call = COG_LLM_CALL_INIT;
-	if (events) {
-		memset(events, 0, sizeof(*events));
-		call.on_event = on_event;
-		call.event_user_data = events;
-	}
-	char *text = NULL;
-	int rc = cog_llm_backend_chat(llm, request, &call, &text);
-	*response = rc ? NULL : cJSON_Parse(text);
-	cog_free(text);
-	if (out)
-		*out = call;
-	return rc;
-}
-
-static void assert_json(const cJSON *item, const char *expected)
-{
-	cJSON *want = cJSON_Parse(expected);
-	ck_assert_ptr_nonnull(want);
-	char *got = cJSON_PrintUnformatted(item);
-	ck_assert_msg(cJSON_Compare(want, item, true), "got %s\nwant %s", got, expected);
-	free(got);
-	cJSON_Delete(want);
-}
-
-static cJSON *sent_body(unsigned int i)
-{
-	char *body = ws_request_body(server, i);
-	ck_assert_ptr_nonnull(body);
-	cJSON *json = cJSON_Parse(body);
-	ck_assert_msg(json != NULL, "request %u body is not JSON: %s", i, body);
-	free(body);
-	return json;
+	return chat_parsed(llm, request, events, response, out);
 }
 
 static const char *WEATHER =
@@ -176,11 +81,11 @@ static const char *WEATHER =
 
 START_TEST(test_stream_tool_use)
 {
-	char *sse = read_wire("anthropic_messages_stream_tool_use.sse");
+	char *sse = wire_file("anthropic_messages_stream_tool_use.sse", NULL);
 	static const char text[] = "Okay, let's check the weather for San Francisco, CA:";
 	for (size_t chunk = 0; chunk <= 7; chunk++) {
 		push_stream(sse, chunk);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		ck_assert_cog(chat(WEATHER, &ev, &r, NULL));
 		assert_json(cJSON_GetObjectItem(r, "message"), "{\"role\":\"assistant\","
@@ -203,7 +108,7 @@ START_TEST(test_stream_tool_use)
 		ck_assert_int_eq(ev.events, 13 + 1 + 8);
 		cJSON_Delete(r);
 	}
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(body, "stream")));
 	cJSON_Delete(body);
 	free(sse);
@@ -215,7 +120,7 @@ START_TEST(test_recorded_tool_no_args)
 	char *sse = jsonl_to_sse("anthropic-recorded/anthropic-tool-no-args.chunks.jsonl");
 	for (size_t chunk = 0; chunk <= 7; chunk++) {
 		push_stream(sse, chunk);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		ck_assert_cog(chat(WEATHER, &ev, &r, NULL));
 		assert_json(cJSON_GetObjectItem(r, "message"), "{\"role\":\"assistant\","
@@ -239,7 +144,7 @@ START_TEST(test_recorded_json_tool)
 	char *sse = jsonl_to_sse("anthropic-recorded/anthropic-json-tool.2.chunks.jsonl");
 	/* Without structured output, "json" is a tool like any other. */
 	push_stream(sse, 3);
-	seen ev;
+	llm_events ev;
 	cJSON *r = NULL;
 	ck_assert_cog(chat(WEATHER, &ev, &r, NULL));
 	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "message"), "content")
@@ -267,7 +172,7 @@ START_TEST(test_recorded_json_tool)
 		ck_assert_int_eq(ev.events, 1);
 		cJSON_Delete(r);
 	}
-	cJSON *body = sent_body(1);
+	cJSON *body = sent_json(server, 1);
 	assert_json(cJSON_GetObjectItem(body, "tools"), "[{\"name\":\"json\","
 		"\"description\":\"Give your answer as this tool's input.\",\"input_schema\":"
 		"{\"type\":\"object\",\"properties\":{\"elements\":{\"type\":\"array\"}}}}]");
@@ -296,7 +201,7 @@ START_TEST(test_error_event)
 		snprintf(sse, sizeof(sse), "%sevent: error\ndata: {\"type\":\"error\",\"error\":"
 			"{\"type\":\"%s\",\"message\":\"Overloaded now\"}}\n\n", head, cases[i].type);
 		push_stream(sse, 5);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		ck_assert_int_eq(chat(WEATHER, &ev, &r, NULL), cases[i].code);
 		ck_assert_ptr_null(r);
@@ -325,7 +230,7 @@ START_TEST(test_malformed_stream)
 	                                     "not a tool_use block", "message_stop" };
 	for (size_t i = 0; i < 4; i++) {
 		push_stream(streams[i], 0);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		ck_assert_int_eq(chat(WEATHER, &ev, &r, NULL), COG_EPROTO);
 		ck_assert_msg(strstr(cog_error_last(), words[i]) != NULL, "%s", cog_error_last());
@@ -382,7 +287,7 @@ START_TEST(test_whole_answer_and_body)
 	ck_assert_str_eq(h, "2023-06-01");
 	free(h);
 	ck_assert_ptr_null(ws_request_header(server, 0, "authorization"));
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	assert_json(body, "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":4096,"
 		"\"system\":\"Be brief.\\n\\nUse Celsius.\",\"messages\":["
 		"{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
@@ -426,7 +331,7 @@ START_TEST(test_tool_choice_and_stop_reasons)
 		ck_assert_str_eq(cJSON_GetObjectItem(r, "finish_reason")->valuestring,
 		                 cases[i].finish);
 		cJSON_Delete(r);
-		cJSON *body = sent_body(i);
+		cJSON *body = sent_json(server, i);
 		assert_json(cJSON_GetObjectItem(body, "tool_choice"), cases[i].sent);
 		ck_assert_int_eq(cJSON_GetObjectItem(body, "max_tokens")->valueint, 1024);
 		cJSON_Delete(body);
@@ -455,7 +360,7 @@ START_TEST(test_structured_whole_answer)
 	ck_assert_int_eq(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
 		"\"Oslo?\"}],\"response_format\":{\"type\":\"json_object\"}}", NULL, &r, NULL), 0);
 	cJSON_Delete(r);
-	cJSON *body = sent_body(1);
+	cJSON *body = sent_json(server, 1);
 	assert_json(cJSON_GetObjectItem(body, "tools"), "[{\"name\":\"json\",\"description\":"
 		"\"Give your answer as this tool's input.\",\"input_schema\":{\"type\":\"object\"}}]");
 	assert_json(cJSON_GetObjectItem(body, "tool_choice"), "{\"type\":\"tool\",\"name\":\"json\"}");
@@ -483,7 +388,7 @@ START_TEST(test_http_errors)
 	a = ws_answer_body(529, NULL, "{\"type\":\"error\",\"error\":{\"type\":"
 		"\"overloaded_error\",\"message\":\"Overloaded\"}}");
 	ck_assert_int_eq(ws_push(server, &a), 0);
-	seen ev;
+	llm_events ev;
 	ck_assert_int_eq(chat(WEATHER, &ev, &r, &call), COG_EUNAVAILABLE);
 	ck_assert_int_eq(call.http_status, 529);
 	ck_assert_int_eq(call.streamed, 0);
@@ -525,15 +430,8 @@ START_TEST(test_error_event_status)
 		{ "api_error", COG_EUNAVAILABLE, 503 },
 		{ "invalid_request_error", COG_EPROTO, 0 },
 	};
-	char base[96];
-	snprintf(base, sizeof(base), "%s/v1", ws_url(server));
-	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;
-	o.provider = COG_LLM_ANTHROPIC;
-	o.base_url = base;
-	o.api_key = LOCAL_KEY;
-	o.model = "claude-test";
 	cog_llm_free(llm);
-	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &o));
+	llm = provider_at(ctx, COG_LLM_ANTHROPIC, server, "/v1", LOCAL_KEY, "claude-test");
 	for (size_t i = 0; i < 3; i++) {
 		char sse[1024];
 		snprintf(sse, sizeof(sse), "event: message_start\ndata: {\"type\":\"message_start\","
@@ -541,7 +439,7 @@ START_TEST(test_error_event_status)
 			"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"%s\","
 			"\"message\":\"failed for key %s\"}}\n\n", cases[i].type, LOCAL_KEY);
 		push_stream(sse, 7);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		cog_llm_call call;
 		ck_assert_int_eq(chat(WEATHER, &ev, &r, &call), cases[i].code);
@@ -567,7 +465,7 @@ START_TEST(test_empty_data_events)
 		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
 		"\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
 		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", 4);
-	seen ev;
+	llm_events ev;
 	cJSON *r = NULL;
 	ck_assert_cog(chat(WEATHER, &ev, &r, NULL));
 	ck_assert_str_eq(ev.text, "Hi");
@@ -591,7 +489,7 @@ START_TEST(test_arguments_text_round_trip)
 		"\"{\\\"location\\\":\"}]},{\"role\":\"tool\",\"tool_call_id\":\"toolu_1\","
 		"\"content\":\"bad arguments\"}]}", NULL, &r, NULL));
 	cJSON_Delete(r);
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	assert_json(cJSON_GetArrayItem(cJSON_GetObjectItem(body, "messages"), 1),
 		"{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\","
 		"\"name\":\"get_weather\",\"input\":{}}]}");
@@ -600,43 +498,6 @@ START_TEST(test_arguments_text_round_trip)
 END_TEST
 
 /* ---- out of memory ---- */
-
-/* An allocator hook that counts live blocks and, while armed on the test's
- * thread, fails the fail_at-th allocation of oom_size bytes. */
-#define OOM_HEADER 16                 /* keeps malloc's alignment */
-static _Thread_local bool oom_armed;
-static size_t oom_size;
-static long oom_seen, oom_fail_at;
-static atomic_long oom_live;
-
-static void *oom_malloc(size_t size, void *ud)
-{
-	(void)ud;
-	if (oom_armed && size == oom_size && ++oom_seen == oom_fail_at)
-		return NULL;
-	char *p = malloc(size + OOM_HEADER);
-	if (!p)
-		return NULL;
-	atomic_fetch_add(&oom_live, 1);
-	return p + OOM_HEADER;
-}
-
-static void *oom_realloc(void *ptr, size_t size, void *ud)
-{
-	if (!ptr)
-		return oom_malloc(size, ud);
-	char *p = realloc((char *)ptr - OOM_HEADER, size + OOM_HEADER);
-	return p ? p + OOM_HEADER : NULL;
-}
-
-static void oom_free(void *ptr, void *ud)
-{
-	(void)ud;
-	if (ptr) {
-		atomic_fetch_sub(&oom_live, 1);
-		free((char *)ptr - OOM_HEADER);
-	}
-}
 
 /* Every part of the body: system, text, tool calls (one with arguments
  * that were not an object), tool results, tools, structured output (a
@@ -653,36 +514,22 @@ static const char OOM_REQUEST[] = "{\"model\":\"m\",\"messages\":["
 	"{\"name\":\"now\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
 	"{\"name\":\"answer\",\"schema\":{\"type\":\"object\"}}},\"stop\":[\"END\"]}";
 
-/* A fresh context and provider, then one chat with the failure armed
- * (fail_at 0: none). Any status will do as long as a failure says why. */
-static void oom_run(long fail_at)
+/* A fresh context and provider, then one chat with the failure armed.
+ * Any status will do as long as a failure says why. */
+static void oom_run(long fail_at, void *user_data)
 {
-	ck_assert_cog(cog_ctx_new(&ctx, NULL));
-	cog_transport *t = NULL;
-	ck_assert_cog(cog_curl_transport_new(&t, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, t));
-	char base[96];
-	snprintf(base, sizeof(base), "%s/v1", ws_url(server));
-	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;
-	o.provider = COG_LLM_ANTHROPIC;
-	o.base_url = base;
-	o.api_key = KEY;
-	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &o));
-	oom_seen = 0;
-	oom_fail_at = fail_at;
+	(void)user_data;
+	cog_ctx *c = ctx_with_curl(NULL);
+	cog_llm *l = provider_at(c, COG_LLM_ANTHROPIC, server, "/v1", KEY, NULL);
 	cog_error_clear();
 	char *text = NULL;
-	oom_armed = true;
-	int rc = cog_llm_backend_chat(llm, OOM_REQUEST, NULL, &text);
-	oom_armed = false;
-	ck_assert_msg(rc == 0 ? text != NULL : text == NULL && strcmp(cog_error_last(),
-		"no error") != 0, "failing %zu-byte allocation %ld: status %d without a "
-		"message", oom_size, fail_at, rc);
+	alloc_fail_arm();
+	int rc = cog_llm_backend_chat(l, OOM_REQUEST, NULL, &text);
+	alloc_fail_disarm();
+	alloc_fail_check(rc, text, fail_at);
 	cog_free(text);
-	cog_llm_free(llm);
-	cog_ctx_free(ctx);
-	llm = NULL;
-	ctx = NULL;
+	cog_llm_free(l);
+	cog_ctx_free(c);
 }
 
 /* Adding an item to an object copies its key: when that copy fails, the
@@ -691,29 +538,14 @@ static void oom_run(long fail_at)
  * each run the live blocks are back to what they were. */
 START_TEST(test_out_of_memory_body)
 {
-	cog_allocator a = COG_ALLOCATOR_INIT;
-	a.malloc = oom_malloc;
-	a.realloc = oom_realloc;
-	a.free = oom_free;
-	ck_assert_msg(cog_set_allocator(&a) == 0, "the allocator hook needs a fresh process "
-		"(CK_FORK=yes): %s", cog_error_last());
-	ck_assert_int_eq(ws_start(&server), 0);
+	alloc_fail_install();
+	server = start_wire_server();
 	ws_answer answer = ws_answer_body(200, NULL, "{\"content\":[{\"type\":\"text\","
 		"\"text\":\"ok\"}],\"stop_reason\":\"end_turn\"}");
 	ck_assert_int_eq(ws_push(server, &answer), 0);    /* reused for every request */
 	long total = 0;
-	for (oom_size = 5; oom_size <= 15; oom_size++) {
-		oom_run(0);                  /* warm-up: one-time allocations */
-		oom_run(0);
-		long points = oom_seen, baseline = atomic_load(&oom_live);
-		for (long n = 1; n <= points; n++) {
-			oom_run(n);
-			ck_assert_msg(atomic_load(&oom_live) == baseline, "failing %zu-byte "
-				"allocation %ld of %ld leaked %ld blocks", oom_size, n, points,
-				atomic_load(&oom_live) - baseline);
-		}
-		total += points;
-	}
+	for (size_t size = 5; size <= 15; size++)
+		total += alloc_fail_each(size, oom_run, NULL, NULL);
 	printf("anthropic: %ld allocations of 5 to 15 bytes failed in turn\n", total);
 	ws_stop(server);
 	server = NULL;
@@ -739,11 +571,7 @@ static Suite *anthropic_suite(void)
 	tcase_add_test(tc, test_empty_data_events);
 	tcase_add_test(tc, test_arguments_text_round_trip);
 	suite_add_tcase(s, tc);
-	/* No fixture: the allocator goes in before the library's first use. */
-	tc = tcase_create("out of memory");
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_out_of_memory_body);
-	suite_add_tcase(s, tc);
+	alloc_fail_add_tcase(s, test_out_of_memory_body);
 	return s;
 }
 

@@ -10,11 +10,15 @@
  * all, where the template planner works as before. The requests the server
  * got are checked: the planner route's model, the prompt (goal, rules,
  * tools with their schemas), response_format with the plan schema, and the
- * repair turns. Last, allocation failures inside the planner (through the
+ * repair turns. Record and replay, as tests of what sits above the LLM
+ * layer use them: a planning recorded through the provider and planned
+ * again from the recording alone (same plan, no request; a goal it has not
+ * seen falls back to the templates or fails with both reasons), and the
+ * committed recording tests/data/llm/planner-replay.jsonl replayed with no
+ * server at all. Last, allocation failures inside the planner (through the
  * allocator hook) leave no memory behind.
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,32 +28,30 @@
 #include <cjson/cJSON.h>
 
 #include <cognition.h>
-#include <cognition/curl.h>
 
+#include "alloc_fail.h"
+#include "llm_test.h"
 #include "test_tmp.h"
-#include "wire_server.h"
-
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s: %d %s", #expr, rc_, cog_error_last()); \
-} while (0)
 
 static cog_ctx *ctx;
 static ws_server *server;
 
-/* Warnings the library logged (the fallback says why). */
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char warnings[16384];
-
-static void capture_log(int level, const char *line, void *ud)
+/* The warnings the library logged (the fallback says why) do or do not
+ * contain text. */
+static void assert_warned(const char *text, bool contain)
 {
-	(void)ud;
-	if (level < COG_LOG_WARN)
-		return;
-	pthread_mutex_lock(&log_mu);
-	size_t used = strlen(warnings);
-	snprintf(warnings + used, sizeof(warnings) - used, "%s\n", line);
-	pthread_mutex_unlock(&log_mu);
+	char *log = log_kept();
+	ck_assert_msg((strstr(log, text) != NULL) == contain, "%s \"%s\" in the warnings: %s",
+		contain ? "no" : "unexpected", text, log);
+	free(log);
+}
+
+/* Nothing was logged at all. */
+static void assert_no_warnings(void)
+{
+	char *log = log_kept();
+	ck_assert_msg(log[0] == '\0', "warnings: %s", log);
+	free(log);
 }
 
 static int note_fn(const cog_tool_request *req, char **result, void *ud)
@@ -84,30 +86,67 @@ static void write_file(const char *path, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-static void setup(void)
+static bool file_contains(const char *path, const char *text)
 {
-	/* Only the template directory the test makes; no keys from outside. */
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: cannot open", path);
+	char line[65536];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	ck_assert_msg(in && out, "cannot copy %s to %s", from, to);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+static char template_dir[256];
+
+/* Only the template directory the test makes (one template, for goals
+ * that say "deploy"); no keys from outside. */
+static void make_templates(void)
+{
 	setenv("COG_TEMPLATE_DIR", "", 1);
 	unsetenv("COG_TEMPLATE_PATH");
 	unsetenv("OPENAI_API_KEY");
-	warnings[0] = '\0';
-	const char *dir = tmp_dir_make("cog-llm-planner-");
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/deploy.json", dir);
-	write_file(path, "{\"name\":\"deploy\",\"description\":\"Deploy an app\","
-		"\"patterns\":[\"(?i)\\\\bdeploy\\\\b\"],"
+	snprintf(template_dir, sizeof(template_dir), "%s", tmp_dir_make("cog-llm-planner-"));
+	write_file(tmp_file("deploy.json"), "{\"name\":\"deploy\",\"description\":"
+		"\"Deploy an app\",\"patterns\":[\"(?i)\\\\bdeploy\\\\b\"],"
 		"\"tasks\":[{\"id\":\"from_template\",\"title\":\"Deploy ${goal}\"}]}");
+}
 
+/* A context that logs warnings (log_kept()), with the test's templates
+ * and the note tool; its transport real libcurl, or none at all. */
+static cog_ctx *planner_ctx(bool with_curl)
+{
 	cog_ctx_options o = COG_CTX_OPTIONS_INIT;
-	o.log_fn = capture_log;
+	o.log_fn = log_keep;
 	o.log_level = COG_LOG_WARN;
-	ck_assert_cog(cog_ctx_new(&ctx, &o));
-	cog_transport *t = NULL;
-	ck_assert_cog(cog_curl_transport_new(&t, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, t));
-	ck_assert_cog(cog_ctx_add_template_dir(ctx, dir));
-	define_tool(ctx, "note", "Write a short note to the team.", NOTE_SCHEMA);
-	ck_assert_int_eq(ws_start(&server), 0);
+	cog_ctx *c = NULL;
+	if (with_curl)
+		c = ctx_with_curl(&o);
+	else
+		ck_assert_cog(cog_ctx_new(&c, &o));
+	ck_assert_cog(cog_ctx_add_template_dir(c, template_dir));
+	define_tool(c, "note", "Write a short note to the team.", NOTE_SCHEMA);
+	return c;
+}
+
+static void setup(void)
+{
+	make_templates();
+	ctx = planner_ctx(true);
+	server = start_wire_server();
 }
 
 static void teardown(void)
@@ -117,31 +156,29 @@ static void teardown(void)
 	ws_stop(server);
 	server = NULL;
 	tmp_dir_remove();
+	log_forget();
 }
 
-/* The OpenAI provider at `url` as endpoint "main"; the planner's route
- * names its own model, so the wire shows which route was taken. */
-static void add_llm_at(const char *url)
+/* llm as endpoint "main" of c; the planner's route names its own model,
+ * so the wire shows which route was taken. */
+static void use_llm(cog_ctx *c, cog_llm *llm)
 {
-	cog_llm_provider_options po = COG_LLM_PROVIDER_OPTIONS_INIT;
-	po.provider = COG_LLM_OPENAI;
-	po.base_url = url;
-	po.api_key = "sk-test-secret";
-	po.model = "gpt-test";
-	cog_llm *llm = NULL;
-	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &po));
-	ck_assert_cog(cog_llm_add_endpoint(ctx, "main", llm, NULL));
-	ck_assert_cog(cog_llm_configure(ctx,
+	ck_assert_cog(cog_llm_add_endpoint(c, "main", llm, NULL));
+	ck_assert_cog(cog_llm_configure(c,
 		"{\"routes\":{\"planner\":{\"models\":[{\"endpoint\":\"main\","
 		"\"model\":\"planner-model\"}]}},"
 		"\"retry\":{\"max_attempts\":1},\"schema_retries\":2}"));
 }
 
+/* The OpenAI provider of c at the wire server. */
+static cog_llm *openai_llm(cog_ctx *c)
+{
+	return provider_at(c, COG_LLM_OPENAI, server, "/v1", "sk-test-secret", "gpt-test");
+}
+
 static void add_llm(void)
 {
-	char url[128];
-	snprintf(url, sizeof(url), "%s/v1", ws_url(server));
-	add_llm_at(url);
+	use_llm(ctx, openai_llm(ctx));
 }
 
 /* Queue an OpenAI chat completion whose text is `content`. */
@@ -189,17 +226,6 @@ static const char BAD_INPUTS[] =
 static const char OVER_BUDGET[] =
 	"{\"budget\":{\"max_tokens\":100},\"tasks\":[{\"id\":\"x\",\"title\":\"X\","
 	"\"kind\":\"llm\",\"estimate\":{\"tokens\":5000}}]}";
-
-/* The body of request i as JSON (the test fails when it is not). */
-static cJSON *request_json(unsigned int i)
-{
-	char *body = ws_request_body(server, i);
-	ck_assert_msg(body != NULL, "no request %u", i);
-	cJSON *j = cJSON_Parse(body);
-	ck_assert_msg(j != NULL, "request %u is not JSON: %.200s", i, body);
-	free(body);
-	return j;
-}
 
 static bool request_contains(unsigned int i, const char *text)
 {
@@ -261,13 +287,13 @@ START_TEST(valid_plan_first_time)
 	assert_is_valid_plan(plan, "write a note to the team and review it");
 	cog_plan_free(plan);
 	ck_assert_uint_eq(ws_requests(server), 1);
-	ck_assert_str_eq(warnings, "");
+	assert_no_warnings();
 
 	char *head = ws_request(server, 0);
 	ck_assert_ptr_nonnull(head);
 	ck_assert_msg(strncmp(head, "POST /v1/chat/completions\n", 26) == 0, "%.60s", head);
 	free(head);
-	cJSON *req = request_json(0);
+	cJSON *req = sent_json(server, 0);
 	/* The planner's route. */
 	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(req, "model")),
 		"planner-model");
@@ -305,7 +331,7 @@ START_TEST(schema_failure_then_valid)
 	cog_plan_free(plan);
 	ck_assert_uint_eq(ws_requests(server), 2);
 	/* The router sent the answer back with its errors. */
-	cJSON *first = request_json(0), *second = request_json(1);
+	cJSON *first = sent_json(server, 0), *second = sent_json(server, 1);
 	ck_assert_int_gt(cJSON_GetArraySize(cJSON_GetObjectItem(second, "messages")),
 		cJSON_GetArraySize(cJSON_GetObjectItem(first, "messages")));
 	cJSON_Delete(first);
@@ -322,7 +348,7 @@ START_TEST(cycle_then_fixed)
 	assert_is_valid_plan(plan, "write a note");
 	cog_plan_free(plan);
 	ck_assert_uint_eq(ws_requests(server), 2);
-	cJSON *req = request_json(1);
+	cJSON *req = sent_json(server, 1);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(req, "messages")), 4);
 	ck_assert_str_eq(message_role(req, 2), "assistant");
 	ck_assert_ptr_nonnull(strstr(message_content(req, 2), "\"depends_on\":[\"b\"]"));
@@ -345,10 +371,10 @@ START_TEST(tool_errors_then_fixed)
 	cog_plan *plan = plan_ok("write a note");
 	cog_plan_free(plan);
 	ck_assert_uint_eq(ws_requests(server), 3);
-	cJSON *req = request_json(1);
+	cJSON *req = sent_json(server, 1);
 	ck_assert_ptr_nonnull(strstr(message_content(req, 3), "tool 'teleport'"));
 	cJSON_Delete(req);
-	req = request_json(2);
+	req = sent_json(server, 2);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(req, "messages")), 6);
 	const char *repair = message_content(req, 5);
 	ck_assert_msg(strstr(repair, "its inputs do not fit tool 'note'"), "%s", repair);
@@ -364,7 +390,7 @@ START_TEST(budget_then_fixed)
 	cog_plan *plan = plan_ok("write a note");
 	cog_plan_free(plan);
 	ck_assert_uint_eq(ws_requests(server), 2);
-	cJSON *req = request_json(1);
+	cJSON *req = sent_json(server, 1);
 	ck_assert_msg(strstr(message_content(req, 3), "max_tokens"), "%s",
 		message_content(req, 3));
 	cJSON_Delete(req);
@@ -384,7 +410,7 @@ START_TEST(always_cyclic_fails)
 	ck_assert_ptr_nonnull(strstr(cog_error_last(), "llm planner failed"));
 	ck_assert_ptr_nonnull(strstr(cog_error_last(), "template planner: none of 1"));
 	ck_assert_uint_eq(ws_requests(server), 1 + 2);
-	ck_assert_ptr_nonnull(strstr(warnings, "llm planner"));
+	assert_warned("llm planner", true);
 }
 END_TEST
 
@@ -399,8 +425,8 @@ START_TEST(always_cyclic_falls_back_to_template)
 	cog_free(status);
 	cog_plan_free(plan);
 	ck_assert_uint_eq(ws_requests(server), 3);
-	ck_assert_msg(strstr(warnings, "the llm planner failed") &&
-		strstr(warnings, "dependency cycle"), "warnings: %s", warnings);
+	assert_warned("the llm planner failed", true);
+	assert_warned("dependency cycle", true);
 }
 END_TEST
 
@@ -420,12 +446,18 @@ END_TEST
 START_TEST(unreachable_endpoint_falls_back)
 {
 	/* Port 9 (discard) on loopback: nothing listens. */
-	add_llm_at("http://127.0.0.1:9/v1");
+	cog_llm_provider_options po = COG_LLM_PROVIDER_OPTIONS_INIT;
+	po.base_url = "http://127.0.0.1:9/v1";
+	po.api_key = "sk-test-secret";
+	po.model = "gpt-test";
+	cog_llm *llm = NULL;
+	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &po));
+	use_llm(ctx, llm);
 	cog_plan *plan = plan_ok("deploy the web app");
 	ck_assert_uint_eq(cog_plan_task_count(plan), 1);
 	cog_plan_free(plan);
-	ck_assert_msg(strstr(warnings, "the llm planner failed"), "warnings: %s", warnings);
-	ck_assert_msg(strstr(warnings, "sk-test-secret") == NULL, "the key leaked: %s", warnings);
+	assert_warned("the llm planner failed", true);
+	assert_warned("sk-test-secret", false);
 
 	cog_plan *none = NULL;
 	int rc = cog_plan_from_goal(&none, ctx, "write a note");
@@ -526,7 +558,7 @@ START_TEST(many_and_large_tools_are_shortened)
 	push_answer(VALID);
 	cog_plan *plan = plan_ok("write a note");
 	cog_plan_free(plan);
-	cJSON *req = request_json(0);
+	cJSON *req = sent_json(server, 0);
 	const char *user = message_content(req, 1);
 	ck_assert_ptr_nonnull(strstr(user, "Available tools (82):"));
 	ck_assert_ptr_nonnull(strstr(user, "- aaa_big [idempotent]: A tool with a long schema.\n"
@@ -543,20 +575,8 @@ END_TEST
 
 START_TEST(no_tools_says_so)
 {
-	cog_ctx *bare = NULL;
-	ck_assert_cog(cog_ctx_new(&bare, NULL));
-	cog_transport *t = NULL;
-	ck_assert_cog(cog_curl_transport_new(&t, NULL));
-	ck_assert_cog(cog_ctx_set_transport(bare, t));
-	cog_llm_provider_options po = COG_LLM_PROVIDER_OPTIONS_INIT;
-	char url[128];
-	snprintf(url, sizeof(url), "%s/v1", ws_url(server));
-	po.base_url = url;
-	po.api_key = "sk-test-secret";
-	po.model = "gpt-test";
-	cog_llm *llm = NULL;
-	ck_assert_cog(cog_llm_provider_new(&llm, bare, &po));
-	ck_assert_cog(cog_llm_add_endpoint(bare, "main", llm, NULL));
+	cog_ctx *bare = ctx_with_curl(NULL);
+	ck_assert_cog(cog_llm_add_endpoint(bare, "main", openai_llm(bare), NULL));
 	push_answer("{\"tasks\":[{\"id\":\"think\",\"title\":\"Think\",\"kind\":\"llm\"}]}");
 	cog_plan *plan = NULL;
 	ck_assert_cog(cog_plan_from_goal(&plan, bare, "ponder"));
@@ -582,80 +602,185 @@ START_TEST(no_llm_uses_templates)
 		"no planner could plan the goal (template planner: none of 1 templates matched");
 	ck_assert_ptr_null(strstr(cog_error_last(), "llm"));
 	ck_assert_uint_eq(ws_requests(server), 0);
-	ck_assert_str_eq(warnings, "");
+	assert_no_warnings();
 }
 END_TEST
 
+/* ---- record and replay ---- */
+
+/* A context with no transport at all whose endpoint "main" answers from
+ * the recording at path; the same templates and tool as the fixture's
+ * context (the prompt lists the tools, so the request, and with it the
+ * key the recording is looked up by, is the same). */
+static cog_ctx *replay_ctx(const char *path)
+{
+	cog_ctx *c = planner_ctx(false);
+	cog_llm *replay = NULL;
+	ck_assert_cog(cog_llm_replay_new(&replay, path));
+	use_llm(c, replay);
+	return c;
+}
+
+/* The plan as cog_plan_export() gives it, parsed, without "id": every plan
+ * gets a fresh id when it is made (a UUIDv7: the time in ms, then random
+ * bits), so two plans made from the same answer differ there. Plan JSON
+ * holds no other time. */
+static cJSON *plan_json_without_id(cog_plan *plan)
+{
+	char *text = NULL;
+	ck_assert_cog(cog_plan_export(plan, COG_PLAN_FORMAT_JSON, &text));
+	cJSON *json = cJSON_Parse(text);
+	ck_assert_msg(json != NULL, "not JSON: %s", text);
+	cog_free(text);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(json, "id")), cog_plan_id(plan));
+	cJSON_DeleteItemFromObject(json, "id");
+	return json;
+}
+
+static void assert_same_plan(cog_plan *a, cog_plan *b)
+{
+	ck_assert_str_ne(cog_plan_id(a), cog_plan_id(b));
+	cJSON *ja = plan_json_without_id(a), *jb = plan_json_without_id(b);
+	char *text = cJSON_PrintUnformatted(jb);
+	ck_assert_msg(cJSON_Compare(ja, jb, true), "replayed plan differs: %s", text);
+	free(text);
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+}
+
+/* What the recording holds: one chat exchange on the planner's route. */
+static void assert_one_planner_exchange(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: cannot open", path);
+	char line[65536];
+	int lines = 0;
+	while (fgets(line, sizeof(line), f)) {
+		cJSON *j = cJSON_Parse(line);
+		ck_assert_msg(j != NULL, "%s: line %d is not JSON", path, lines + 1);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "kind")), "chat");
+		const cJSON *request = cJSON_GetObjectItem(j, "request");
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(request, "model")),
+			"planner-model");
+		ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "response"));
+		cJSON_Delete(j);
+		lines++;
+	}
+	fclose(f);
+	ck_assert_int_eq(lines, 1);
+	ck_assert_msg(!file_contains(path, "sk-test-secret"), "the key is in %s", path);
+}
+
+static const char RECORDED_GOAL[] = "write a note to the team and review it";
+
+/* Record a planning through the real provider, then plan the same goal
+ * again from the recording alone: the same plan, no request. A goal the
+ * recording has not seen is COG_ENOTFOUND from the replay; the planner
+ * then falls back to the templates, or reports both failures.
+ * COG_TEST_SAVE_RECORDING=<file> copies the recording there (that is how
+ * tests/data/llm/planner-replay.jsonl was made). */
+START_TEST(replay_plans_as_recorded)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s", tmp_file("planner.jsonl"));
+	cog_llm *recorder = NULL;
+	ck_assert_cog(cog_llm_recorder_new(&recorder, openai_llm(ctx), path));
+	use_llm(ctx, recorder);
+	push_answer(VALID);
+	cog_plan *recorded = plan_ok(RECORDED_GOAL);
+	assert_is_valid_plan(recorded, RECORDED_GOAL);
+	ck_assert_uint_eq(ws_requests(server), 1);
+	assert_one_planner_exchange(path);
+	const char *save = getenv("COG_TEST_SAVE_RECORDING");
+	if (save && *save)
+		copy_file(path, save);
+
+	/* A fresh context that could not reach a server if it tried. */
+	cog_ctx *offline = replay_ctx(path);
+	cog_plan *replayed = NULL;
+	ck_assert_cog(cog_plan_from_goal(&replayed, offline, RECORDED_GOAL));
+	ck_assert_uint_eq(ws_requests(server), 1);
+	assert_no_warnings();
+	assert_same_plan(recorded, replayed);
+	cog_plan_free(recorded);
+	cog_plan_free(replayed);
+
+	/* Not in the recording: the replay says so, the templates step in. */
+	cog_plan *fallback = NULL;
+	ck_assert_cog(cog_plan_from_goal(&fallback, offline, "deploy the web app"));
+	ck_assert_uint_eq(cog_plan_task_count(fallback), 1);
+	char *status = NULL;
+	ck_assert_cog(cog_plan_task_status(fallback, "from_template", &status));
+	cog_free(status);
+	cog_plan_free(fallback);
+	assert_warned("the llm planner failed", true);
+	assert_warned("replay: no recorded answer for chat request", true);
+	/* No template either: the replay's status, both reasons. */
+	cog_plan *none = NULL;
+	assert_error(cog_plan_from_goal(&none, offline, "write a poem"), COG_ENOTFOUND,
+		"replay: no recorded answer for chat request");
+	ck_assert_ptr_null(none);
+	ck_assert_msg(strstr(cog_error_last(), "template planner: none of 1"), "%s",
+		cog_error_last());
+	ck_assert_uint_eq(ws_requests(server), 1);
+	cog_ctx_free(offline);
+}
+END_TEST
+
+/* The committed recording (made by replay_plans_as_recorded) replayed
+ * with no server and no transport. It goes stale when the planner's
+ * prompt, the plan schema or the request shape changes: the replay then
+ * fails with COG_ENOTFOUND naming the request, and the file must be made
+ * again. */
+START_TEST(replay_committed_recording)
+{
+	const char *root = getenv("COG_TEST_SOURCE_ROOT");
+	ck_assert_msg(root != NULL, "COG_TEST_SOURCE_ROOT is not set");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/tests/data/llm/planner-replay.jsonl", root);
+	assert_one_planner_exchange(path);
+	cog_ctx *offline = replay_ctx(path);
+	cog_plan *plan = NULL;
+	ck_assert_cog(cog_plan_from_goal(&plan, offline, RECORDED_GOAL));
+	assert_is_valid_plan(plan, RECORDED_GOAL);
+	cog_plan_free(plan);
+	assert_no_warnings();
+	cog_ctx_free(offline);
+}
+END_TEST
+
+static void setup_offline(void)
+{
+	make_templates();
+}
+
+static void teardown_offline(void)
+{
+	tmp_dir_remove();
+	log_forget();
+}
+
 /* ---- out of memory ---- */
 
-/* An allocator hook that counts live blocks and, while armed on the test's
- * thread, fails the fail_at-th allocation of fail_size bytes. */
-#define OOM_HEADER 16                 /* keeps malloc's alignment */
-static _Thread_local bool oom_armed;
-static size_t oom_size;
-static long oom_seen, oom_fail_at;
-static bool oom_failed;
-static atomic_long oom_live;
-
-static void *oom_malloc(size_t size, void *ud)
-{
-	(void)ud;
-	if (oom_armed && size == oom_size && ++oom_seen == oom_fail_at) {
-		oom_failed = true;
-		return NULL;
-	}
-	char *p = malloc(size + OOM_HEADER);
-	if (!p)
-		return NULL;
-	atomic_fetch_add(&oom_live, 1);
-	return p + OOM_HEADER;
-}
-
-static void *oom_realloc(void *ptr, size_t size, void *ud)
-{
-	if (!ptr)
-		return oom_malloc(size, ud);
-	char *p = realloc((char *)ptr - OOM_HEADER, size + OOM_HEADER);
-	return p ? p + OOM_HEADER : NULL;
-}
-
-static void oom_free(void *ptr, void *ud)
-{
-	(void)ud;
-	if (ptr) {
-		atomic_fetch_sub(&oom_live, 1);
-		free((char *)ptr - OOM_HEADER);
-	}
-}
-
 /* A fresh context with the LLM and the note tool, then one plan from a
- * goal with the failure armed (fail_at 0: none). Any status is fine as long
- * as a failure says why. */
-static void oom_run(long fail_at)
+ * goal with the failure armed. Any status is fine as long as a failure
+ * says why. */
+static void oom_run(long fail_at, void *user_data)
 {
+	(void)user_data;
 	cog_ctx_options o = COG_CTX_OPTIONS_INIT;
-	o.log_fn = capture_log;
+	o.log_fn = log_keep;
 	o.log_level = COG_LOG_ERROR;
-	ck_assert_cog(cog_ctx_new(&ctx, &o));
-	cog_transport *t = NULL;
-	ck_assert_cog(cog_curl_transport_new(&t, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, t));
+	ctx = ctx_with_curl(&o);
 	add_llm();
 	define_tool(ctx, "note", "Write a short note to the team.", NOTE_SCHEMA);
 	cog_plan *plan = NULL;
-	oom_seen = 0;
-	oom_fail_at = fail_at;
-	oom_failed = false;
 	cog_error_clear();
-	oom_armed = true;
+	alloc_fail_arm();
 	int rc = cog_plan_from_goal(&plan, ctx, "write a note");
-	oom_armed = false;
-	if (rc == 0)
-		ck_assert_ptr_nonnull(plan);
-	else
-		ck_assert_msg(rc < 0 && plan == NULL && strcmp(cog_error_last(), "no error"),
-			"failing %zu-byte allocation %ld: status %d without a message", oom_size,
-			fail_at, rc);
+	alloc_fail_disarm();
+	ck_assert_int_le(rc, 0);
+	alloc_fail_check(rc, plan, fail_at);
 	cog_plan_free(plan);
 	cog_ctx_free(ctx);
 	ctx = NULL;
@@ -667,33 +792,19 @@ static void oom_run(long fail_at)
  * after each run the live blocks are back to what they were. */
 START_TEST(out_of_memory_leaves_nothing)
 {
-	cog_allocator a = COG_ALLOCATOR_INIT;
-	a.malloc = oom_malloc;
-	a.realloc = oom_realloc;
-	a.free = oom_free;
-	ck_assert_msg(cog_set_allocator(&a) == 0, "the allocator hook needs a fresh process "
-		"(CK_FORK=yes): %s", cog_error_last());
+	alloc_fail_install();
 	setenv("COG_TEMPLATE_DIR", "", 1);
 	unsetenv("COG_TEMPLATE_PATH");
 	unsetenv("OPENAI_API_KEY");
-	ck_assert_int_eq(ws_start(&server), 0);
+	server = start_wire_server();
 	push_answer(VALID);              /* reused for every request */
-	oom_size = sizeof("schema");
-	oom_run(0);                      /* warm-up: one-time allocations */
-	oom_run(0);
-	long points = oom_seen, baseline = atomic_load(&oom_live);
-	ck_assert_msg(points > 0, "no %zu-byte allocation while planning: is the hook used?",
-		oom_size);
 	long failed = 0;
-	for (long n = 1; n <= points; n++) {
-		oom_run(n);
-		failed += oom_failed;
-		ck_assert_msg(atomic_load(&oom_live) == baseline, "failing %zu-byte allocation "
-			"%ld of %ld leaked %ld blocks", oom_size, n, points,
-			atomic_load(&oom_live) - baseline);
-	}
+	long points = alloc_fail_each(sizeof("schema"), oom_run, NULL, &failed);
+	ck_assert_msg(points > 0, "no %zu-byte allocation while planning: is the hook used?",
+		sizeof("schema"));
 	ck_assert_int_eq(failed, points);
-	printf("llm planner: %ld allocations of %zu bytes failed in turn\n", points, oom_size);
+	printf("llm planner: %ld allocations of %zu bytes failed in turn\n", points,
+		sizeof("schema"));
 	ws_stop(server);
 	server = NULL;
 }
@@ -719,12 +830,14 @@ static Suite *planner_suite(void)
 	tcase_add_test(tc, many_and_large_tools_are_shortened);
 	tcase_add_test(tc, no_tools_says_so);
 	tcase_add_test(tc, no_llm_uses_templates);
+	tcase_add_test(tc, replay_plans_as_recorded);
 	suite_add_tcase(s, tc);
-	/* No fixture: the allocator goes in before the library's first use. */
-	tc = tcase_create("out of memory");
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, out_of_memory_leaves_nothing);
+	/* No server at all. */
+	tc = tcase_create("replay");
+	tcase_add_checked_fixture(tc, setup_offline, teardown_offline);
+	tcase_add_test(tc, replay_committed_recording);
 	suite_add_tcase(s, tc);
+	alloc_fail_add_tcase(s, out_of_memory_leaves_nothing);
 	return s;
 }
 

@@ -20,15 +20,11 @@
 #include <cjson/cJSON.h>
 
 #include <cognition.h>
-#include <cognition/curl.h>
 
+#include "llm_test.h"
 #include "peer.h"
 #include "test_tmp.h"
 
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s: %d %s", #expr, rc_, cog_error_last()); \
-} while (0)
 /* The last error message says `text`. */
 #define ck_assert_error_has(text) \
 	ck_assert_msg(strstr(cog_error_last(), text) != NULL, "%s", cog_error_last())
@@ -70,12 +66,8 @@ static void mock_stop(void)
 
 static void setup(void)
 {
-	cog_transport *transport = NULL;
-
 	ck_assert_msg(mock != NULL, "mock-llm is not running");
-	ck_assert_cog(cog_ctx_new(&ctx, NULL));
-	ck_assert_cog(cog_curl_transport_new(&transport, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, transport));
+	ctx = ctx_with_curl(NULL);
 }
 
 static void teardown(void)

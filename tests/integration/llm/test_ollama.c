@@ -5,7 +5,6 @@
  * call, the request body (tools, options, "format" for structured output),
  * /api/embed, an error line in the middle of a stream, and a 404.
  */
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +14,10 @@
 #include <cjson/cJSON.h>
 
 #include <cognition.h>
-#include <cognition/curl.h>
 
-#include "wire_server.h"
-
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s: %d %s", #expr, rc_, cog_error_last()); \
-} while (0)
+#include "alloc_fail.h"
+#include "llm_test.h"
+#include "wire_file.h"
 
 static cog_ctx *ctx;
 static cog_llm *llm;
@@ -30,16 +25,9 @@ static ws_server *server;
 
 static void setup(void)
 {
-	cog_transport *transport = NULL;
-	ck_assert_cog(cog_ctx_new(&ctx, NULL));
-	ck_assert_cog(cog_curl_transport_new(&transport, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, transport));
-	ck_assert_msg(ws_start(&server) == 0, "the wire server did not start");
-	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;
-	o.provider = COG_LLM_OLLAMA;
-	o.base_url = ws_url(server);
-	o.model = "llama3.2";
-	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &o));
+	ctx = ctx_with_curl(NULL);
+	server = start_wire_server();
+	llm = provider_at(ctx, COG_LLM_OLLAMA, server, "", NULL, "llama3.2");
 }
 
 static void teardown(void)
@@ -51,21 +39,6 @@ static void teardown(void)
 
 /* ---- helpers ---- */
 
-static char *read_wire(const char *name)
-{
-	const char *dir = getenv("COG_TEST_WIRE_DIR");
-	ck_assert_msg(dir != NULL, "COG_TEST_WIRE_DIR is not set");
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *text = malloc(1 << 20);
-	size_t n = fread(text, 1, (1 << 20) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	return text;
-}
-
 static void push(int status, const char *content_type, const char *body, size_t chunk)
 {
 	ws_answer a = ws_answer_body(status, content_type, body);
@@ -74,71 +47,10 @@ static void push(int status, const char *content_type, const char *body, size_t 
 	ck_assert_int_eq(ws_push(server, &a), 0);
 }
 
-typedef struct seen {
-	char text[4096];
-	struct { char id[64], name[64], args[1024]; } calls[4];
-	int n_calls, events;
-} seen;
-
-static int on_event(const char *json, size_t len, void *user_data)
+/* One chat with the fixture's provider (llm_test.h). */
+static int chat(const char *request, llm_events *events, cJSON **response)
 {
-	seen *s = user_data;
-	cJSON *ev = cJSON_ParseWithLength(json, len);
-	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
-	ck_assert_msg(type != NULL, "event %.*s", (int)len, json);
-	s->events++;
-	if (strcmp(type, "text") == 0) {
-		strcat(s->text, cJSON_GetObjectItem(ev, "text")->valuestring);
-	} else {
-		int i = cJSON_GetObjectItem(ev, "index")->valueint;
-		ck_assert(i >= 0 && i < 4);
-		const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "id"));
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "name"));
-		if (id)
-			snprintf(s->calls[i].id, 64, "%s", id);
-		if (name)
-			snprintf(s->calls[i].name, 64, "%s", name);
-		strcat(s->calls[i].args, cJSON_GetObjectItem(ev, "arguments")->valuestring);
-		if (i + 1 > s->n_calls)
-			s->n_calls = i + 1;
-	}
-	cJSON_Delete(ev);
-	return 0;
-}
-
-static int chat(const char *request, seen *events, cJSON **response)
-{
-	cog_llm_call call = COG_LLM_CALL_INIT;
-	if (events) {
-		memset(events, 0, sizeof(*events));
-		call.on_event = on_event;
-		call.event_user_data = events;
-	}
-	char *text = NULL;
-	int rc = cog_llm_backend_chat(llm, request, &call, &text);
-	*response = rc ? NULL : cJSON_Parse(text);
-	cog_free(text);
-	return rc;
-}
-
-static void assert_json(const cJSON *item, const char *expected)
-{
-	cJSON *want = cJSON_Parse(expected);
-	ck_assert_ptr_nonnull(want);
-	char *got = cJSON_PrintUnformatted(item);
-	ck_assert_msg(cJSON_Compare(want, item, true), "got %s\nwant %s", got, expected);
-	free(got);
-	cJSON_Delete(want);
-}
-
-static cJSON *sent_body(unsigned int i)
-{
-	char *body = ws_request_body(server, i);
-	ck_assert_ptr_nonnull(body);
-	cJSON *json = cJSON_Parse(body);
-	ck_assert_msg(json != NULL, "request %u body is not JSON: %s", i, body);
-	free(body);
-	return json;
+	return chat_parsed(llm, request, events, response, NULL);
 }
 
 static const char *HELLO = "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\","
@@ -148,10 +60,10 @@ static const char *HELLO = "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"us
 
 START_TEST(test_stream_recorded)
 {
-	char *ndjson = read_wire("ollama_api_chat_stream.ndjson");
+	char *ndjson = wire_file("ollama_api_chat_stream.ndjson", NULL);
 	for (size_t chunk = 0; chunk <= 7; chunk++) {
 		push(200, "application/x-ndjson", ndjson, chunk);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		ck_assert_cog(chat(HELLO, &ev, &r));
 		assert_json(cJSON_GetObjectItem(r, "message"),
@@ -167,7 +79,7 @@ START_TEST(test_stream_recorded)
 	char *head = ws_request(server, 0);
 	ck_assert_msg(strncmp(head, "POST /api/chat\n", 15) == 0, "%s", head);
 	free(head);
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	assert_json(body, "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\","
 		"\"content\":\"Why is the sky blue?\"}],\"stream\":true}");
 	cJSON_Delete(body);
@@ -177,7 +89,7 @@ END_TEST
 
 START_TEST(test_tool_call_recorded)
 {
-	char *json = read_wire("ollama_api_chat_tool_call_nonstream.json");
+	char *json = wire_file("ollama_api_chat_tool_call_nonstream.json", NULL);
 	push(200, NULL, json, 0);
 	static const char request[] = "{\"model\":\"llama3.2\",\"messages\":["
 		"{\"role\":\"system\",\"content\":\"Be brief.\"},"
@@ -201,7 +113,7 @@ START_TEST(test_tool_call_recorded)
 		"{\"input_tokens\":122,\"output_tokens\":33,\"cached_tokens\":0}");
 	cJSON_Delete(r);
 	ck_assert_ptr_null(ws_request_header(server, 0, "authorization"));
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	assert_json(body, "{\"model\":\"llama3.2\",\"messages\":["
 		"{\"role\":\"system\",\"content\":\"Be brief.\"},"
 		"{\"role\":\"user\",\"content\":\"Weather in Paris and Oslo?\"},"
@@ -233,7 +145,7 @@ START_TEST(test_stream_tool_call)
 		"\"prompt_eval_count\":40,\"eval_count\":12}\n";
 	for (size_t chunk = 0; chunk <= 7; chunk += 7) {
 		push(200, "application/x-ndjson", ndjson, chunk);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		ck_assert_cog(chat(HELLO, &ev, &r));
 		assert_json(cJSON_GetObjectItem(r, "message"), "{\"role\":\"assistant\","
@@ -268,12 +180,12 @@ START_TEST(test_format)
 	ck_assert_cog(chat("{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\","
 		"\"content\":\"Age?\"}],\"response_format\":{\"type\":\"json_object\"}}", NULL, &r));
 	cJSON_Delete(r);
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	assert_json(cJSON_GetObjectItem(body, "format"), "{\"type\":\"object\","
 		"\"properties\":{\"age\":{\"type\":\"integer\"}}}");
 	ck_assert_ptr_null(cJSON_GetObjectItem(body, "tools"));
 	cJSON_Delete(body);
-	body = sent_body(1);
+	body = sent_json(server, 1);
 	assert_json(cJSON_GetObjectItem(body, "format"), "\"json\"");
 	cJSON_Delete(body);
 }
@@ -300,7 +212,7 @@ START_TEST(test_embed)
 	char *head = ws_request(server, 0);
 	ck_assert_msg(strncmp(head, "POST /api/embed\n", 16) == 0, "%s", head);
 	free(head);
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	assert_json(body, "{\"model\":\"all-minilm\",\"input\":[\"Why is the sky blue?\","
 		"\"Why is the grass green?\"]}");
 	cJSON_Delete(body);
@@ -313,7 +225,7 @@ START_TEST(test_error_line)
 		"{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"Hel\"},"
 		"\"done\":false}\n{\"error\":\"an error was encountered while running the "
 		"model: unexpected EOF\"}\n", 4);
-	seen ev;
+	llm_events ev;
 	cJSON *r = NULL;
 	ck_assert_int_eq(chat(HELLO, &ev, &r), COG_EUNAVAILABLE);
 	ck_assert_msg(strstr(cog_error_last(), "unexpected EOF") &&
@@ -337,7 +249,7 @@ START_TEST(test_model_not_found)
 	for (int streamed = 0; streamed < 2; streamed++) {
 		push(404, NULL, "{\"error\":\"model \\\"nope\\\" not found, try pulling it "
 			"first\"}", 0);
-		seen ev;
+		llm_events ev;
 		cJSON *r = NULL;
 		ck_assert_int_eq(chat("{\"model\":\"nope\",\"messages\":[{\"role\":\"user\","
 			"\"content\":\"hi\"}]}", streamed ? &ev : NULL, &r), COG_EINVAL);
@@ -356,23 +268,11 @@ END_TEST
 /* A chat with a provider that has LOCAL_KEY; call filled. */
 static int keyed_chat(const char *request, bool stream, cog_llm_call *call)
 {
-	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;
-	o.provider = COG_LLM_OLLAMA;
-	o.base_url = ws_url(server);
-	o.api_key = LOCAL_KEY;
-	cog_llm *keyed = NULL;
-	ck_assert_cog(cog_llm_provider_new(&keyed, ctx, &o));
-	seen ev;
-	memset(&ev, 0, sizeof(ev));
-	cog_llm_call init = COG_LLM_CALL_INIT;
-	*call = init;
-	if (stream) {
-		call->on_event = on_event;
-		call->event_user_data = &ev;
-	}
-	char *text = NULL;
-	int rc = cog_llm_backend_chat(keyed, request, call, &text);
-	cog_free(text);
+	cog_llm *keyed = provider_at(ctx, COG_LLM_OLLAMA, server, "", LOCAL_KEY, NULL);
+	llm_events ev;
+	cJSON *r = NULL;
+	int rc = chat_parsed(keyed, request, stream ? &ev : NULL, &r, call);
+	cJSON_Delete(r);
 	cog_llm_free(keyed);
 	return rc;
 }
@@ -412,7 +312,7 @@ START_TEST(test_embed_dimensions)
 	ck_assert_cog(cog_llm_backend_embed(llm, "{\"model\":\"all-minilm\",\"input\":\"x\","
 		"\"dimensions\":2,\"user\":\"u-1\"}", NULL, &text));
 	cog_free(text);
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	/* Ollama takes dimensions; it has no user. */
 	assert_json(body, "{\"model\":\"all-minilm\",\"input\":[\"x\"],\"dimensions\":2}");
 	cJSON_Delete(body);
@@ -431,7 +331,7 @@ START_TEST(test_arguments_text_round_trip)
 		"\"{\\\"city\\\":\"}]},{\"role\":\"tool\",\"tool_call_id\":\"call_0\","
 		"\"content\":\"bad arguments\"}]}", NULL, &r));
 	cJSON_Delete(r);
-	cJSON *body = sent_body(0);
+	cJSON *body = sent_json(server, 0);
 	assert_json(cJSON_GetObjectItem(body, "messages"), "[{\"role\":\"user\",\"content\":"
 		"\"Weather?\"},{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":["
 		"{\"function\":{\"name\":\"get_weather\",\"arguments\":{}}}]},{\"role\":\"tool\","
@@ -441,43 +341,6 @@ START_TEST(test_arguments_text_round_trip)
 END_TEST
 
 /* ---- out of memory ---- */
-
-/* An allocator hook that counts live blocks and, while armed on the test's
- * thread, fails the fail_at-th allocation of oom_size bytes. */
-#define OOM_HEADER 16                 /* keeps malloc's alignment */
-static _Thread_local bool oom_armed;
-static size_t oom_size;
-static long oom_seen, oom_fail_at;
-static atomic_long oom_live;
-
-static void *oom_malloc(size_t size, void *ud)
-{
-	(void)ud;
-	if (oom_armed && size == oom_size && ++oom_seen == oom_fail_at)
-		return NULL;
-	char *p = malloc(size + OOM_HEADER);
-	if (!p)
-		return NULL;
-	atomic_fetch_add(&oom_live, 1);
-	return p + OOM_HEADER;
-}
-
-static void *oom_realloc(void *ptr, size_t size, void *ud)
-{
-	if (!ptr)
-		return oom_malloc(size, ud);
-	char *p = realloc((char *)ptr - OOM_HEADER, size + OOM_HEADER);
-	return p ? p + OOM_HEADER : NULL;
-}
-
-static void oom_free(void *ptr, void *ud)
-{
-	(void)ud;
-	if (ptr) {
-		atomic_fetch_sub(&oom_live, 1);
-		free((char *)ptr - OOM_HEADER);
-	}
-}
 
 /* Every part of the chat body: tool calls, a tool message, tools (one
  * without a schema), structured output ("format"), options and stop. */
@@ -494,36 +357,25 @@ static const char OOM_EMBED[] = "{\"model\":\"all-minilm\",\"input\":[\"a\",\"b\
 	"\"dimensions\":2}";
 
 /* A fresh context and provider, then one chat and one embedding request
- * with the failure armed (fail_at 0: none). Any status will do as long as
- * a failure says why. */
-static void oom_run(long fail_at)
+ * with the failure armed. Any status will do as long as a failure says
+ * why. */
+static void oom_run(long fail_at, void *user_data)
 {
-	ck_assert_cog(cog_ctx_new(&ctx, NULL));
-	cog_transport *t = NULL;
-	ck_assert_cog(cog_curl_transport_new(&t, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, t));
-	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;
-	o.provider = COG_LLM_OLLAMA;
-	o.base_url = ws_url(server);
-	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &o));
-	oom_seen = 0;
-	oom_fail_at = fail_at;
+	(void)user_data;
+	cog_ctx *c = ctx_with_curl(NULL);
+	cog_llm *l = provider_at(c, COG_LLM_OLLAMA, server, "", NULL, NULL);
 	for (int embed = 0; embed < 2; embed++) {
 		cog_error_clear();
 		char *text = NULL;
-		oom_armed = true;
-		int rc = embed ? cog_llm_backend_embed(llm, OOM_EMBED, NULL, &text)
-		               : cog_llm_backend_chat(llm, OOM_CHAT, NULL, &text);
-		oom_armed = false;
-		ck_assert_msg(rc == 0 ? text != NULL : text == NULL && strcmp(cog_error_last(),
-			"no error") != 0, "failing %zu-byte allocation %ld: status %d without a "
-			"message", oom_size, fail_at, rc);
+		alloc_fail_arm();
+		int rc = embed ? cog_llm_backend_embed(l, OOM_EMBED, NULL, &text)
+		               : cog_llm_backend_chat(l, OOM_CHAT, NULL, &text);
+		alloc_fail_disarm();
+		alloc_fail_check(rc, text, fail_at);
 		cog_free(text);
 	}
-	cog_llm_free(llm);
-	cog_ctx_free(ctx);
-	llm = NULL;
-	ctx = NULL;
+	cog_llm_free(l);
+	cog_ctx_free(c);
 }
 
 /* Adding an item to an object copies its key: when that copy fails, the
@@ -532,31 +384,16 @@ static void oom_run(long fail_at)
  * are back to what they were. */
 START_TEST(test_out_of_memory_body)
 {
-	cog_allocator a = COG_ALLOCATOR_INIT;
-	a.malloc = oom_malloc;
-	a.realloc = oom_realloc;
-	a.free = oom_free;
-	ck_assert_msg(cog_set_allocator(&a) == 0, "the allocator hook needs a fresh process "
-		"(CK_FORK=yes): %s", cog_error_last());
-	ck_assert_int_eq(ws_start(&server), 0);
+	alloc_fail_install();
+	server = start_wire_server();
 	/* Reused for every request; the chat answer is also an embedding
 	 * answer (and the other way round) for the parts each reads. */
 	push(200, NULL, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":"
 		"\"ok\"},\"done\":true,\"embeddings\":[[0.5,0.25],[0.1,0.2]],"
 		"\"prompt_eval_count\":3}", 0);
 	long total = 0;
-	for (oom_size = 5; oom_size <= 15; oom_size++) {
-		oom_run(0);                  /* warm-up: one-time allocations */
-		oom_run(0);
-		long points = oom_seen, baseline = atomic_load(&oom_live);
-		for (long n = 1; n <= points; n++) {
-			oom_run(n);
-			ck_assert_msg(atomic_load(&oom_live) == baseline, "failing %zu-byte "
-				"allocation %ld of %ld leaked %ld blocks", oom_size, n, points,
-				atomic_load(&oom_live) - baseline);
-		}
-		total += points;
-	}
+	for (size_t size = 5; size <= 15; size++)
+		total += alloc_fail_each(size, oom_run, NULL, NULL);
 	printf("ollama: %ld allocations of 5 to 15 bytes failed in turn\n", total);
 	ws_stop(server);
 	server = NULL;
@@ -579,11 +416,7 @@ static Suite *ollama_suite(void)
 	tcase_add_test(tc, test_embed_dimensions);
 	tcase_add_test(tc, test_arguments_text_round_trip);
 	suite_add_tcase(s, tc);
-	/* No fixture: the allocator goes in before the library's first use. */
-	tc = tcase_create("out of memory");
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_out_of_memory_body);
-	suite_add_tcase(s, tc);
+	alloc_fail_add_tcase(s, test_out_of_memory_body);
 	return s;
 }
 

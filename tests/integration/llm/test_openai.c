@@ -22,41 +22,16 @@
 #include <cjson/cJSON.h>
 
 #include <cognition.h>
-#include <cognition/curl.h>
 
-#include "wire_server.h"
+#include "llm_test.h"
+#include "wire_file.h"
 
 #define KEY "sk-test-openai-5f2c9a7e41d8b3"
 #define RECORDED "openai_chat_stream_parallel_tool_calls.sse"
 
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s: %d %s", #expr, rc_, cog_error_last()); \
-} while (0)
-
 static cog_ctx *ctx;
 static cog_llm *llm;
 static ws_server *server;
-
-/* Every log line, for the test that looks for the key. */
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char *log_text;
-static size_t log_len;
-
-static void on_log(int level, const char *line, void *user_data)
-{
-	(void)level; (void)user_data;
-	pthread_mutex_lock(&log_mu);
-	size_t n = strlen(line);
-	char *grown = realloc(log_text, log_len + n + 2);
-	ck_assert_ptr_nonnull(grown);
-	log_text = grown;
-	memcpy(log_text + log_len, line, n);
-	log_len += n;
-	log_text[log_len++] = '\n';
-	log_text[log_len] = '\0';
-	pthread_mutex_unlock(&log_mu);
-}
 
 static cog_llm *make_provider(const char *base, size_t max_bytes)
 {
@@ -76,14 +51,12 @@ static cog_llm *make_provider(const char *base, size_t max_bytes)
 
 static void setup(void)
 {
+	/* Every log line, for the tests that look for the key. */
 	cog_ctx_options co = COG_CTX_OPTIONS_INIT;
 	co.log_level = COG_LOG_TRACE;
-	co.log_fn = on_log;
-	ck_assert_cog(cog_ctx_new(&ctx, &co));
-	cog_transport *transport = NULL;
-	ck_assert_cog(cog_curl_transport_new(&transport, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, transport));
-	ck_assert_msg(ws_start(&server) == 0, "the wire server did not start");
+	co.log_fn = log_keep;
+	ctx = ctx_with_curl(&co);
+	server = start_wire_server();
 	char base[96];
 	snprintf(base, sizeof(base), "%s/v1/", ws_url(server));   /* slash dropped */
 	llm = make_provider(base, 0);
@@ -94,29 +67,10 @@ static void teardown(void)
 	cog_llm_free(llm);
 	cog_ctx_free(ctx);
 	ws_stop(server);
-	free(log_text);
-	log_text = NULL;
-	log_len = 0;
+	log_forget();
 }
 
 /* ---- helpers ---- */
-
-static char *read_wire(const char *name, size_t *len)
-{
-	const char *dir = getenv("COG_TEST_WIRE_DIR");
-	ck_assert_msg(dir != NULL, "COG_TEST_WIRE_DIR is not set");
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *text = malloc(1 << 20);
-	size_t n = fread(text, 1, (1 << 20) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	if (len)
-		*len = n;
-	return text;
-}
 
 static void push(int status, const char *content_type, const char *body,
                  const char *extra_headers)
@@ -152,6 +106,17 @@ static int on_event(const char *json, size_t len, void *user_data)
 	s->text[s->len] = '\0';
 	s->events++;
 	return 0;
+}
+
+/* A call whose events go to s (none when s is NULL). */
+static cog_llm_call call_with_events(seen *s)
+{
+	cog_llm_call call = COG_LLM_CALL_INIT;
+	if (s) {
+		call.on_event = on_event;
+		call.event_user_data = s;
+	}
+	return call;
 }
 
 static const char *const USER_REQUEST =
@@ -210,7 +175,7 @@ typedef struct recorded {
 static void expect_from_file(recorded *r)
 {
 	memset(r, 0, sizeof(*r));
-	char *file = read_wire(RECORDED, NULL);
+	char *file = wire_file(RECORDED, NULL);
 	for (char *line = strtok(file, "\n"); line; line = strtok(NULL, "\n")) {
 		if (strncmp(line, "data: {", 7) != 0)
 			continue;
@@ -260,13 +225,11 @@ static void expect_from_file(recorded *r)
  * and the events must be exactly what the file says. */
 static void check_recorded(size_t chunk_bytes, const recorded *r)
 {
-	char *file = read_wire(RECORDED, NULL);
+	char *file = wire_file(RECORDED, NULL);
 	push_stream(file, chunk_bytes);
 	free(file);
 	seen s = { NULL, 0, 0 };
-	cog_llm_call call = COG_LLM_CALL_INIT;
-	call.on_event = on_event;
-	call.event_user_data = &s;
+	cog_llm_call call = call_with_events(&s);
 	cJSON *resp = NULL;
 	ck_assert_cog(chat(USER_REQUEST, &call, &resp));
 	ck_assert_int_eq(call.streamed, 1);
@@ -338,9 +301,7 @@ START_TEST(test_stream_text_and_usage)
 		"data: [DONE]\n\n";
 	push_stream(stream, 5);
 	seen s = { NULL, 0, 0 };
-	cog_llm_call call = COG_LLM_CALL_INIT;
-	call.on_event = on_event;
-	call.event_user_data = &s;
+	cog_llm_call call = call_with_events(&s);
 	cJSON *resp = NULL;
 	ck_assert_cog(chat(USER_REQUEST, &call, &resp));
 	ck_assert_str_eq(s.text,
@@ -377,9 +338,7 @@ START_TEST(test_stream_answered_whole)
 		"\"content\":\"All at once\"},\"finish_reason\":\"stop\"}],"
 		"\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":3}}", NULL);
 	seen s = { NULL, 0, 0 };
-	cog_llm_call call = COG_LLM_CALL_INIT;
-	call.on_event = on_event;
-	call.event_user_data = &s;
+	cog_llm_call call = call_with_events(&s);
 	cJSON *resp = NULL;
 	ck_assert_cog(chat(USER_REQUEST, &call, &resp));
 	ck_assert_str_eq(s.text, "{\"type\":\"text\",\"text\":\"All at once\"}\n");
@@ -592,12 +551,12 @@ START_TEST(test_key_kept_out)
 	cog_free(desc);
 
 	/* Logged: a debug line per request, never the key. */
-	pthread_mutex_lock(&log_mu);
-	ck_assert_ptr_nonnull(log_text);
-	ck_assert_msg(strstr(log_text, "openai: chat POST") != NULL, "%s", log_text);
-	ck_assert_msg(strstr(log_text, "5f2c9a7e41d8b3") == NULL, "%s", log_text);
-	ck_assert_msg(strstr(log_text, "Bearer") == NULL, "%s", log_text);
-	pthread_mutex_unlock(&log_mu);
+	char *log = log_kept();
+	ck_assert_msg(log[0] != '\0', "nothing was logged");
+	ck_assert_msg(strstr(log, "openai: chat POST") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "5f2c9a7e41d8b3") == NULL, "%s", log);
+	ck_assert_msg(strstr(log, "Bearer") == NULL, "%s", log);
+	free(log);
 }
 END_TEST
 
@@ -608,12 +567,7 @@ static int status_of(int http, const char *extra_headers, bool stream, cog_llm_c
 	push(http, NULL, "{\"error\":{\"message\":\"provider says no\",\"type\":\"x\"}}",
 		extra_headers);
 	seen s = { NULL, 0, 0 };
-	cog_llm_call init = COG_LLM_CALL_INIT;
-	*call = init;
-	if (stream) {
-		call->on_event = on_event;
-		call->event_user_data = &s;
-	}
+	*call = call_with_events(stream ? &s : NULL);
 	cJSON *resp = NULL;
 	int rc = chat(USER_REQUEST, call, &resp);
 	ck_assert_ptr_null(resp);
@@ -658,9 +612,7 @@ static int stream_answer(const char *body, long close_after, seen *s)
 	a.chunk_bytes = 64;
 	a.close_after = close_after;
 	ck_assert_int_eq(ws_push(server, &a), 0);
-	cog_llm_call call = COG_LLM_CALL_INIT;
-	call.on_event = on_event;
-	call.event_user_data = s;
+	cog_llm_call call = call_with_events(s);
 	cJSON *resp = NULL;
 	int rc = chat(USER_REQUEST, &call, &resp);
 	ck_assert_ptr_null(resp);
@@ -671,7 +623,7 @@ static int stream_answer(const char *body, long close_after, seen *s)
 START_TEST(test_stream_faults)
 {
 	size_t len = 0;
-	char *file = read_wire(RECORDED, &len);
+	char *file = wire_file(RECORDED, &len);
 	seen s = { NULL, 0, 0 };
 	/* Cut in the middle. */
 	ck_assert_int_eq(stream_answer(file, (long)len / 2, &s), COG_EPROTO);
@@ -717,15 +669,11 @@ START_TEST(test_size_cap)
 	snprintf(base, sizeof(base), "%s/v1", ws_url(server));
 	cog_llm_free(llm);
 	llm = make_provider(base, 1000);
-	char *file = read_wire(RECORDED, NULL);
+	char *file = wire_file(RECORDED, NULL);
 	for (int stream = 0; stream < 2; stream++) {
 		push_stream(file, 100);
 		seen s = { NULL, 0, 0 };
-		cog_llm_call call = COG_LLM_CALL_INIT;
-		if (stream) {
-			call.on_event = on_event;
-			call.event_user_data = &s;
-		}
+		cog_llm_call call = call_with_events(stream ? &s : NULL);
 		cJSON *resp = NULL;
 		ck_assert_int_eq(chat(USER_REQUEST, &call, &resp), COG_ERANGE);
 		ck_assert_msg(strstr(cog_error_last(), "openai: answer larger than the 1000-byte cap"),
@@ -992,11 +940,7 @@ START_TEST(test_request_timeout)
 	/* A provider without a timeout of its own takes the context's. */
 	cog_ctx_options co = COG_CTX_OPTIONS_INIT;
 	co.http_timeout_ms = 300;
-	cog_ctx *short_ctx = NULL;
-	ck_assert_cog(cog_ctx_new(&short_ctx, &co));
-	cog_transport *transport = NULL;
-	ck_assert_cog(cog_curl_transport_new(&transport, NULL));
-	ck_assert_cog(cog_ctx_set_transport(short_ctx, transport));
+	cog_ctx *short_ctx = ctx_with_curl(&co);
 	cog_llm *by_ctx = provider_with(short_ctx, KEY, 0);
 	ck_assert_int_eq(slow_chat(by_ctx, 10000, &took), COG_ETIMEOUT);
 	ck_assert_msg(took >= 250 && took < 1200, "timed out after %.0f ms", took);
@@ -1076,13 +1020,8 @@ static int quoting_chat(cog_llm *with, const char *content_type, const char *bod
                         bool stream, cog_llm_call *call)
 {
 	push(200, content_type, body, NULL);
-	cog_llm_call init = COG_LLM_CALL_INIT;
-	*call = init;
 	seen s = { NULL, 0, 0 };
-	if (stream) {
-		call->on_event = on_event;
-		call->event_user_data = &s;
-	}
+	*call = call_with_events(stream ? &s : NULL);
 	char *text = NULL;
 	int rc = cog_llm_backend_chat(with, USER_REQUEST, call, &text);
 	ck_assert_ptr_null(text);
@@ -1140,9 +1079,7 @@ START_TEST(test_empty_data_events)
 		"data\n\n"
 		"data: [DONE]\n\n", 3);
 	seen s = { NULL, 0, 0 };
-	cog_llm_call call = COG_LLM_CALL_INIT;
-	call.on_event = on_event;
-	call.event_user_data = &s;
+	cog_llm_call call = call_with_events(&s);
 	cJSON *resp = NULL;
 	ck_assert_cog(chat(USER_REQUEST, &call, &resp));
 	ck_assert_str_eq(str_at(resp, "message.content"), "Hi");
@@ -1165,11 +1102,7 @@ START_TEST(test_large_whole_answers)
 	for (int stream = 0; stream < 2; stream++) {
 		push(200, "application/json", body, NULL);
 		seen s = { NULL, 0, 0 };
-		cog_llm_call call = COG_LLM_CALL_INIT;
-		if (stream) {
-			call.on_event = on_event;
-			call.event_user_data = &s;
-		}
+		cog_llm_call call = call_with_events(stream ? &s : NULL);
 		cJSON *resp = NULL;
 		ck_assert_cog(chat(USER_REQUEST, &call, &resp));
 		ck_assert_uint_eq(strlen(str_at(resp, "message.content")), n);
@@ -1199,12 +1132,11 @@ START_TEST(test_url_secrets_kept_out)
 	cJSON *resp = NULL;
 	chat(USER_REQUEST, NULL, &resp);
 	cJSON_Delete(resp);
-	pthread_mutex_lock(&log_mu);
-	ck_assert_msg(log_text && strstr(log_text, "POST http://127.0.0.1:"), "%s",
-		log_text ? log_text : "(no log)");
-	ck_assert_msg(!strstr(log_text, "pa55word") && !strstr(log_text, "s3cret") &&
-	              !strstr(log_text, "bob"), "%s", log_text);
-	pthread_mutex_unlock(&log_mu);
+	char *log = log_kept();
+	ck_assert_msg(strstr(log, "POST http://127.0.0.1:"), "%s", log[0] ? log : "(no log)");
+	ck_assert_msg(!strstr(log, "pa55word") && !strstr(log, "s3cret") &&
+	              !strstr(log, "bob"), "%s", log);
+	free(log);
 	/* Nor in the message about a URL that is refused. */
 	cog_llm *bad = NULL;
 	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;

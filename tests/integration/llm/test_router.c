@@ -25,14 +25,8 @@
 #include <cjson/cJSON.h>
 
 #include <cognition.h>
-#include <cognition/curl.h>
 
-#include "wire_server.h"
-
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s: %d %s", #expr, rc_, cog_error_last()); \
-} while (0)
+#include "llm_test.h"
 
 static cog_ctx *ctx;
 static ws_server *server;
@@ -46,11 +40,8 @@ static double now_ms(void)
 
 static void setup(void)
 {
-	cog_transport *transport = NULL;
-	ck_assert_cog(cog_ctx_new(&ctx, NULL));
-	ck_assert_cog(cog_curl_transport_new(&transport, NULL));
-	ck_assert_cog(cog_ctx_set_transport(ctx, transport));
-	ck_assert_msg(ws_start(&server) == 0, "the wire server did not start");
+	ctx = ctx_with_curl(NULL);
+	server = start_wire_server();
 }
 
 static void teardown(void)
@@ -423,8 +414,7 @@ static void *cancel_later(void *arg)
 START_TEST(test_hung_endpoint_times_out_and_falls_back)
 {
 	/* A answers only after a minute; its provider gives up after 300 ms. */
-	ws_server *hung = NULL;
-	ck_assert_msg(ws_start(&hung) == 0, "the second wire server did not start");
+	ws_server *hung = start_wire_server();
 	char *body = completion("far too late");
 	ws_answer a = ws_answer_body(200, NULL, body);
 	a.delay_ms = 60000;
@@ -611,12 +601,8 @@ static int fw_rollback(void *self) { return cog_storage_rollback(self); }
  * without a model. Its answer's content (malloc'd). */
 static char *one_run(cog_storage *shared, const char *base, const char *model)
 {
-	cog_ctx *c = NULL;
-	cog_transport *transport = NULL;
+	cog_ctx *c = ctx_with_curl(NULL);
 	cog_storage *view = NULL;
-	ck_assert_cog(cog_ctx_new(&c, NULL));
-	ck_assert_cog(cog_curl_transport_new(&transport, NULL));
-	ck_assert_cog(cog_ctx_set_transport(c, transport));
 	cog_storage_vtable vt = COG_STORAGE_VTABLE_INIT;
 	vt.self = shared;
 	vt.put = fw_put;
@@ -667,8 +653,7 @@ START_TEST(test_cache_keys_the_backend)
 	free(got);
 	ck_assert_uint_eq(ws_requests(server), 2);
 	/* Run 4: model A at another base URL: another backend. */
-	ws_server *other = NULL;
-	ck_assert_msg(ws_start(&other) == 0, "the second wire server did not start");
+	ws_server *other = start_wire_server();
 	char *answer = completion("from the other server");
 	ws_answer a = ws_answer_body(200, NULL, answer);
 	ck_assert_int_eq(ws_push(other, &a), 0);

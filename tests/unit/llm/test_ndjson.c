@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "llm_int.h"
+#include "wire_file.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -210,22 +211,12 @@ END_TEST
 
 START_TEST(test_ollama_stream)
 {
-	const char *dir = getenv("COG_TEST_WIRE_DIR");
-	ck_assert_msg(dir != NULL, "COG_TEST_WIRE_DIR is not set");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/ollama_api_chat_stream.ndjson", dir);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "%s: cannot open", path);
-	cog_buf s = COG_BUF_INIT;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		cog_buf_put(&s, buf, n);
-	fclose(f);
+	size_t size;
+	char *stream = wire_file("ollama_api_chat_stream.ndjson", &size);
 
 	lines l;
 	lines_init(&l);
-	ck_assert_int_eq(run_cut(s.ptr, s.len, s.len, s.len, 0, &l), 0);
+	ck_assert_int_eq(run_cut(stream, size, size, size, 0, &l), 0);
 	ck_assert_uint_eq(l.count, 2);
 	/* Each line is one JSON object; the last says done. */
 	const char *p = l.log.ptr;
@@ -242,16 +233,16 @@ START_TEST(test_ollama_stream)
 		cJSON_Delete(chunk);
 		p = end + 1 + len + 1;
 	}
-	expect_lines(s.ptr, s.len, l.log.ptr);
+	expect_lines(stream, size, l.log.ptr);
 	/* The same with CRLF line ends and without the last LF. */
 	cog_buf crlf = COG_BUF_INIT;
-	for (size_t i = 0; i < s.len; i++)
-		cog_buf_puts(&crlf, s.ptr[i] == '\n' ? "\r\n" : (char[]){ s.ptr[i], 0 });
+	for (size_t i = 0; i < size; i++)
+		cog_buf_puts(&crlf, stream[i] == '\n' ? "\r\n" : (char[]){ stream[i], 0 });
 	expect_lines(crlf.ptr, crlf.len, l.log.ptr);
-	expect_lines(s.ptr, s.len - 1, l.log.ptr);
+	expect_lines(stream, size - 1, l.log.ptr);
 	cog_buf_dispose(&crlf);
 	cog_buf_dispose(&l.log);
-	cog_buf_dispose(&s);
+	free(stream);
 }
 END_TEST
 

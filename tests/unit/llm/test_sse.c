@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "llm_int.h"
+#include "wire_file.h"
 /* A string literal and its length (it may hold NULs). */
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -154,28 +155,6 @@ static void expect_events(const char *s, size_t len, const char *want)
 	ck_assert_msg(strcmp(ev.log.ptr, want) == 0, "got\n%s\nwant\n%s", ev.log.ptr, want);
 	events_dispose(&ev);
 	expect_same_in_every_split(s, len, want);
-}
-
-/* A recorded stream from COG_TEST_WIRE_DIR (malloc'd, NUL-terminated). */
-static char *wire_file(const char *name, size_t *len)
-{
-	const char *dir = getenv("COG_TEST_WIRE_DIR");
-	ck_assert_msg(dir != NULL, "COG_TEST_WIRE_DIR is not set");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "%s: cannot open", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	long size = ftell(f);
-	ck_assert_int_ge(size, 0);
-	rewind(f);
-	char *s = malloc((size_t)size + 1);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_eq(fread(s, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	s[size] = '\0';
-	*len = (size_t)size;
-	return s;
 }
 
 static double now_seconds(void)

@@ -18,6 +18,7 @@
 #include <check.h>
 
 #include "core_int.h"
+#include "wire_file.h"
 #include "wire_server.h"
 
 TCase *wire_server_tcase(void);
@@ -295,18 +296,10 @@ END_TEST
 
 START_TEST(test_push_file)
 {
-	const char *dir = getenv("COG_TEST_WIRE_DIR");
-	ck_assert_ptr_nonnull(dir);
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/anthropic_messages_stream_tool_use.sse", dir);
-	FILE *f = fopen(path, "rb");
-	ck_assert_ptr_nonnull(f);
-	cog_buf file = COG_BUF_INIT;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		cog_buf_put(&file, buf, n);
-	fclose(f);
+	static const char name[] = "anthropic_messages_stream_tool_use.sse";
+	size_t file_len;
+	char *file = wire_file(name, &file_len);
+	const char *path = wire_file_path(name);
 
 	ws_answer a = ws_answer_body(200, "text/event-stream", NULL);
 	a.chunked = true;
@@ -331,10 +324,10 @@ START_TEST(test_push_file)
 		cog_buf_put(&body, end + 2, size);
 		p = end + 2 + size + 2;
 	}
-	ck_assert_uint_eq(body.len, file.len);
-	ck_assert(memcmp(body.ptr, file.ptr, file.len) == 0);
+	ck_assert_uint_eq(body.len, file_len);
+	ck_assert(memcmp(body.ptr, file, file_len) == 0);
 	cog_buf_dispose(&body);
-	cog_buf_dispose(&file);
+	free(file);
 	cog_buf_dispose(&in);
 }
 END_TEST
