@@ -108,11 +108,48 @@ static void call_out(cog_llm_call *call, const cog_llm_call *local)
 	call->version = v;
 }
 
-/* Run one backend member on a parsed request; check and print its answer. */
+/* Run one backend member on a parsed request; check and print its answer.
+ * A built-in provider's tree member (tree non-NULL) takes the request and
+ * gives its answer as trees; a host backend's text member gets the request
+ * printed and its answer is parsed. Either way the answer is checked here. */
 typedef int (*member_fn)(void *self, const char *request, cog_llm_call *call,
                          char **response);
+typedef int (*tree_fn)(void *self, cJSON *request, cog_llm_call *call,
+                       cJSON **response);
 
-static int run_member(cog_llm *llm, member_fn member, const cJSON *request,
+static int member_failed(int rc, const char *fn)
+{
+	if (rc > 0)
+		rc = COG_EUSER;
+	if (cog_error_last_code() == COG_OK)
+		cog__error(rc, "%s: the backend failed (%s) without saying why",
+			fn, cog_strerror(rc));
+	return rc;
+}
+
+/* The text member: the request printed, the answer parsed into *parsed. */
+static int run_text(cog_llm *llm, member_fn member, const cJSON *request,
+                    cog_llm_call *local, cJSON **parsed, const char *fn)
+{
+	char *text = cog_json_print(request);
+	if (!text)
+		return cog__oom(fn);
+	char *answer = NULL;
+	cog_error_clear();
+	int rc = member(llm->vt.self, text, local, &answer);
+	cog_free(text);
+	if (rc) {
+		cog_free(answer);
+		return member_failed(rc, fn);
+	}
+	if (!answer)
+		return cog__error(COG_EPROTO, "%s: the backend returned success and no answer", fn);
+	rc = cog_json_parse(parsed, answer, "the backend's answer");
+	cog_free(answer);
+	return rc ? cog__error_wrap(COG_EPROTO, "%s", fn) : COG_OK;
+}
+
+static int run_member(cog_llm *llm, member_fn member, tree_fn tree, cJSON *request,
                       size_t n_inputs, cog_llm_call *call, char **response_json,
                       const char *fn)
 {
@@ -120,32 +157,22 @@ static int run_member(cog_llm *llm, member_fn member, const cJSON *request,
 	int rc = call_in(&local, call, fn);
 	if (rc)
 		return rc;
-	char *text = cog_json_print(request);
-	if (!text)
-		return cog__oom(fn);
-	char *answer = NULL;
-	cog_error_clear();
-	rc = member(llm->vt.self, text, &local, &answer);
-	cog_free(text);
-	call_out(call, &local);
-	if (rc) {
-		cog_free(answer);
-		if (rc > 0)
-			rc = COG_EUSER;
-		if (cog_error_last_code() == COG_OK)
-			cog__error(rc, "%s: the backend failed (%s) without saying why",
-				fn, cog_strerror(rc));
-		return rc;
-	}
-	if (!answer)
-		return cog__error(COG_EPROTO, "%s: the backend returned success and no answer", fn);
 	cJSON *parsed = NULL;
-	rc = cog_json_parse(&parsed, answer, "the backend's answer");
-	cog_free(answer);
-	if (rc)
-		return cog__error_wrap(COG_EPROTO, "%s", fn);
-	rc = n_inputs ? llm_embed_response_check(parsed, n_inputs, fn)
-	              : llm_response_check(parsed, fn);
+	if (tree) {
+		cog_error_clear();
+		rc = tree(llm->vt.self, request, &local, &parsed);
+		if (rc)
+			rc = member_failed(rc, fn);
+		else if (!parsed)
+			rc = cog__error(COG_EPROTO, "%s: the backend returned success and no "
+				"answer", fn);
+	} else {
+		rc = run_text(llm, member, request, &local, &parsed, fn);
+	}
+	call_out(call, &local);
+	if (!rc)
+		rc = n_inputs ? llm_embed_response_check(parsed, n_inputs, fn)
+		              : llm_response_check(parsed, fn);
 	if (!rc && !(*response_json = cog_json_print(parsed)))
 		rc = cog__oom(fn);
 	cJSON_Delete(parsed);
@@ -164,7 +191,8 @@ int cog_llm_backend_chat(cog_llm *llm, const char *request_json,
 	int rc = llm_request_parse(&request, request_json, fn);
 	if (rc)
 		return rc;
-	rc = run_member(llm, llm->vt.chat, request, 0, call, response_json, fn);
+	rc = run_member(llm, llm->vt.chat, llm->tree ? llm->tree->chat : NULL, request, 0,
+	                call, response_json, fn);
 	cJSON_Delete(request);
 	return rc;
 }
@@ -184,7 +212,8 @@ int cog_llm_backend_embed(cog_llm *llm, const char *request_json,
 	if (rc)
 		return rc;
 	size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(request, "input"));
-	rc = run_member(llm, llm->vt.embed, request, n, call, response_json, fn);
+	rc = run_member(llm, llm->vt.embed, llm->tree ? llm->tree->embed : NULL, request, n,
+	                call, response_json, fn);
 	cJSON_Delete(request);
 	return rc;
 }

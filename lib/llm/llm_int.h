@@ -22,8 +22,23 @@
 #include "core_int.h"
 #include "cognition/llm.h"
 
+/*
+ * The built-in providers' members as trees, beside the public vtable (which
+ * they also fill, for anyone calling it): backend.c hands them the request
+ * it has just checked and gets their answer back as a tree, with no print
+ * and parse in between. The request is the wrapper's, theirs to change
+ * (the provider sets its default model); *response is theirs to the caller
+ * (cJSON_Delete), NULL on failure. Host backends have none and keep the
+ * text members.
+ */
+typedef struct llm_tree_ops {
+	int (*chat)(void *self, cJSON *request, cog_llm_call *call, cJSON **response);
+	int (*embed)(void *self, cJSON *request, cog_llm_call *call, cJSON **response);
+} llm_tree_ops;
+
 struct cog_llm {
 	cog_llm_vtable vt;            /* copied; members past vt.version NULL */
+	const llm_tree_ops *tree;     /* built-in providers; NULL: text only */
 };
 
 /* ---- request.c ---- */

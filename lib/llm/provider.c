@@ -286,5 +286,12 @@ int cog_llm_provider_new(cog_llm **out, cog_ctx *ctx,
 	vt.chat = llm_provider_chat;
 	vt.embed = p->wire->embed_path ? llm_provider_embed : NULL;
 	vt.describe = provider_describe;
-	return cog_llm_new(out, &vt);
+	static const llm_tree_ops with_embed = {
+		llm_provider_chat_tree, llm_provider_embed_tree
+	};
+	static const llm_tree_ops chat_only = { llm_provider_chat_tree, NULL };
+	rc = cog_llm_new(out, &vt);
+	if (!rc)
+		(*out)->tree = p->wire->embed_path ? &with_embed : &chat_only;
+	return rc;
 }

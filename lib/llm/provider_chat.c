@@ -14,7 +14,21 @@
 
 #include "provider_int.h"
 
-/* The request, with the provider's default model when it names none. */
+/* The provider's default model into a request that names none. */
+static int set_model(const llm_provider *p, cJSON *request)
+{
+	const char *name = p->wire->name;
+	const char *model = cog_json_get_string(request, "model");
+	if (model && *model)
+		return COG_OK;
+	if (!p->model)
+		return cog__error(COG_EINVAL, "%s: the request names no model and the provider "
+			"has no default model (options.model, COG_MODEL)", name);
+	cJSON_DeleteItemFromObjectCaseSensitive(request, "model");
+	return cog_json_add_string(request, "model", p->model) ? cog__oom(name) : COG_OK;
+}
+
+/* Request text (the vtable's members) → the request tree. */
 static int parse_request(const llm_provider *p, const char *json, cJSON **out)
 {
 	const char *name = p->wire->name;
@@ -23,14 +37,7 @@ static int parse_request(const llm_provider *p, const char *json, cJSON **out)
 		return cog__error_wrap(COG_EINVAL, "%s", name);
 	if (!cJSON_IsObject(*out))
 		return cog__error(COG_EINVAL, "%s: the request is not a JSON object", name);
-	const char *model = cog_json_get_string(*out, "model");
-	if (model && *model)
-		return COG_OK;
-	if (!p->model)
-		return cog__error(COG_EINVAL, "%s: the request names no model and the provider "
-			"has no default model (options.model, COG_MODEL)", name);
-	cJSON_DeleteItemFromObjectCaseSensitive(*out, "model");
-	return cog_json_add_string(*out, "model", p->model) ? cog__oom(name) : COG_OK;
+	return COG_OK;
 }
 
 /* model (the request's when the answer has none), latency_ms, provider. */
@@ -90,8 +97,8 @@ static void log_request(const llm_provider *p, const char *kind, const cJSON *re
 		cog__error(rc, "%s", saved);
 }
 
-int llm_provider_chat(void *self, const char *request_json, cog_llm_call *call,
-                      char **response_json)
+int llm_provider_chat_tree(void *self, cJSON *request, cog_llm_call *call,
+                           cJSON **response_out)
 {
 	const llm_provider *p = self;
 	const llm_wire *wire = p->wire;
@@ -99,8 +106,8 @@ int llm_provider_chat(void *self, const char *request_json, cog_llm_call *call,
 	cog_llm_call local = COG_LLM_CALL_INIT;
 	if (!call)
 		call = &local;
-	*response_json = NULL;
-	cJSON *request = NULL, *response = NULL;
+	*response_out = NULL;
+	cJSON *response = NULL;
 	cog_buf body = COG_BUF_INIT;
 	llm_asm a;
 	llm_asm_init(&a, call);
@@ -111,7 +118,7 @@ int llm_provider_chat(void *self, const char *request_json, cog_llm_call *call,
 	x.a = &a;
 	x.call = call;
 
-	int rc = parse_request(p, request_json, &request);
+	int rc = set_model(p, request);
 	if (!rc)
 		rc = wire->chat_body(p, request, x.stream, &body);
 	if (!rc && body.failed)
@@ -129,22 +136,23 @@ int llm_provider_chat(void *self, const char *request_json, cog_llm_call *call,
 		rc = cog__error_wrap(rc, "%s: answer", wire->name);
 	if (!rc)
 		rc = complete(p, request, response, t0);
-	if (!rc && !(*response_json = cog_json_print(response)))
-		rc = cog__oom(wire->name);
 	log_request(p, "chat", request, &x, rc, t0);
+	if (!rc) {
+		*response_out = response;
+		response = NULL;
+	}
 
 	if (x.stream_state && wire->stream_state_free)
 		wire->stream_state_free(x.stream_state);
 	cJSON_Delete(x.answer);
-	cJSON_Delete(request);
 	cJSON_Delete(response);
 	llm_asm_dispose(&a);
 	cog_buf_dispose(&body);
 	return rc;
 }
 
-int llm_provider_embed(void *self, const char *request_json, cog_llm_call *call,
-                       char **response_json)
+int llm_provider_embed_tree(void *self, cJSON *request, cog_llm_call *call,
+                            cJSON **response_out)
 {
 	const llm_provider *p = self;
 	const llm_wire *wire = p->wire;
@@ -152,17 +160,17 @@ int llm_provider_embed(void *self, const char *request_json, cog_llm_call *call,
 	cog_llm_call local = COG_LLM_CALL_INIT;
 	if (!call)
 		call = &local;
-	*response_json = NULL;
+	*response_out = NULL;
 	if (!wire->embed_path || !wire->embed_body || !wire->embed_parse)
 		return cog__error(COG_EUNAVAILABLE, "%s: no embeddings", wire->name);
-	cJSON *request = NULL, *response = NULL;
+	cJSON *response = NULL;
 	cog_buf body = COG_BUF_INIT;
 	llm_exchange x;
 	memset(&x, 0, sizeof(x));
 	x.path = wire->embed_path;
 	x.call = call;
 
-	int rc = parse_request(p, request_json, &request);
+	int rc = set_model(p, request);
 	if (!rc)
 		rc = wire->embed_body(p, request, &body);
 	if (!rc && body.failed)
@@ -175,13 +183,44 @@ int llm_provider_embed(void *self, const char *request_json, cog_llm_call *call,
 		rc = wire->embed_parse(p, x.answer, &response);
 	if (!rc)
 		rc = complete(p, request, response, t0);
-	if (!rc && !(*response_json = cog_json_print(response)))
-		rc = cog__oom(wire->name);
 	log_request(p, "embed", request, &x, rc, t0);
+	if (!rc) {
+		*response_out = response;
+		response = NULL;
+	}
 
 	cJSON_Delete(x.answer);
-	cJSON_Delete(request);
 	cJSON_Delete(response);
 	cog_buf_dispose(&body);
 	return rc;
+}
+
+/* The vtable's text members: parse, run the tree member, print. */
+static int run_text(void *self, const char *request_json, cog_llm_call *call,
+                    char **response_json,
+                    int (*tree)(void *, cJSON *, cog_llm_call *, cJSON **))
+{
+	const llm_provider *p = self;
+	*response_json = NULL;
+	cJSON *request = NULL, *response = NULL;
+	int rc = parse_request(p, request_json, &request);
+	if (!rc)
+		rc = tree(self, request, call, &response);
+	if (!rc && !(*response_json = cog_json_print(response)))
+		rc = cog__oom(p->wire->name);
+	cJSON_Delete(request);
+	cJSON_Delete(response);
+	return rc;
+}
+
+int llm_provider_chat(void *self, const char *request_json, cog_llm_call *call,
+                      char **response_json)
+{
+	return run_text(self, request_json, call, response_json, llm_provider_chat_tree);
+}
+
+int llm_provider_embed(void *self, const char *request_json, cog_llm_call *call,
+                       char **response_json)
+{
+	return run_text(self, request_json, call, response_json, llm_provider_embed_tree);
 }

@@ -126,5 +126,12 @@ int llm_provider_chat(void *self, const char *request_json, cog_llm_call *call,
                       char **response_json);
 int llm_provider_embed(void *self, const char *request_json, cog_llm_call *call,
                        char **response_json);
+/* The same as trees (llm_tree_ops): request checked by backend.c, changed
+ * here (default model); *response the answer (cJSON_Delete), NULL on
+ * failure. The text members above parse, call these and print. */
+int llm_provider_chat_tree(void *self, cJSON *request, cog_llm_call *call,
+                           cJSON **response);
+int llm_provider_embed_tree(void *self, cJSON *request, cog_llm_call *call,
+                            cJSON **response);
 
 #endif /* COG_LLM_PROVIDER_INT_H */
