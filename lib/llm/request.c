@@ -30,16 +30,17 @@ static int check_number(const cJSON *request, const char *name, double min,
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(request, name);
 	if (!v)
 		return COG_OK;
-	char pointer[32], got[80];
-	snprintf(pointer, sizeof(pointer), "/%s", name);
-	llm_req_got(v, got);
+	const char *what = NULL;
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-		return llm_req_fail(fn, "request", pointer, "must be a number (got %s)", got);
-	if (integer && v->valuedouble != floor(v->valuedouble))
-		return llm_req_fail(fn, "request", pointer, "must be an integer (got %s)", got);
-	if (v->valuedouble < min || v->valuedouble > max)
-		return llm_req_fail(fn, "request", pointer,
-			"must be between %.17g and %.17g (got %s)", min, max, got);
+		what = "must be a number";
+	else if (integer && v->valuedouble != floor(v->valuedouble))
+		what = "must be an integer";
+	else if (v->valuedouble < min || v->valuedouble > max)
+		return llm_req_fail(fn, "request", LLM_REQ_AT("/%s", name),
+			"must be between %.17g and %.17g (got %s)", min, max, LLM_REQ_GOT(v));
+	if (what)
+		return llm_req_fail(fn, "request", LLM_REQ_AT("/%s", name), "%s (got %s)",
+			what, LLM_REQ_GOT(v));
 	return COG_OK;
 }
 

@@ -17,6 +17,15 @@ int llm_req_fail(const char *fn, const char *what, const char *pointer,
 /* A short description of a value for "(got ...)": a string quoted and cut
  * at 40 bytes, a number, or the kind of value. */
 void llm_req_got(const cJSON *value, char out[80]);
+/* The same, returning out: for a message argument, so that the
+ * description is made only once a check has failed. */
+const char *llm_req_gots(const cJSON *value, char out[80]);
+/* A JSON pointer formatted into a temporary of the calling block, for a
+ * message argument once a check has failed: LLM_REQ_AT("%s/id", ptr). */
+const char *llm_req_at(char *out, size_t size, const char *fmt, ...) COG_PRINTF(3, 4);
+#define LLM_REQ_AT(...) llm_req_at((char[160]){ 0 }, 160, __VA_ARGS__)
+/* A value described in a temporary of the calling block (llm_req_got). */
+#define LLM_REQ_GOT(v) llm_req_gots((v), (char[80]){ 0 })
 /* Every member of object is one of allowed (NULL-terminated) and appears
  * once; else COG_EINVAL naming the member and the known ones. */
 int llm_req_members(const cJSON *object, const char *const *allowed,

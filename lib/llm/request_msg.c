@@ -207,27 +207,25 @@ static int check_message(cJSON *message, int i, const char *fn)
 		"role", "content", "tool_calls", "tool_call_id", "name", NULL
 	};
 	static const char *const keep[] = { "content", NULL };
-	char ptr[48], where[96], got[80];
+	char ptr[48];
 	snprintf(ptr, sizeof(ptr), "/messages/%d", i);
-	llm_req_got(message, got);
 	if (!cJSON_IsObject(message))
-		return FAIL(ptr, "must be an object (got %s)", got);
+		return FAIL(ptr, "must be an object (got %s)", LLM_REQ_GOT(message));
 	llm_req_drop_nulls(message, keep);
 	int rc = llm_req_members(message, members, fn, "request", ptr);
 	if (rc)
 		return rc;
 	const cJSON *role_item = cJSON_GetObjectItemCaseSensitive(message, "role");
 	const char *role = cJSON_IsString(role_item) ? role_item->valuestring : "";
-	snprintf(where, sizeof(where), "%s/role", ptr);
-	llm_req_got(role_item, got);
 	if (strcmp(role, "system") && strcmp(role, "user") &&
 	    strcmp(role, "assistant") && strcmp(role, "tool"))
-		return FAIL(where, "must be one of system, user, assistant, tool (got %s)", got);
+		return FAIL(LLM_REQ_AT("%s/role", ptr),
+			"must be one of system, user, assistant, tool (got %s)",
+			LLM_REQ_GOT(role_item));
 	bool assistant = strcmp(role, "assistant") == 0;
 	bool tool = strcmp(role, "tool") == 0;
 
 	cJSON *content = cJSON_GetObjectItemCaseSensitive(message, "content");
-	snprintf(where, sizeof(where), "%s/content", ptr);
 	if (cJSON_IsArray(content) && (!tool || is_parts(content))) {
 		if ((rc = join_parts(message, content, ptr, fn)))
 			return rc;
@@ -241,24 +239,25 @@ static int check_message(cJSON *message, int i, const char *fn)
 			return rc;
 		content = cJSON_GetObjectItemCaseSensitive(message, "content");
 	}
-	llm_req_got(content, got);
+	/* Described as it was before an absent one became null. */
+	char got[80] = "";
+	if (!cJSON_IsString(content))
+		llm_req_got(content, got);
 	if (assistant && !content) {
 		if (!cJSON_AddNullToObject(message, "content"))
 			return cog__oom(fn);
 		content = cJSON_GetObjectItemCaseSensitive(message, "content");
 	}
 	if (!cJSON_IsString(content) && !(assistant && cJSON_IsNull(content)))
-		return FAIL(where, "must be a string%s (got %s)",
+		return FAIL(LLM_REQ_AT("%s/content", ptr), "must be a string%s (got %s)",
 			assistant ? " or null" : "", got);
 
 	cJSON *calls = cJSON_GetObjectItemCaseSensitive(message, "tool_calls");
 	if (calls && !assistant)
 		return FAIL(ptr, "only assistant messages have tool_calls (role is %s)", role);
-	if (calls && !cJSON_IsArray(calls)) {
-		llm_req_got(calls, got);
-		snprintf(where, sizeof(where), "%s/tool_calls", ptr);
-		return FAIL(where, "must be an array (got %s)", got);
-	}
+	if (calls && !cJSON_IsArray(calls))
+		return FAIL(LLM_REQ_AT("%s/tool_calls", ptr), "must be an array (got %s)",
+			LLM_REQ_GOT(calls));
 	int c = 0;
 	for (cJSON *call = calls ? calls->child : NULL, *next; call; call = next, c++) {
 		next = call->next;
@@ -271,18 +270,16 @@ static int check_message(cJSON *message, int i, const char *fn)
 		return FAIL(ptr, "an assistant message needs content or tool_calls");
 
 	const cJSON *call_id = cJSON_GetObjectItemCaseSensitive(message, "tool_call_id");
-	snprintf(where, sizeof(where), "%s/tool_call_id", ptr);
-	llm_req_got(call_id, got);
 	if (call_id && !tool)
-		return FAIL(where, "only tool messages have tool_call_id (role is %s)", role);
+		return FAIL(LLM_REQ_AT("%s/tool_call_id", ptr),
+			"only tool messages have tool_call_id (role is %s)", role);
 	if (tool && !(cJSON_IsString(call_id) && call_id->valuestring[0]))
-		return FAIL(where, "a tool message needs tool_call_id as a non-empty "
-			"string (got %s)", got);
+		return FAIL(LLM_REQ_AT("%s/tool_call_id", ptr), "a tool message needs "
+			"tool_call_id as a non-empty string (got %s)", LLM_REQ_GOT(call_id));
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(message, "name");
-	snprintf(where, sizeof(where), "%s/name", ptr);
-	llm_req_got(name, got);
 	if (name && !(cJSON_IsString(name) && name->valuestring[0]))
-		return FAIL(where, "must be a non-empty string (got %s)", got);
+		return FAIL(LLM_REQ_AT("%s/name", ptr), "must be a non-empty string (got %s)",
+			LLM_REQ_GOT(name));
 	return COG_OK;
 }
 

@@ -67,6 +67,21 @@ void llm_req_got(const cJSON *value, char out[80])
 	}
 }
 
+const char *llm_req_gots(const cJSON *value, char out[80])
+{
+	llm_req_got(value, out);
+	return out;
+}
+
+const char *llm_req_at(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	return out;
+}
+
 int llm_req_members(const cJSON *object, const char *const *allowed,
                     const char *fn, const char *what, const char *pointer)
 {
@@ -75,9 +90,9 @@ int llm_req_members(const cJSON *object, const char *const *allowed,
 		bool known = false;
 		for (size_t i = 0; allowed[i] && !known; i++)
 			known = strcmp(allowed[i], name) == 0;
-		char where[256];
-		snprintf(where, sizeof(where), "%s/%.64s", pointer, name);
 		if (!known) {
+			char where[256];
+			snprintf(where, sizeof(where), "%s/%.64s", pointer, name);
 			char list[400] = "";
 			size_t used = 0;
 			for (size_t i = 0; allowed[i] && used < sizeof(list); i++)
@@ -87,7 +102,8 @@ int llm_req_members(const cJSON *object, const char *const *allowed,
 		}
 		for (const cJSON *o = m->next; o; o = o->next)
 			if (o->string && strcmp(o->string, name) == 0)
-				return llm_req_fail(fn, what, where, "appears more than once");
+				return llm_req_fail(fn, what, LLM_REQ_AT("%s/%.64s", pointer, name),
+					"appears more than once");
 	}
 	return COG_OK;
 }

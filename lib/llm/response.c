@@ -38,21 +38,18 @@ static bool is_count(const cJSON *v)
 static int check_usage(cJSON *response, const char *const *names, const char *who)
 {
 	cJSON *usage = cJSON_GetObjectItemCaseSensitive(response, "usage");
-	char got[80], ptr[64];
 	if (!usage || cJSON_IsNull(usage)) {
 		if (usage)
 			cJSON_DeleteItemFromObjectCaseSensitive(response, "usage");
 		if (!(usage = cJSON_AddObjectToObject(response, "usage")))
 			return cog__oom(who);
 	}
-	llm_req_got(usage, got);
 	if (!cJSON_IsObject(usage))
-		return fail(who, "/usage", "must be an object (got %s)", got);
+		return fail(who, "/usage", "must be an object (got %s)", LLM_REQ_GOT(usage));
 	for (const cJSON *m = usage->child; m; m = m->next) {
-		snprintf(ptr, sizeof(ptr), "/usage/%.48s", m->string ? m->string : "");
-		llm_req_got(m, got);
 		if (!is_count(m))
-			return fail(who, ptr, "must be an integer >= 0 (got %s)", got);
+			return fail(who, LLM_REQ_AT("/usage/%.48s", m->string ? m->string : ""),
+				"must be an integer >= 0 (got %s)", LLM_REQ_GOT(m));
 	}
 	for (size_t i = 0; names[i]; i++)
 		if (!cJSON_GetObjectItemCaseSensitive(usage, names[i]) &&
@@ -66,18 +63,16 @@ static int check_usage(cJSON *response, const char *const *names, const char *wh
  * and becomes the object. */
 static int check_call(cJSON *call, int i, const char *who)
 {
-	char ptr[64], got[80];
+	char ptr[64];
 	snprintf(ptr, sizeof(ptr), "/message/tool_calls/%d", i);
-	llm_req_got(call, got);
 	if (!cJSON_IsObject(call))
-		return fail(who, ptr, "must be an object (got %s)", got);
+		return fail(who, ptr, "must be an object (got %s)", LLM_REQ_GOT(call));
 	const char *names[] = { "id", "name" };
 	for (size_t k = 0; k < COG_ARRAY_LEN(names); k++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(call, names[k]);
-		llm_req_got(v, got);
 		if (!cJSON_IsString(v) || !v->valuestring[0])
 			return fail(who, ptr, "%s must be a non-empty string (got %s)",
-				names[k], got);
+				names[k], LLM_REQ_GOT(v));
 	}
 	cJSON *args = cJSON_GetObjectItemCaseSensitive(call, "arguments");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(call, "arguments_text");
@@ -117,7 +112,6 @@ static int check_call(cJSON *call, int i, const char *who)
 		}
 		return COG_OK;
 	}
-	llm_req_got(args, got);
 	if (cJSON_IsNull(args)) {
 		if (!cJSON_IsString(text))
 			return fail(who, ptr, "arguments null needs arguments_text, the "
@@ -125,40 +119,40 @@ static int check_call(cJSON *call, int i, const char *who)
 		return COG_OK;
 	}
 	if (!cJSON_IsObject(args))
-		return fail(who, ptr, "arguments must be an object or null (got %s)", got);
+		return fail(who, ptr, "arguments must be an object or null (got %s)",
+			LLM_REQ_GOT(args));
 	return COG_OK;
 }
 
 static int check_message(cJSON *response, int *n_calls, const char *who)
 {
 	cJSON *message = cJSON_GetObjectItemCaseSensitive(response, "message");
-	char got[80];
-	llm_req_got(message, got);
 	if (!cJSON_IsObject(message))
-		return fail(who, "/message", "must be an object (got %s)", got);
+		return fail(who, "/message", "must be an object (got %s)",
+			LLM_REQ_GOT(message));
 	const cJSON *role = cJSON_GetObjectItemCaseSensitive(message, "role");
-	llm_req_got(role, got);
 	if (!role) {
 		if (cog_json_add_string(message, "role", "assistant"))
 			return COG_ENOMEM;
 	} else if (!cJSON_IsString(role) || strcmp(role->valuestring, "assistant")) {
-		return fail(who, "/message/role", "must be \"assistant\" (got %s)", got);
+		return fail(who, "/message/role", "must be \"assistant\" (got %s)",
+			LLM_REQ_GOT(role));
 	}
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(message, "content");
-	llm_req_got(content, got);
 	if (!content) {
 		if (!cJSON_AddNullToObject(message, "content"))
 			return cog__oom(who);
 	} else if (!cJSON_IsString(content) && !cJSON_IsNull(content)) {
-		return fail(who, "/message/content", "must be a string or null (got %s)", got);
+		return fail(who, "/message/content", "must be a string or null (got %s)",
+			LLM_REQ_GOT(content));
 	}
 	cJSON *calls = cJSON_GetObjectItemCaseSensitive(message, "tool_calls");
 	*n_calls = 0;
 	if (!calls)
 		return COG_OK;
-	llm_req_got(calls, got);
 	if (!cJSON_IsArray(calls) && !cJSON_IsNull(calls))
-		return fail(who, "/message/tool_calls", "must be an array (got %s)", got);
+		return fail(who, "/message/tool_calls", "must be an array (got %s)",
+			LLM_REQ_GOT(calls));
 	cJSON *call;
 	cJSON_ArrayForEach(call, calls) {
 		int rc = check_call(call, *n_calls, who);
@@ -180,7 +174,6 @@ static int check_optional(const cJSON *response, const char *who)
 		{ "latency_ms", 'n' }, { "cost", 'n' }, { "attempts", 'c' },
 		{ "cached", 'b' },
 	};
-	char ptr[32], got[80];
 	for (size_t i = 0; i < COG_ARRAY_LEN(members); i++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(response, members[i].name);
 		bool ok;
@@ -193,12 +186,10 @@ static int check_optional(const cJSON *response, const char *who)
 		}
 		if (!v || ok)
 			continue;
-		snprintf(ptr, sizeof(ptr), "/%s", members[i].name);
-		llm_req_got(v, got);
-		return fail(who, ptr, "must be %s (got %s)",
+		return fail(who, LLM_REQ_AT("/%s", members[i].name), "must be %s (got %s)",
 			members[i].kind == 's' ? "a string" : members[i].kind == 'b' ?
 			"true or false" : members[i].kind == 'c' ? "an integer >= 0" :
-			"a number >= 0", got);
+			"a number >= 0", LLM_REQ_GOT(v));
 	}
 	return COG_OK;
 }
@@ -208,17 +199,14 @@ int llm_response_check(cJSON *response, const char *who)
 	static const char *const usage_names[] = {
 		"input_tokens", "output_tokens", "cached_tokens", NULL
 	};
-	char got[80];
 	cog__json_init();
-	llm_req_got(response, got);
 	if (!cJSON_IsObject(response))
-		return fail(who, "", "must be a JSON object (got %s)", got);
+		return fail(who, "", "must be a JSON object (got %s)", LLM_REQ_GOT(response));
 	int n_calls = 0;
 	int rc = check_message(response, &n_calls, who);
 	if (rc)
 		return rc;
 	const cJSON *finish = cJSON_GetObjectItemCaseSensitive(response, "finish_reason");
-	llm_req_got(finish, got);
 	if (!finish || cJSON_IsNull(finish)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(response, "finish_reason");
 		if (cog_json_add_string(response, "finish_reason",
@@ -229,7 +217,8 @@ int llm_response_check(cJSON *response, const char *who)
 	           strcmp(finish->valuestring, "tool_calls") &&
 	           strcmp(finish->valuestring, "content_filter"))) {
 		return fail(who, "/finish_reason",
-			"must be one of stop, length, tool_calls, content_filter (got %s)", got);
+			"must be one of stop, length, tool_calls, content_filter (got %s)",
+			LLM_REQ_GOT(finish));
 	}
 	rc = check_usage(response, usage_names, who);
 	return rc ? rc : check_optional(response, who);
@@ -238,15 +227,13 @@ int llm_response_check(cJSON *response, const char *who)
 int llm_embed_response_check(cJSON *response, size_t n_inputs, const char *who)
 {
 	static const char *const usage_names[] = { "input_tokens", NULL };
-	char got[80], ptr[48];
+	char ptr[48];
 	cog__json_init();
-	llm_req_got(response, got);
 	if (!cJSON_IsObject(response))
-		return fail(who, "", "must be a JSON object (got %s)", got);
+		return fail(who, "", "must be a JSON object (got %s)", LLM_REQ_GOT(response));
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(response, "data");
-	llm_req_got(data, got);
 	if (!cJSON_IsArray(data))
-		return fail(who, "/data", "must be an array of vectors (got %s)", got);
+		return fail(who, "/data", "must be an array of vectors (got %s)", LLM_REQ_GOT(data));
 	size_t n = (size_t)cJSON_GetArraySize(data);
 	if (n != n_inputs)
 		return fail(who, "/data", "has %zu vectors for %zu inputs", n, n_inputs);
@@ -254,15 +241,13 @@ int llm_embed_response_check(cJSON *response, size_t n_inputs, const char *who)
 	const cJSON *vector, *x;
 	cJSON_ArrayForEach(vector, data) {
 		snprintf(ptr, sizeof(ptr), "/data/%zu", i);
-		llm_req_got(vector, got);
 		if (!cJSON_IsArray(vector))
-			return fail(who, ptr, "must be an array of numbers (got %s)", got);
+			return fail(who, ptr, "must be an array of numbers (got %s)", LLM_REQ_GOT(vector));
 		size_t len = 0;
 		cJSON_ArrayForEach(x, vector) {
 			if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
-				llm_req_got(x, got);
 				return fail(who, ptr, "element %zu must be a finite number (got %s)",
-					len, got);
+					len, LLM_REQ_GOT(x));
 			}
 			len++;
 		}
@@ -274,17 +259,15 @@ int llm_embed_response_check(cJSON *response, size_t n_inputs, const char *who)
 		i++;
 	}
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(response, "dimensions");
-	llm_req_got(d, got);
 	if (!d) {
 		if (!cJSON_AddNumberToObject(response, "dimensions", (double)dims))
 			return cog__oom(who);
 	} else if (!is_count(d) || (n && (size_t)d->valuedouble != dims)) {
 		return fail(who, "/dimensions", "must be the vectors' length %zu (got %s)",
-			dims, got);
+			dims, LLM_REQ_GOT(d));
 	}
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(response, "model");
-	llm_req_got(model, got);
 	if (model && !cJSON_IsString(model))
-		return fail(who, "/model", "must be a string (got %s)", got);
+		return fail(who, "/model", "must be a string (got %s)", LLM_REQ_GOT(model));
 	return check_usage(response, usage_names, who);
 }
