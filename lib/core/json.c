@@ -261,24 +261,6 @@ int cog_json_parse(cJSON **out, const char *text, const char *what)
 	return COG_OK;
 }
 
-char *cog_json_print(const cJSON *item)
-{
-	cog__json_init();
-	char *text = cJSON_PrintUnformatted(item);
-	if (!text) {
-		cog__oom("json print");
-		return NULL;
-	}
-	/* cJSON allocates with its hooks; hand the caller cog_malloc memory. */
-	if (cog__allocator_is_custom())
-		return text;
-	char *copy = cog__strdup(text);
-	cJSON_free(text);
-	if (!copy)
-		cog__oom("json print");
-	return copy;
-}
-
 const char *cog_json_get_string(const cJSON *object, const char *name)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
