@@ -16,6 +16,7 @@
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core_int.h"
@@ -57,10 +58,11 @@ static bool put_number(cog_buf *b, const cJSON *item)
 		put_int(b, (long long)d);
 		return true;
 	}
+	/* Read back with strtod, which is what sscanf's %lg does (minus the
+	 * stream set-up; a printed finite number always converts). */
 	char text[26];
-	double test = 0;
 	int n = snprintf(text, sizeof(text), "%1.15g", d);
-	if (sscanf(text, "%lg", &test) != 1 || !close_enough(test, d))
+	if (n < 0 || n > (int)sizeof(text) - 1 || !close_enough(strtod(text, NULL), d))
 		n = snprintf(text, sizeof(text), "%1.17g", d);
 	if (n < 0 || n > (int)sizeof(text) - 1)
 		return false;
