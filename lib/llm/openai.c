@@ -380,6 +380,7 @@ const llm_wire llm_wire_openai = {
 	.embed_path = "/embeddings",
 	.chat_body = chat_body,
 	.chat_parse = chat_parse,
+	.chat_fast = llm_openai_fast_answer,
 	.stream_event = llm_openai_stream_event,
 	.stream_state_new = llm_openai_stream_state_new,
 	.stream_state_free = llm_openai_stream_state_free,

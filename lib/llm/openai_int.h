@@ -44,4 +44,12 @@ int llm_openai_stream_event(const llm_provider *p, void *state, const char *type
 int llm_openai_fast_chunk(const char *data, size_t len, cog_buf *scratch,
                           llm_asm *a);
 
+/* ---- openai_fast_answer.c ---- */
+
+/* A whole chat.completion of the common shape (text content, no tool
+ * calls, no refusal, no error) read from validated JSON text into the
+ * assembly as chat_parse would: 1 taken, 0 of another shape (nothing
+ * changed), or a negative status (message set). */
+int llm_openai_fast_answer(const char *body, size_t len, llm_asm *a);
+
 #endif /* COG_LLM_OPENAI_INT_H */

@@ -207,6 +207,14 @@ static int parse_answer(exchange *ex)
 		return cog__oom(name);
 	if (cog_json_validate(ex->body.ptr ? ex->body.ptr : "", ex->body.len, "answer"))
 		return cog__error_wrap(COG_EPROTO, "%s", name);
+	/* A chat answer of the common shape goes into the assembly with no
+	 * tree (x->answer stays NULL). */
+	if (ex->x->a && ex->p->wire->chat_fast) {
+		int taken = ex->p->wire->chat_fast(ex->body.ptr ? ex->body.ptr : "",
+		                                   ex->body.len, ex->x->a);
+		if (taken)
+			return taken < 0 ? taken : COG_OK;
+	}
 	cog__json_init();
 	if (!(answer = cJSON_ParseWithLength(ex->body.ptr, ex->body.len)))
 		return cog__oom(name);

@@ -35,6 +35,10 @@ typedef struct llm_wire {
 	 * naming what is wrong. */
 	int (*chat_parse)(const llm_provider *p, const cJSON *request,
 	                  const cJSON *answer, llm_asm *a);
+	/* Optional: the same for the common answer read straight from its
+	 * text (already validated JSON), no tree: 1 taken, 0 left to cJSON and
+	 * chat_parse (nothing changed), or a negative status. */
+	int (*chat_fast)(const char *body, size_t len, llm_asm *a);
 	/* One stream event: for SSE the event type and data, for NDJSON
 	 * type NULL and the line. *done set once the format's last event came
 	 * ([DONE], message_stop, "done":true). */
