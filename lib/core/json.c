@@ -51,11 +51,22 @@ static bool scan_string(json_scan *js)
 {
 	js->pos++; /* opening quote */
 	size_t start = js->pos;
+	unsigned char seen = 0; /* the bytes' high bits: UTF-8 checked only if set */
 	while (js->pos < js->len) {
-		unsigned char c = js->s[js->pos];
+		/* A run of plain bytes, with local copies the compiler keeps in
+		 * registers. */
+		const unsigned char *s = js->s;
+		size_t i = js->pos, n = js->len;
+		while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+			seen |= s[i++];
+		js->pos = i;
+		if (i >= n)
+			break;
+		unsigned char c = s[i];
 		if (c == '"') {
 			size_t bad;
-			if (!cog_utf8_valid((const char *)js->s + start, js->pos - start, &bad)) {
+			if ((seen & 0x80) &&
+			    !cog_utf8_valid((const char *)js->s + start, js->pos - start, &bad)) {
 				js->pos = start + bad;
 				return fail(js, "invalid UTF-8 in string");
 			}
@@ -64,10 +75,6 @@ static bool scan_string(json_scan *js)
 		}
 		if (c < 0x20)
 			return fail(js, "control character in string");
-		if (c != '\\') {
-			js->pos++;
-			continue;
-		}
 		js->pos++;
 		if (js->pos >= js->len)
 			break;
