@@ -96,6 +96,12 @@ void cog__json_init(void);
 int cog_json_parse(cJSON **out, const char *text, const char *what);
 /* Print compact JSON to a cog_malloc'd string; NULL on OOM (error set). */
 char *cog_json_print(const cJSON *item);
+/* The same compact text appended to b (cJSON's own printer where ours
+ * declines): 0, COG_ENOMEM, or COG_EINVAL for a NULL item; on failure b may
+ * hold a part of the text. */
+int cog__json_print_into(cog_buf *b, const cJSON *item);
+/* A string as cog_json_print writes it (NULL as ""). */
+void cog__json_put_string(cog_buf *b, const char *s);
 /* Member accessors: NULL/`fallback` when absent or of another type. */
 const char *cog_json_get_string(const cJSON *object, const char *name);
 double cog_json_get_number(const cJSON *object, const char *name, double fallback);

@@ -192,3 +192,25 @@ char *cog_json_print(const cJSON *item)
 		cog__oom("json print");
 	return text;
 }
+
+int cog__json_print_into(cog_buf *b, const cJSON *item)
+{
+	cog__json_init();
+	size_t mark = b->len;
+	if (!item)
+		return COG_EINVAL;
+	if (put_value(b, item, 0))
+		return b->failed ? COG_ENOMEM : COG_OK;
+	b->len = mark;
+	char *text = print_with_cjson(item);
+	if (!text)
+		return COG_ENOMEM;
+	int rc = cog_buf_puts(b, text);
+	cog_free(text);
+	return rc;
+}
+
+void cog__json_put_string(cog_buf *b, const char *s)
+{
+	put_string(b, s);
+}

@@ -238,13 +238,20 @@ static int put_body(cJSON *body, cog_buf *buf, int rc)
 	return rc;
 }
 
+int llm_openai_body_tree(const cJSON *request, bool stream, cog_buf *buf)
+{
+	cog__json_init();
+	cJSON *body = cJSON_CreateObject();
+	return put_body(body, buf, body ? build_body(request, stream, body) : COG_ENOMEM);
+}
+
 static int chat_body(const llm_provider *p, const cJSON *request, bool stream,
                      cog_buf *buf)
 {
 	(void)p;
-	cog__json_init();
-	cJSON *body = cJSON_CreateObject();
-	return put_body(body, buf, body ? build_body(request, stream, body) : COG_ENOMEM);
+	if (llm_openai_body_direct(request, stream, buf) == COG_OK)
+		return COG_OK;
+	return llm_openai_body_tree(request, stream, buf);
 }
 
 /* ---- whole answers ---- */

@@ -30,6 +30,18 @@ void llm_openai_stream_state_free(void *state);
 int llm_openai_stream_event(const llm_provider *p, void *state, const char *type,
                             const char *data, size_t len, llm_asm *a, bool *done);
 
+/* ---- openai_body.c ---- */
+
+/* The chat body of a plain request appended to buf, as openai.c's tree
+ * builder would write it: 0, or 1 (buf unchanged unless it has failed)
+ * when the request needs the builder. */
+int llm_openai_body_direct(const cJSON *request, bool stream, cog_buf *buf);
+
+/* ---- openai.c ---- */
+
+/* The chat body through a cJSON tree (every request). */
+int llm_openai_body_tree(const cJSON *request, bool stream, cog_buf *buf);
+
 /* ---- openai_fast.c ---- */
 
 /*
