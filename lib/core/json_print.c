@@ -9,8 +9,9 @@
  * with sprintf("%1.15g") and reads it back with sscanf to see whether 15
  * digits were enough (else "%1.17g"). An integral value below 10^15 prints as
  * its digits under "%1.15g" (the exponent is below the precision, and the
- * value is exact), so those are written with an integer formatter here;
- * every other number goes the way cJSON goes.
+ * value is exact), so those are written with an integer formatter here,
+ * and so are short decimals (put_short_decimal); every other number goes
+ * the way cJSON goes.
  */
 #include <float.h>
 #include <locale.h>
@@ -46,6 +47,42 @@ static bool close_enough(double a, double b)
 	return fabs(a - b) <= max * DBL_EPSILON;
 }
 
+/* A short decimal: |d| in [10^-4, 10^6) the double nearest m / 10^k for
+ * some k <= 9 (so m < 10^15: at most 15 significant digits). Rounding d
+ * to 15 significant digits gives back m / 10^k exactly (d is within a
+ * relative 2^-53 of it, far below half a unit in the 15th digit), "%1.15g"
+ * writes it in fixed notation (the exponent is between -4 and 14) without
+ * trailing zeros, and it reads back as d: so that text, written here with
+ * integer arithmetic. Temperatures, probabilities, latencies in ms. */
+static bool put_short_decimal(cog_buf *b, double d)
+{
+	double a = fabs(d), scale = 1;
+	if (!(a >= 1e-4 && a < 1e6))
+		return false;
+	for (int k = 1; k <= 9; k++) {
+		scale *= 10;
+		double m = nearbyint(a * scale);
+		if (m / scale != a)
+			continue;
+		unsigned long long u = (unsigned long long)m, p = (unsigned long long)scale;
+		char frac[10];
+		int n = 0;
+		for (unsigned long long f = u % p, q = p / 10; q > 0; q /= 10)
+			frac[n++] = (char)('0' + f / q % 10);
+		while (n > 0 && frac[n - 1] == '0')
+			n--;
+		if (d < 0)
+			cog_buf_putc(b, '-');
+		put_int(b, (long long)(u / p));
+		if (n > 0) {
+			cog_buf_putc(b, '.');
+			cog_buf_put(b, frac, (size_t)n);
+		}
+		return true;
+	}
+	return false;
+}
+
 static bool put_number(cog_buf *b, const cJSON *item)
 {
 	double d = item->valuedouble;
@@ -58,6 +95,8 @@ static bool put_number(cog_buf *b, const cJSON *item)
 		put_int(b, (long long)d);
 		return true;
 	}
+	if (put_short_decimal(b, d))
+		return true;
 	/* Read back with strtod, which is what sscanf's %lg does (minus the
 	 * stream set-up; a printed finite number always converts). */
 	char text[26];

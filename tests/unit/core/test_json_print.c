@@ -190,6 +190,39 @@ START_TEST(test_integer_edges)
 }
 END_TEST
 
+START_TEST(test_short_decimals)
+{
+	/* m / 10^k for k up to 11 around the short-decimal range's ends and
+	 * inside it, both signs, and their neighbouring doubles. */
+	rng_state = 7;
+	for (int i = 0; i < 300000; i++) {
+		uint64_t seed = rng_state;
+		int k = (int)below(12);
+		double m = (double)(next() >> (11 + below(53)));
+		double d = m / pow(10, k);
+		if (below(8) == 0)
+			d = nextafter(d, below(2) ? INFINITY : 0);
+		if (below(2))
+			d = -d;
+		cJSON *n = cJSON_CreateNumber(d);
+		ck_assert_ptr_nonnull(n);
+		same(n, "short decimal", seed);
+		cJSON_Delete(n);
+	}
+	static const double edges[] = {
+		1e-4, -1e-4, 0.0001000000000000001, 0.00009999999999999999, 999999.999999999,
+		999999.9999999999, 1e6 - 0.5, 0.1, 0.2, 0.3, 0.7, 1.1, 2.675, 0.000123456789,
+		123456.123456789, 999999.123456789, 0.101, 5.0000000001,
+	};
+	for (size_t i = 0; i < COG_ARRAY_LEN(edges); i++) {
+		cJSON *n = cJSON_CreateNumber(edges[i]);
+		ck_assert_ptr_nonnull(n);
+		same(n, "short decimal edge", i);
+		cJSON_Delete(n);
+	}
+}
+END_TEST
+
 START_TEST(test_odd_items)
 {
 	/* An object whose members lost their names (made as an array), a
@@ -238,6 +271,7 @@ int main(void)
 	tcase_add_test(tc, test_random_trees);
 	tcase_add_test(tc, test_random_numbers);
 	tcase_add_test(tc, test_integer_edges);
+	tcase_add_test(tc, test_short_decimals);
 	tcase_add_test(tc, test_odd_items);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
