@@ -47,22 +47,41 @@ static bool hex4(json_scan *js, unsigned int *value)
 	return true;
 }
 
+/* The bytes a string's fast loop passes over: ASCII from 0x20 but '"'
+ * and '\\' (bytes from 0x80 stop it once, to note that UTF-8 needs a
+ * check). */
+static const unsigned char plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+	R16(0), R16(0),
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x22 '"' */
+	R16(1), R16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,   /* 0x5c '\\' */
+	R16(1), R16(1),
+	R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+#undef R16
+};
+
 static bool scan_string(json_scan *js)
 {
 	js->pos++; /* opening quote */
 	size_t start = js->pos;
-	unsigned char seen = 0; /* the bytes' high bits: UTF-8 checked only if set */
+	unsigned char seen = 0; /* 0x80 once a byte >= 0x80 passed: UTF-8 to check */
 	while (js->pos < js->len) {
-		/* A run of plain bytes, with local copies the compiler keeps in
-		 * registers. */
+		/* A run of plain ASCII bytes, with local copies the compiler keeps
+		 * in registers. */
 		const unsigned char *s = js->s;
 		size_t i = js->pos, n = js->len;
-		while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
-			seen |= s[i++];
+		while (i < n && plain[s[i]])
+			i++;
 		js->pos = i;
 		if (i >= n)
 			break;
 		unsigned char c = s[i];
+		if (c >= 0x80) {
+			seen = 0x80;
+			js->pos++;
+			continue;
+		}
 		if (c == '"') {
 			size_t bad;
 			if ((seen & 0x80) &&

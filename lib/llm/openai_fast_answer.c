@@ -58,19 +58,21 @@ static bool string(ascan *s, span *out)
 {
 	if (peek(s) != '"')
 		return false;
-	const char *b = ++s->p;
+	/* Local copies: the compiler need not reload s->p after each byte. */
+	const char *b = ++s->p, *p = b, *end = s->end;
 	bool escaped = false;
-	while (s->p < s->end && *s->p != '"') {
-		if (*s->p == '\\') {
+	while (p < end && *p != '"') {
+		if (*p == '\\') {
 			escaped = true;
-			s->p++;
+			p++;
 		}
-		s->p++;
+		p++;
 	}
-	if (s->p >= s->end)
+	s->p = p;
+	if (p >= end)
 		return false;
 	out->p = b;
-	out->n = (size_t)(s->p - b);
+	out->n = (size_t)(p - b);
 	out->escaped = escaped;
 	s->p++;
 	return true;
