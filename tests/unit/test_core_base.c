@@ -69,6 +69,7 @@ START_TEST(json_validator_accepts)
 		"0", "-0", "1.5e10", "-1E-2", "true", "false", "null", "\"\"",
 		"\"\\u00e9\\ud83d\\ude00\\n\\/\"", "[]", "{}", " [ 1 , { \"a\" : [ ] } ] ",
 		"{\"a\":{\"b\":{\"c\":[null,true,false,\"x\"]}}}", "\"caf\xc3\xa9\"",
+		"\"\x7f ~ \"", "\"a\\\"b\\\\c\"", "[\"\xe2\x82\xac\\n\xf0\x9f\x98\x80 \xc3\xa9\",\"x\"]",
 	};
 	for (size_t i = 0; i < COG_ARRAY_LEN(good); i++)
 		ck_assert_msg(cog_json_validate(good[i], strlen(good[i]), "t") == 0,
@@ -84,6 +85,8 @@ START_TEST(json_validator_rejects)
 		"\"unterminated", "\"bad \\x escape\"", "\"\\ud800\"", "\"\\udc00\"",
 		"\"\\ud800\\u0041\"", "\"tab\there\"", "[1] [2]", "{} x", "NaN",
 		"\"\xc0\xaf\"", "[1 2]", "{\"a\" 1}", "\"\\u12g4\"",
+		"\"\xff\"", "\"ok \xe2\x82\"", "\"\xed\xa0\x80\"", "\"a\\\"\xc3\"", "\"\x01\"",
+		"[\"\xc3\xa9\", \"x\x80\"]", "\"abc", "\"abc\\", "\"\\q\"",
 	};
 	for (size_t i = 0; i < COG_ARRAY_LEN(bad); i++) {
 		ck_assert_msg(cog_json_validate(bad[i], strlen(bad[i]), "t") == COG_EINVAL,
