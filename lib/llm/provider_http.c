@@ -235,7 +235,9 @@ static int build_headers(const llm_provider *p, const llm_exchange *x,
 			cog_buf_printf(&auth[0], "x-api-key: %s", p->api_key);
 		cog_buf_printf(&auth[1], "anthropic-version: %s", p->anthropic_version);
 	} else if (p->api_key) {
-		cog_buf_printf(&auth[0], "Authorization: Bearer %s", p->api_key);
+		/* Once per request: puts, not printf. */
+		cog_buf_puts(&auth[0], "Authorization: Bearer ");
+		cog_buf_puts(&auth[0], p->api_key);
 	}
 	for (int i = 0; i < 2; i++) {
 		if (auth[i].failed)
@@ -255,7 +257,7 @@ static int perform(const llm_provider *p, exchange *ex, cog_http_response *respo
 	const char **lines = cog__calloc(p->header_count + 4, sizeof(*lines));
 	size_t n = 0;
 	int rc = lines ? build_headers(p, x, lines, &n, auth) : cog__oom(p->wire->name);
-	if (!rc && cog_buf_printf(&url, "%s%s", p->base_url, x->path))
+	if (!rc && (cog_buf_puts(&url, p->base_url) || cog_buf_puts(&url, x->path)))
 		rc = cog__oom(p->wire->name);
 	if (!rc) {
 		cog_http_request req = COG_HTTP_REQUEST_INIT;

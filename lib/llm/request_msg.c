@@ -207,8 +207,17 @@ static int check_message(cJSON *message, int i, const char *fn)
 		"role", "content", "tool_calls", "tool_call_id", "name", NULL
 	};
 	static const char *const keep[] = { "content", NULL };
-	char ptr[48];
-	snprintf(ptr, sizeof(ptr), "/messages/%d", i);
+	/* "/messages/<i>" without snprintf (once per message of every
+	 * request); the rest of ptr is zeros. */
+	char ptr[48] = "/messages/", digits[12];
+	size_t n = 0, at = sizeof("/messages/") - 1;
+	unsigned int u = (unsigned int)i;
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	while (n > 0)
+		ptr[at++] = digits[--n];
 	if (!cJSON_IsObject(message))
 		return FAIL(ptr, "must be an object (got %s)", LLM_REQ_GOT(message));
 	llm_req_drop_nulls(message, keep);

@@ -254,6 +254,9 @@ START_TEST(test_reject_messages)
 	ck_reject("{\"messages\":[" USER "," USER ",{\"role\":\"bot\",\"content\":\"x\"}]}",
 	          "test: request: /messages/2/role: must be one of system, user, assistant, tool "
 	          "(got \"bot\")");
+	ck_reject("{\"messages\":[" USER "," USER "," USER "," USER "," USER "," USER "," USER ","
+	          USER "," USER "," USER "," USER "," USER ",\"x\"]}",
+	          "test: request: /messages/12: must be an object (got \"x\")");
 	ck_reject("{\"messages\":[{\"content\":\"x\"}]}",
 	          "test: request: /messages/0/role: must be one of system, user, assistant, tool "
 	          "(got nothing)");
