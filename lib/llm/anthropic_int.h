@@ -1,7 +1,8 @@
 /*
- * What the two halves of the Anthropic Messages wire format share:
- * anthropic.c (the request body, the wire table), anthropic_answer.c
- * (whole answers) and anthropic_stream.c (streams). Not installed.
+ * What the files of the Anthropic Messages wire format share: anthropic.c
+ * (the request body, the wire table), anthropic_turns.c (the body's system
+ * and turns), anthropic_answer.c (whole answers) and anthropic_stream.c
+ * (streams). Not installed.
  */
 #ifndef COG_LLM_ANTHROPIC_INT_H
 #define COG_LLM_ANTHROPIC_INT_H
@@ -48,6 +49,11 @@ void llm_anthropic_usage_take(llm_anthropic_usage *u, const cJSON *usage, llm_as
  * JSON object, "{}" when empty, else as sent (the router's schema check
  * then tells the model what is wrong). */
 int llm_anthropic_forced_content(llm_asm *a, const char *text, size_t len);
+
+/* anthropic_turns.c: the request's messages as the body's "system" (when
+ * there is any system text) and "messages". COG_EINVAL when no turn is
+ * left (Anthropic needs at least one). */
+int llm_anthropic_turns(const cJSON *request, cJSON *body);
 
 /* anthropic_answer.c */
 int llm_anthropic_chat_parse(const llm_provider *p, const cJSON *request,

@@ -5,8 +5,8 @@
  * string, content parts) is rewritten into the library's shape, optional
  * members sent as null are dropped, and anything else unexpected is
  * COG_EINVAL naming the member by JSON pointer (a typo such as
- * "temprature" must not pass silently). The messages and tool definitions
- * are in request_msg.c, the helpers in request_util.c.
+ * "temprature" must not pass silently). The messages are in request_msg.c,
+ * the tool definitions in request_tools.c, the helpers in request_util.c.
  */
 #include <math.h>
 #include <stdio.h>

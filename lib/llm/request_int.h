@@ -1,7 +1,8 @@
 /*
  * Shared by the request checks: request.c (the request as a whole),
- * request_msg.c (its messages and tool definitions), request_embed.c,
- * request_util.c (these helpers) and response.c. Not installed.
+ * request_msg.c (its messages), request_tools.c (its tool definitions),
+ * request_embed.c, request_util.c (these helpers) and response.c. Not
+ * installed.
  */
 #ifndef COG_LLM_REQUEST_INT_H
 #define COG_LLM_REQUEST_INT_H
@@ -42,6 +43,8 @@ bool llm_req_name_ok(const char *name);
 
 /* request_msg.c */
 int llm_req_messages(cJSON *request, const char *fn);
+
+/* request_tools.c */
 int llm_req_tools(cJSON *request, const char *fn);
 
 #endif /* COG_LLM_REQUEST_INT_H */

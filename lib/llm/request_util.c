@@ -1,8 +1,8 @@
 /*
  * Helpers of the request checks (request.c, request_msg.c,
- * request_embed.c, response.c): error messages naming a member by JSON
- * pointer and quoting what was there, member lists, and the size estimate
- * of a request.
+ * request_tools.c, request_embed.c, response.c): error messages naming a
+ * member by JSON pointer and quoting what was there, member lists, and the
+ * size estimate of a request.
  */
 #include <stdarg.h>
 #include <stdio.h>
