@@ -3,7 +3,8 @@
  * real libcurl, the scripted wire server and a provider pointed at it, one
  * chat with what its stream callback saw and its answer parsed, the bodies
  * the server got as JSON, and a log hook that keeps every line (to look for
- * secrets in). Public API only.
+ * secrets in), and what the planner tests (test_llm_planner.c,
+ * test_llm_replay.c) share. Public API only.
  */
 #ifndef LLM_TEST_H
 #define LLM_TEST_H
@@ -62,5 +63,41 @@ void log_keep(int level, const char *line, void *user_data);
 char *log_kept(void);
 /* Forget them. */
 void log_forget(void);
+
+/* ---- the planner tests (test_llm_planner.c, test_llm_replay.c) ---- */
+
+/* The warnings kept by log_keep (the planner's fallback says why) do or
+ * do not contain text. */
+void assert_warned(const char *text, bool contain);
+/* Nothing was logged at all. */
+void assert_no_warnings(void);
+
+/* The schema of the "note" tool: {"text": string}. */
+extern const char NOTE_SCHEMA[];
+/* Define an idempotent tool of c that answers {}. */
+void define_tool(cog_ctx *c, const char *name, const char *description,
+                 const char *schema);
+/* Only the template directory the test makes (one template, for goals
+ * that say "deploy", in a tmp_dir_make() directory); no keys from outside. */
+void make_templates(void);
+/* A context that logs warnings (log_kept()), with make_templates()'s
+ * templates and the note tool; its transport real libcurl, or none. */
+cog_ctx *planner_ctx(bool with_curl);
+/* llm as endpoint "main" of c; the planner's route names its own model
+ * ("planner-model"), so the wire shows which route was taken. */
+void use_llm(cog_ctx *c, cog_llm *llm);
+/* The OpenAI provider of c at the wire server (key "sk-test-secret"). */
+cog_llm *openai_llm(cog_ctx *c, const ws_server *server);
+/* Queue an OpenAI chat completion whose text is `content`. */
+void push_plan_answer(ws_server *server, const char *content);
+/* A plan the model may answer: tool task "write" (note), llm task
+ * "review" after it. */
+extern const char VALID_PLAN[];
+/* cog_plan_from_goal() that must succeed. */
+cog_plan *plan_ok(cog_ctx *ctx, const char *goal);
+/* rc is expected and the last error contains text. */
+void assert_error(int rc, int expected, const char *text);
+/* plan is VALID_PLAN's, with this goal. */
+void assert_is_valid_plan(cog_plan *plan, const char *goal);
 
 #endif
