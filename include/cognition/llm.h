@@ -270,8 +270,11 @@ COG_API int cog_llm_endpoint_options_init(cog_llm_endpoint_options *options,
 /*
  * Give the context a named endpoint. The context owns `llm` from now on
  * (even on failure). The first endpoint added also serves every role that
- * has no route. Errors: COG_EINVAL (bad name: 1..64 of [A-Za-z0-9_.-]),
- * COG_EEXISTS, COG_EVERSION.
+ * has no route. The backend's cog_llm_describe() is taken once here: a hash
+ * of it is part of every cache key of the endpoint, so answers of another
+ * server or default model are never served from the cache.
+ * Errors: COG_EINVAL (bad name: 1..64 of [A-Za-z0-9_.-]), COG_EEXISTS,
+ * COG_EVERSION, and the status of a failing describe().
  */
 COG_API int cog_llm_add_endpoint(cog_ctx *ctx, const char *name, cog_llm *llm,
                                  const cog_llm_endpoint_options *options);
