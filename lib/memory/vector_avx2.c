@@ -1,0 +1,139 @@
+/*
+ * AVX2+FMA kernels. Only these functions are compiled for AVX2 (target
+ * attribute); vector.c calls them only when the CPU reports avx2,fma.
+ *
+ * Every (query, row) pair is summed in the same order whatever the tile
+ * shape (8-lane chunks, a masked tail, one final reduction), so a batched
+ * search gives exactly the scores of single searches.
+ */
+#include "vector.h"
+
+#ifdef MEM_VEC_HAVE_X86
+#include <immintrin.h>
+
+#define T256 __attribute__((target("avx2,fma")))
+#define INLINE256 static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* Horizontal sum, always in the same order. */
+INLINE256 float hsum(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+	return _mm_cvtss_f32(s);
+}
+
+/* Q queries x R rows (Q, R <= 4, constants after inlining). */
+INLINE256 void tile(const float *rows, const float *qs, size_t dim, int Q, int R, float *out,
+                    size_t ld)
+{
+	__m256 acc[4][4];
+	for (int a = 0; a < Q; a++)
+		for (int b = 0; b < R; b++)
+			acc[a][b] = _mm256_setzero_ps();
+	size_t i = 0;
+	for (; i + 8 <= dim; i += 8) {
+		__m256 rv[4];
+		for (int b = 0; b < R; b++)
+			rv[b] = _mm256_loadu_ps(rows + (size_t)b * dim + i);
+		for (int a = 0; a < Q; a++) {
+			__m256 qv = _mm256_loadu_ps(qs + (size_t)a * dim + i);
+			for (int b = 0; b < R; b++)
+				acc[a][b] = _mm256_fmadd_ps(qv, rv[b], acc[a][b]);
+		}
+	}
+	if (i < dim) {
+		int rest = (int)(dim - i);
+		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest),
+		                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		__m256 rv[4];
+		for (int b = 0; b < R; b++)
+			rv[b] = _mm256_maskload_ps(rows + (size_t)b * dim + i, m);
+		for (int a = 0; a < Q; a++) {
+			__m256 qv = _mm256_maskload_ps(qs + (size_t)a * dim + i, m);
+			for (int b = 0; b < R; b++)
+				acc[a][b] = _mm256_fmadd_ps(qv, rv[b], acc[a][b]);
+		}
+	}
+	for (int a = 0; a < Q; a++)
+		for (int b = 0; b < R; b++)
+			out[(size_t)a * ld + (size_t)b] = hsum(acc[a][b]);
+}
+
+T256 static float avx2_dot_f32(const float *a, const float *b, size_t dim)
+{
+	float out;
+	tile(b, a, dim, 1, 1, &out, 1);
+	return out;
+}
+
+T256 static void avx2_dot_tile(const float *rows, size_t nrows, const float *queries,
+                                 size_t nq, size_t dim, float *out)
+{
+	size_t q = 0;
+	for (; q + 4 <= nq; q += 4) {
+		const float *qs = queries + q * dim;
+		size_t r = 0;
+		for (; r + 4 <= nrows; r += 4)
+			tile(rows + r * dim, qs, dim, 4, 4, out + q * nrows + r, nrows);
+		for (; r < nrows; r++)
+			tile(rows + r * dim, qs, dim, 4, 1, out + q * nrows + r, nrows);
+	}
+	for (; q < nq; q++) {
+		const float *qs = queries + q * dim;
+		size_t r = 0;
+		for (; r + 4 <= nrows; r += 4)
+			tile(rows + r * dim, qs, dim, 1, 4, out + q * nrows + r, nrows);
+		for (; r < nrows; r++)
+			tile(rows + r * dim, qs, dim, 1, 1, out + q * nrows + r, nrows);
+	}
+}
+
+/* R rows against one int8 query: widen 16 bytes to int16, multiply-add pairs. */
+INLINE256 void rows_i8(const int8_t *rows, const int8_t *query, size_t dim, int R, int32_t *out)
+{
+	__m256i acc[4];
+	for (int b = 0; b < R; b++)
+		acc[b] = _mm256_setzero_si256();
+	size_t i = 0;
+	for (; i + 16 <= dim; i += 16) {
+		__m256i qv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(query + i)));
+		for (int b = 0; b < R; b++) {
+			__m256i rv = _mm256_cvtepi8_epi16(
+				_mm_loadu_si128((const __m128i *)(rows + (size_t)b * dim + i)));
+			acc[b] = _mm256_add_epi32(acc[b], _mm256_madd_epi16(qv, rv));
+		}
+	}
+	for (int b = 0; b < R; b++) {
+		__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc[b]),
+		                          _mm256_extracti128_si256(acc[b], 1));
+		s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+		s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+		int32_t sum = _mm_cvtsi128_si32(s);
+		for (size_t j = i; j < dim; j++)
+			sum += (int32_t)rows[(size_t)b * dim + j] * (int32_t)query[j];
+		out[b] = sum;
+	}
+}
+
+T256 static int32_t avx2_dot_i8(const int8_t *a, const int8_t *b, size_t dim)
+{
+	int32_t out;
+	rows_i8(a, b, dim, 1, &out);
+	return out;
+}
+
+T256 static void avx2_dot_rows_i8(const int8_t *rows, size_t nrows, const int8_t *query,
+                                    size_t dim, int32_t *out)
+{
+	size_t r = 0;
+	for (; r + 4 <= nrows; r += 4)
+		rows_i8(rows + r * dim, query, dim, 4, out + r);
+	for (; r < nrows; r++)
+		rows_i8(rows + r * dim, query, dim, 1, out + r);
+}
+
+const mem_vec_kernels mem_vec_avx2_kernels = {
+	avx2_dot_f32, avx2_dot_i8, avx2_dot_tile, avx2_dot_rows_i8,
+};
+#endif

@@ -1,0 +1,124 @@
+/*
+ * AVX-512F kernels. Only these functions are compiled for AVX-512 (target
+ * attribute); vector.c calls them only when the CPU reports avx512f.
+ *
+ * Every (query, row) pair is summed in the same order whatever the tile
+ * shape (16-lane chunks, a masked tail, one final reduction), so a batched
+ * search gives exactly the scores of single searches.
+ */
+#include "vector.h"
+
+#ifdef MEM_VEC_HAVE_X86
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f")))
+#define INLINE512 static inline __attribute__((always_inline, target("avx512f")))
+
+/* Q queries x R rows (Q, R <= 4, constants after inlining). */
+INLINE512 void tile(const float *rows, const float *qs, size_t dim, int Q, int R, float *out,
+                    size_t ld)
+{
+	__m512 acc[4][4];
+	for (int a = 0; a < Q; a++)
+		for (int b = 0; b < R; b++)
+			acc[a][b] = _mm512_setzero_ps();
+	size_t i = 0;
+	for (; i + 16 <= dim; i += 16) {
+		__m512 rv[4];
+		for (int b = 0; b < R; b++)
+			rv[b] = _mm512_loadu_ps(rows + (size_t)b * dim + i);
+		for (int a = 0; a < Q; a++) {
+			__m512 qv = _mm512_loadu_ps(qs + (size_t)a * dim + i);
+			for (int b = 0; b < R; b++)
+				acc[a][b] = _mm512_fmadd_ps(qv, rv[b], acc[a][b]);
+		}
+	}
+	if (i < dim) {
+		__mmask16 m = (__mmask16)((1u << (dim - i)) - 1u);
+		__m512 rv[4];
+		for (int b = 0; b < R; b++)
+			rv[b] = _mm512_maskz_loadu_ps(m, rows + (size_t)b * dim + i);
+		for (int a = 0; a < Q; a++) {
+			__m512 qv = _mm512_maskz_loadu_ps(m, qs + (size_t)a * dim + i);
+			for (int b = 0; b < R; b++)
+				acc[a][b] = _mm512_fmadd_ps(qv, rv[b], acc[a][b]);
+		}
+	}
+	for (int a = 0; a < Q; a++)
+		for (int b = 0; b < R; b++)
+			out[(size_t)a * ld + (size_t)b] = _mm512_reduce_add_ps(acc[a][b]);
+}
+
+T512 static float avx512_dot_f32(const float *a, const float *b, size_t dim)
+{
+	float out;
+	tile(b, a, dim, 1, 1, &out, 1);
+	return out;
+}
+
+T512 static void avx512_dot_tile(const float *rows, size_t nrows, const float *queries,
+                                 size_t nq, size_t dim, float *out)
+{
+	size_t q = 0;
+	for (; q + 4 <= nq; q += 4) {
+		const float *qs = queries + q * dim;
+		size_t r = 0;
+		for (; r + 4 <= nrows; r += 4)
+			tile(rows + r * dim, qs, dim, 4, 4, out + q * nrows + r, nrows);
+		for (; r < nrows; r++)
+			tile(rows + r * dim, qs, dim, 4, 1, out + q * nrows + r, nrows);
+	}
+	for (; q < nq; q++) {
+		const float *qs = queries + q * dim;
+		size_t r = 0;
+		for (; r + 4 <= nrows; r += 4)
+			tile(rows + r * dim, qs, dim, 1, 4, out + q * nrows + r, nrows);
+		for (; r < nrows; r++)
+			tile(rows + r * dim, qs, dim, 1, 1, out + q * nrows + r, nrows);
+	}
+}
+
+/* R rows against one int8 query: widen 16 bytes to 16 int32 lanes. */
+INLINE512 void rows_i8(const int8_t *rows, const int8_t *query, size_t dim, int R, int32_t *out)
+{
+	__m512i acc[4];
+	for (int b = 0; b < R; b++)
+		acc[b] = _mm512_setzero_si512();
+	size_t i = 0;
+	for (; i + 16 <= dim; i += 16) {
+		__m512i qv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(query + i)));
+		for (int b = 0; b < R; b++) {
+			__m512i rv = _mm512_cvtepi8_epi32(
+				_mm_loadu_si128((const __m128i *)(rows + (size_t)b * dim + i)));
+			acc[b] = _mm512_add_epi32(acc[b], _mm512_mullo_epi32(qv, rv));
+		}
+	}
+	for (int b = 0; b < R; b++) {
+		int32_t sum = _mm512_reduce_add_epi32(acc[b]);
+		for (size_t j = i; j < dim; j++)
+			sum += (int32_t)rows[(size_t)b * dim + j] * (int32_t)query[j];
+		out[b] = sum;
+	}
+}
+
+T512 static int32_t avx512_dot_i8(const int8_t *a, const int8_t *b, size_t dim)
+{
+	int32_t out;
+	rows_i8(a, b, dim, 1, &out);
+	return out;
+}
+
+T512 static void avx512_dot_rows_i8(const int8_t *rows, size_t nrows, const int8_t *query,
+                                    size_t dim, int32_t *out)
+{
+	size_t r = 0;
+	for (; r + 4 <= nrows; r += 4)
+		rows_i8(rows + r * dim, query, dim, 4, out + r);
+	for (; r < nrows; r++)
+		rows_i8(rows + r * dim, query, dim, 1, out + r);
+}
+
+const mem_vec_kernels mem_vec_avx512_kernels = {
+	avx512_dot_f32, avx512_dot_i8, avx512_dot_tile, avx512_dot_rows_i8,
+};
+#endif
