@@ -49,6 +49,56 @@ INLINE512 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
 			out[(size_t)a * ld + (size_t)b] = _mm512_reduce_add_ps(acc[a][b]);
 }
 
+/*
+ * Eight rows against one query, reduced together. The transpose-add below
+ * pairs the lanes exactly as _mm512_reduce_add_ps does (i + 8, i + 4, i + 2,
+ * i + 1), so each score is bit-identical to tile(..., 1, 1, ...).
+ */
+INLINE512 void rows8(const float *rows, const float *q, size_t dim, int pf, float *out)
+{
+	__m512 acc[8];
+	for (int b = 0; b < 8; b++)
+		acc[b] = _mm512_setzero_ps();
+	size_t i = 0;
+	for (; i + 16 <= dim; i += 16) {
+		__m512 qv = _mm512_loadu_ps(q + i);
+		if (pf)
+			for (int b = 0; b < 8; b++)
+				_mm_prefetch((const char *)(rows + (size_t)(b + 8) * dim + i),
+				             _MM_HINT_T0);
+		for (int b = 0; b < 8; b++)
+			acc[b] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(rows + (size_t)b * dim + i),
+			                         acc[b]);
+	}
+	if (i < dim) {
+		__mmask16 m = (__mmask16)((1u << (dim - i)) - 1u);
+		__m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+		for (int b = 0; b < 8; b++)
+			acc[b] = _mm512_fmadd_ps(
+				qv, _mm512_maskz_loadu_ps(m, rows + (size_t)b * dim + i), acc[b]);
+	}
+	/* lanes i + 8: [row a halves | row b halves] */
+	__m512 s[4];
+	for (int p = 0; p < 4; p++)
+		s[p] = _mm512_add_ps(
+			_mm512_shuffle_f32x4(acc[2 * p], acc[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+			_mm512_shuffle_f32x4(acc[2 * p], acc[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+	/* lanes i + 4: one 128-bit block per row, rows 0-3 and rows 4-7 */
+	__m512 t[2];
+	for (int p = 0; p < 2; p++)
+		t[p] = _mm512_add_ps(
+			_mm512_shuffle_f32x4(s[2 * p], s[2 * p + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+			_mm512_shuffle_f32x4(s[2 * p], s[2 * p + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+	/* lanes i + 2: block j holds row j (lanes 0, 1) and row j + 4 (lanes 2, 3) */
+	__m512d lo = _mm512_unpacklo_pd(_mm512_castps_pd(t[0]), _mm512_castps_pd(t[1]));
+	__m512d hi = _mm512_unpackhi_pd(_mm512_castps_pd(t[0]), _mm512_castps_pd(t[1]));
+	__m512 u = _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi));
+	/* lanes i + 1 */
+	__m512 v = _mm512_add_ps(u, _mm512_permute_ps(u, 0xB1));
+	__m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+	_mm256_storeu_ps(out, _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, v)));
+}
+
 T512 static float avx512_dot_f32(const float *a, const float *b, size_t dim)
 {
 	float out;
@@ -71,6 +121,10 @@ T512 static void avx512_dot_tile(const float *rows, size_t nrows, const float *q
 	for (; q < nq; q++) {
 		const float *qs = queries + q * dim;
 		size_t r = 0;
+		for (; r + 16 <= nrows; r += 8)
+			rows8(rows + r * dim, qs, dim, 1, out + q * nrows + r);
+		for (; r + 8 <= nrows; r += 8)
+			rows8(rows + r * dim, qs, dim, 0, out + q * nrows + r);
 		for (; r + 4 <= nrows; r += 4)
 			tile(rows + r * dim, qs, dim, 1, 4, out + q * nrows + r, nrows);
 		for (; r < nrows; r++)
