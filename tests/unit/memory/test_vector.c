@@ -73,6 +73,20 @@ START_TEST(simd_matches_scalar)
 			/* the 1x1 path sums in the tile's order: exactly the same bits */
 			ck_assert_msg(d1 == got[0], "%s dim %zu: dot %g vs tile %g",
 			              mem_vec_isa_name(all_isas[t]), dim, d1, got[0]);
+			/* one query over many rows (the wide single-query paths and their
+			 * tails): every score has the bits of dot_f32 */
+			enum { NW = 29 };
+			float *rw = malloc((NW * dim + 1) * sizeof(float));
+			ck_assert_ptr_nonnull(rw);
+			fill(rw, NW * dim + 1);
+			float gw[NW];
+			k->dot_tile(rw + 1, NW, q + 1, 1, dim, gw);
+			for (size_t i = 0; i < NW; i++) {
+				float dw = k->dot_f32(q + 1, rw + 1 + i * dim, dim);
+				ck_assert_msg(dw == gw[i], "%s dim %zu row %zu: dot %g vs tile %g",
+				              mem_vec_isa_name(all_isas[t]), dim, i, dw, gw[i]);
+			}
+			free(rw);
 			int32_t gi[NR], wi[NR];
 			k->dot_rows_i8(r8 + 1, NR, q8 + 1, dim, gi);
 			ref->dot_rows_i8(r8 + 1, NR, q8 + 1, dim, wi);
