@@ -35,15 +35,15 @@ void mem_vec_store_free(mem_vec_store *s)
 	cog_free(s);
 }
 
-/* Reallocate *p from old to new elements of size bytes (cog_malloc has no realloc). */
-static int grow(void **p, size_t old, size_t new_count, size_t size)
+/* Grow *p to new_count elements of size bytes (contents kept). */
+static int grow(void **p, size_t new_count, size_t size)
 {
-	void *n = cog__calloc(new_count, size);
+	if (new_count > SIZE_MAX / size)
+		return cog__error(COG_EINVAL, "vector store: %zu elements of %zu bytes overflow",
+		                  new_count, size);
+	void *n = cog_realloc(*p, new_count * size);
 	if (!n)
 		return cog__oom("vector store: grow");
-	if (*p && old)
-		memcpy(n, *p, old * size);
-	cog_free(*p);
 	*p = n;
 	return 0;
 }
@@ -61,13 +61,13 @@ static int reserve(mem_vec_store *s, size_t need)
 	if (cap > UINT32_MAX)
 		cap = UINT32_MAX;
 	size_t d = s->dim;
-	int rc = grow((void **)&s->rows, s->count * d, cap * d, sizeof(float));
+	int rc = grow((void **)&s->rows, cap * d, sizeof(float));
 	if (rc == 0)
-		rc = grow((void **)&s->rows_i8, s->count * d, cap * d, 1);
+		rc = grow((void **)&s->rows_i8, cap * d, 1);
 	if (rc == 0)
-		rc = grow((void **)&s->scales, s->count, cap, sizeof(float));
+		rc = grow((void **)&s->scales, cap, sizeof(float));
 	if (rc == 0)
-		rc = grow((void **)&s->ids, s->count, cap, sizeof(uint64_t));
+		rc = grow((void **)&s->ids, cap, sizeof(uint64_t));
 	if (rc == 0)
 		s->cap = cap;
 	return rc;
