@@ -12,6 +12,7 @@
 #include "cognition/schema.h"
 #include "cognition/tool.h"
 #include "cognition/llm.h"
+#include "cognition/memory.h"
 #include "cognition/plan.h"
 
 #endif /* COGNITION_H */

@@ -139,6 +139,9 @@ int cog__redact_json(cJSON *item, const char *what);
 /* One JSON log line (cog_free); redacts `fields` in place. NULL on OOM. */
 char *cog__log_format(int level, const char *trace_id, const char *span_id,
                       const char *message, cJSON *fields);
+/* The same with ctx's redaction rules (ctx NULL: the built-ins). */
+char *cog__log_format_ctx(struct cog_ctx *ctx, int level, const char *trace_id,
+                          const char *span_id, const char *message, cJSON *fields);
 /* Log through the context's hook (printf-style message; fields may be
  * NULL and are consumed). Never fails the caller. */
 void cog__log(struct cog_ctx *ctx, int level, cJSON *fields,
@@ -164,12 +167,37 @@ unsigned int cog__ctx_http_timeout_ms(const struct cog_ctx *ctx);
  * first caller wins). destroy() runs at cog_ctx_free(), slots in reverse
  * order, before the backends go. *out is NULL for an empty slot. */
 enum { COG__EXT_TOOLS = 0, COG__EXT_LLM = 1, COG__EXT_MEMORY = 2,
-       COG__EXT_AGENTS = 3, COG__EXT_AUTH = 4, COG__EXT_COUNT = 8 };
+       COG__EXT_AGENTS = 3, COG__EXT_AUTH = 4, COG__EXT_REDACT = 5,
+       COG__EXT_COUNT = 8 };
 int cog__ctx_ext(struct cog_ctx *ctx, int slot,
                  int (*create)(struct cog_ctx *ctx, void **state),
                  void (*destroy)(void *state), void **out);
 /* Whether cog__event() would reach a hook: build event data only then. */
 bool cog__ctx_has_event_hook(const struct cog_ctx *ctx);
+
+/* ---- words and BM25 (text.c): the keyword side of memory search ---- */
+
+/* Longest word kept (bytes); longer words are cut at a UTF-8 boundary. */
+#define COG_TEXT_WORD_MAX 64
+/* Called per word; a non-zero return stops the walk and is returned. */
+typedef int (*cog_text_word_fn)(const char *word, size_t len, void *user_data);
+/* Visit the words of text[0..len): maximal runs of ASCII letters and
+ * digits and of non-ASCII UTF-8 characters, ASCII folded to lower case
+ * (word points into a scratch copy valid during the call). Bytes that are
+ * not UTF-8 separate words. */
+int cog_text_words(const char *text, size_t len, cog_text_word_fn fn, void *user_data);
+/* BM25 (k1 1.2, b 0.75) of one term: idf ln(1 + (n - df + 0.5) / (df + 0.5))
+ * times tf (k1 + 1) / (tf + k1 (1 - b + b doc_len / avg_len)). */
+double cog_text_bm25(double tf, double df, double n_docs, double doc_len, double avg_len);
+
+/* ---- PII and secret redaction (redact.c, redact_rules.c) ---- */
+
+/* Redact text[0..len) with ctx's rules (cognition/memory.h: cog_redact;
+ * ctx NULL: the built-ins) into *out (cog_malloc, NUL-terminated), its
+ * length in *out_len (may be NULL), the number of replacements in *count
+ * (may be NULL), adding to ctx's totals. COG_ENOMEM; never fails on text. */
+int cog__redact_pii(struct cog_ctx *ctx, const char *text, size_t len,
+                    char **out, size_t *out_len, size_t *count);
 
 /* ---- clocks (clock.c) ---- */
 

@@ -101,9 +101,11 @@ void cog_ctx_free(cog_ctx *ctx)
 	if (!ctx)
 		return;
 	/* Module state first, in reverse: it may use the backends. */
-	for (int i = COG__EXT_COUNT - 1; i >= 0; i--)
+	for (int i = COG__EXT_COUNT - 1; i >= 0; i--) {
 		if (ctx->ext[i] && ctx->ext_free[i])
 			ctx->ext_free[i](ctx->ext[i]);
+		ctx->ext[i] = NULL; /* a later slot's destroy may still log */
+	}
 	pthread_mutex_destroy(&ctx->ext_lock);
 	cog_storage_free(ctx->storage);
 	cog_transport_free(ctx->transport);
@@ -211,7 +213,7 @@ int cog_ctx_http_perform(cog_ctx *ctx, const cog_http_request *request,
 
 static int write_log(cog_ctx *ctx, int level, const char *message, cJSON *fields)
 {
-	char *line = cog__log_format(level, ctx->trace_id, NULL, message, fields);
+	char *line = cog__log_format_ctx(ctx, level, ctx->trace_id, NULL, message, fields);
 	if (!line)
 		return cog__oom("log");
 	ctx->options.log_fn(level, line, ctx->options.log_user_data);

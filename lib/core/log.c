@@ -1,4 +1,5 @@
-/* Log records as JSON lines, with secrets redacted before they leave. */
+/* Log records as JSON lines, with secrets and PII redacted before they
+ * leave. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <string.h>
@@ -134,14 +135,27 @@ static int replace_value(cJSON *parent, cJSON **child, const char *text,
 	return COG_OK;
 }
 
-int cog__redact_json(cJSON *item, const char *what)
+/* Secret masking, then (for log lines) the PII rules of ctx, or of the
+ * built-ins when there is no ctx. NULL on OOM. */
+static char *log_clean_text(struct cog_ctx *ctx, const char *text, bool pii)
+{
+	char *masked = cog__redact_text(text);
+	if (!masked || !pii)
+		return masked;
+	char *clean = NULL;
+	int rc = cog__redact_pii(ctx, masked, strlen(masked), &clean, NULL, NULL);
+	cog_free(masked);
+	return rc ? NULL : clean;
+}
+
+static int redact_tree(struct cog_ctx *ctx, cJSON *item, bool pii, const char *what)
 {
 	for (cJSON *child = item ? item->child : NULL; child; child = child->next) {
 		int rc = COG_OK;
 		if (child->string && cog__is_secret_name(child->string)) {
 			rc = replace_value(item, &child, "[REDACTED]", what);
 		} else if (cJSON_IsString(child)) {
-			char *clean = cog__redact_text(child->valuestring);
+			char *clean = log_clean_text(ctx, child->valuestring, pii);
 			if (!clean)
 				return cog__oom(what);
 			/* Only a changed string is replaced: most are not. */
@@ -149,7 +163,7 @@ int cog__redact_json(cJSON *item, const char *what)
 				rc = replace_value(item, &child, clean, what);
 			cog_free(clean);
 		} else if (cJSON_IsObject(child) || cJSON_IsArray(child)) {
-			rc = cog__redact_json(child, what);
+			rc = redact_tree(ctx, child, pii, what);
 		}
 		if (rc)
 			return rc;
@@ -157,13 +171,24 @@ int cog__redact_json(cJSON *item, const char *what)
 	return COG_OK;
 }
 
+int cog__redact_json(cJSON *item, const char *what)
+{
+	return redact_tree(NULL, item, false, what);
+}
+
 char *cog__log_format(int level, const char *trace_id, const char *span_id,
                       const char *message, cJSON *fields)
 {
+	return cog__log_format_ctx(NULL, level, trace_id, span_id, message, fields);
+}
+
+char *cog__log_format_ctx(struct cog_ctx *ctx, int level, const char *trace_id,
+                          const char *span_id, const char *message, cJSON *fields)
+{
 	char time_text[32];
 	cog_buf b = COG_BUF_INIT;
-	char *clean = cog__redact_text(message ? message : "");
-	if (!clean || (fields && cog__redact_json(fields, "log redaction"))) {
+	char *clean = log_clean_text(ctx, message ? message : "", true);
+	if (!clean || (fields && redact_tree(ctx, fields, true, "log redaction"))) {
 		cog_free(clean);
 		return NULL;
 	}

@@ -3,22 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core_int.h"
+#include "storage_int.h"
 #include "cognition/storage.h"
 
-struct cog_storage {
-	cog_storage_vtable vt;
-	/* Recursive so that a transaction's owner can keep calling while it
-	 * holds the lock from begin() to commit()/rollback(). */
-	pthread_mutex_t lock;
-	bool in_txn;
-	bool in_callback;
-};
-
-/* Size of the vtable struct of each version; version 2 will add
- * offsetof(cog_storage_vtable, <its first member>) for version 1. */
+/* Size of the vtable struct of each version: a version ends where the next
+ * one's first member starts. */
 static const size_t vtable_size[COG_STORAGE_VTABLE_VERSION + 1] = {
-	0, sizeof(cog_storage_vtable)
+	0, offsetof(cog_storage_vtable, mem_put), sizeof(cog_storage_vtable)
 };
 
 int cog_storage_vtable_init(cog_storage_vtable *vtable, unsigned int version)
@@ -62,6 +53,18 @@ int cog_storage_new(cog_storage **out, const cog_storage_vtable *vt)
 		return cog__error(COG_EINVAL, "%s: required member '%s' is NULL",
 			fn, missing);
 	}
+	/* The memory members work together (a record put natively must be
+	 * found natively): all three or none. */
+	if (vt->version >= 2) {
+		int set = !!vt->mem_put + !!vt->mem_query + !!vt->mem_delete;
+		if (set != 0 && set != 3) {
+			close_backend(vt);
+			return cog__error(COG_EINVAL,
+				"%s: memory members mem_put, mem_query and mem_delete must be "
+				"all set or all NULL ('%s' is NULL)", fn,
+				!vt->mem_put ? "mem_put" : !vt->mem_query ? "mem_query" : "mem_delete");
+		}
+	}
 	cog_storage *s = cog__calloc(1, sizeof(*s));
 	if (!s) {
 		close_backend(vt);
@@ -70,6 +73,7 @@ int cog_storage_new(cog_storage **out, const cog_storage_vtable *vt)
 	/* Copy only what the backend's version defines (a backend built
 	 * against older headers has a shorter struct); the rest stays NULL. */
 	memcpy(&s->vt, vt, vtable_size[vt->version]);
+	s->native_memory = s->vt.mem_put != NULL;
 	pthread_mutexattr_t attr;
 	int err = pthread_mutexattr_init(&attr);
 	if (!err)
@@ -143,7 +147,7 @@ static int check_value(const char *fn, const char *json, size_t *len)
 }
 
 /* Take the lock for one call; refuse re-entry from a callback. */
-static int enter(cog_storage *s, const char *fn)
+int cog__storage_enter(cog_storage *s, const char *fn)
 {
 	if (!s)
 		return cog__error(COG_EINVAL, "%s: storage is NULL", fn);
@@ -151,12 +155,12 @@ static int enter(cog_storage *s, const char *fn)
 	if (s->in_callback) {
 		pthread_mutex_unlock(&s->lock);
 		return cog__error(COG_EBUSY,
-			"%s: called from inside a scan or read callback of the same storage", fn);
+			"%s: called from inside a scan, read or memory query callback of the same storage", fn);
 	}
 	return COG_OK;
 }
 
-static int leave(cog_storage *s, int rc)
+int cog__storage_leave(cog_storage *s, int rc)
 {
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -176,9 +180,9 @@ int cog_storage_put(cog_storage *s, const char *collection, const char *key,
 		rc = check_value(fn, json, &len);
 	if (!rc && expires_at < 0)
 		rc = cog__error(COG_EINVAL, "%s: expires_at is negative", fn);
-	if (rc || (rc = enter(s, fn)))
+	if (rc || (rc = cog__storage_enter(s, fn)))
 		return rc;
-	return leave(s, s->vt.put(s->vt.self, collection, key, json, len, expires_at));
+	return cog__storage_leave(s, s->vt.put(s->vt.self, collection, key, json, len, expires_at));
 }
 
 int cog_storage_get(cog_storage *s, const char *collection, const char *key,
@@ -190,13 +194,13 @@ int cog_storage_get(cog_storage *s, const char *collection, const char *key,
 	int rc = check_name(fn, "collection", collection, COG_STORAGE_NAME_MAX);
 	if (!rc)
 		rc = check_name(fn, "key", key, COG_STORAGE_KEY_MAX);
-	if (rc || (rc = enter(s, fn)))
+	if (rc || (rc = cog__storage_enter(s, fn)))
 		return rc;
 	size_t len = 0;
 	rc = s->vt.get(s->vt.self, collection, key, cog_clock_realtime_ms(), json, &len);
 	if (rc == COG_ENOTFOUND)
 		cog__error(rc, "%s: no document '%s' in collection '%s'", fn, key, collection);
-	return leave(s, rc);
+	return cog__storage_leave(s, rc);
 }
 
 int cog_storage_delete(cog_storage *s, const char *collection, const char *key)
@@ -205,12 +209,12 @@ int cog_storage_delete(cog_storage *s, const char *collection, const char *key)
 	int rc = check_name(fn, "collection", collection, COG_STORAGE_NAME_MAX);
 	if (!rc)
 		rc = check_name(fn, "key", key, COG_STORAGE_KEY_MAX);
-	if (rc || (rc = enter(s, fn)))
+	if (rc || (rc = cog__storage_enter(s, fn)))
 		return rc;
 	rc = s->vt.del(s->vt.self, collection, key);
 	if (rc == COG_ENOTFOUND)
 		cog__error(rc, "%s: no document '%s' in collection '%s'", fn, key, collection);
-	return leave(s, rc);
+	return cog__storage_leave(s, rc);
 }
 
 /* Callbacks run with in_callback set so that re-entry fails cleanly. */
@@ -270,13 +274,13 @@ int cog_storage_scan(cog_storage *s, const char *collection, const char *prefix,
 	size_t bad;
 	if (!rc && !cog_utf8_valid(prefix, plen, &bad))
 		rc = cog__error(COG_EINVAL, "%s: prefix is not valid UTF-8 (byte %zu)", fn, bad);
-	if (rc || (rc = enter(s, fn)))
+	if (rc || (rc = cog__storage_enter(s, fn)))
 		return rc;
 	struct scan_guard g = { s, fn, fn_cb, NULL, user_data };
 	cog_error_clear(); /* so that a callback's own message is recognised */
 	rc = s->vt.scan(s->vt.self, collection, prefix, cog_clock_realtime_ms(),
 		guarded_doc, &g);
-	return leave(s, scan_result(rc));
+	return cog__storage_leave(s, scan_result(rc));
 }
 
 /* ---- logs ---- */
@@ -290,9 +294,9 @@ int cog_storage_append(cog_storage *s, const char *log, const char *json,
 	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
 	if (!rc)
 		rc = check_value(fn, json, &len);
-	if (rc || (rc = enter(s, fn)))
+	if (rc || (rc = cog__storage_enter(s, fn)))
 		return rc;
-	return leave(s, s->vt.append(s->vt.self, log, json, len, seq ? seq : &ignored));
+	return cog__storage_leave(s, s->vt.append(s->vt.self, log, json, len, seq ? seq : &ignored));
 }
 
 int cog_storage_read(cog_storage *s, const char *log, uint64_t from_seq,
@@ -301,12 +305,12 @@ int cog_storage_read(cog_storage *s, const char *log, uint64_t from_seq,
 	static const char fn[] = "cog_storage_read";
 	COG_CHECK_ARG(fn_cb, fn, "callback is NULL");
 	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
-	if (rc || (rc = enter(s, fn)))
+	if (rc || (rc = cog__storage_enter(s, fn)))
 		return rc;
 	struct scan_guard g = { s, fn, NULL, fn_cb, user_data };
 	cog_error_clear();
 	rc = s->vt.read(s->vt.self, log, from_seq, limit, guarded_record, &g);
-	return leave(s, scan_result(rc));
+	return cog__storage_leave(s, scan_result(rc));
 }
 
 /* ---- transactions ---- */
@@ -314,15 +318,15 @@ int cog_storage_read(cog_storage *s, const char *log, uint64_t from_seq,
 int cog_storage_begin(cog_storage *s)
 {
 	static const char fn[] = "cog_storage_begin";
-	int rc = enter(s, fn);
+	int rc = cog__storage_enter(s, fn);
 	if (rc)
 		return rc;
 	if (s->in_txn)
-		return leave(s, cog__error(COG_EBUSY,
+		return cog__storage_leave(s, cog__error(COG_EBUSY,
 			"%s: a transaction is already open on this thread", fn));
 	rc = s->vt.begin(s->vt.self);
 	if (rc)
-		return leave(s, rc);
+		return cog__storage_leave(s, rc);
 	s->in_txn = true;
 	return COG_OK; /* keep the lock until commit or rollback */
 }
@@ -330,11 +334,11 @@ int cog_storage_begin(cog_storage *s)
 static int end_txn(cog_storage *s, bool commit)
 {
 	const char *fn = commit ? "cog_storage_commit" : "cog_storage_rollback";
-	int rc = enter(s, fn);
+	int rc = cog__storage_enter(s, fn);
 	if (rc)
 		return rc;
 	if (!s->in_txn)
-		return leave(s, cog__error(COG_EINVAL, "%s: no transaction is open", fn));
+		return cog__storage_leave(s, cog__error(COG_EINVAL, "%s: no transaction is open", fn));
 	rc = commit ? s->vt.commit(s->vt.self) : s->vt.rollback(s->vt.self);
 	if (rc && commit) {
 		/* A failed commit leaves nothing half-applied: roll back, but
@@ -346,7 +350,7 @@ static int end_txn(cog_storage *s, bool commit)
 	}
 	s->in_txn = false;
 	pthread_mutex_unlock(&s->lock); /* the lock taken by begin() */
-	return leave(s, rc);
+	return cog__storage_leave(s, rc);
 }
 
 int cog_storage_commit(cog_storage *s)
@@ -365,26 +369,26 @@ int cog_storage_purge_expired(cog_storage *s, size_t *purged)
 {
 	static const char fn[] = "cog_storage_purge_expired";
 	size_t count = 0;
-	int rc = enter(s, fn);
+	int rc = cog__storage_enter(s, fn);
 	if (rc)
 		return rc;
 	if (s->vt.purge_expired)
 		rc = s->vt.purge_expired(s->vt.self, cog_clock_realtime_ms(), &count);
 	if (purged)
 		*purged = rc ? 0 : count;
-	return leave(s, rc);
+	return cog__storage_leave(s, rc);
 }
 
 int cog_storage_truncate(cog_storage *s, const char *log, uint64_t before_seq)
 {
 	static const char fn[] = "cog_storage_truncate";
 	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
-	if (rc || (rc = enter(s, fn)))
+	if (rc || (rc = cog__storage_enter(s, fn)))
 		return rc;
 	if (!s->vt.truncate)
-		return leave(s, cog__error(COG_EINVAL,
+		return cog__storage_leave(s, cog__error(COG_EINVAL,
 			"%s: this storage backend cannot truncate logs", fn));
-	return leave(s, s->vt.truncate(s->vt.self, log, before_seq));
+	return cog__storage_leave(s, s->vt.truncate(s->vt.self, log, before_seq));
 }
 
 int cog_storage_describe(cog_storage *s, char **json)
@@ -392,12 +396,12 @@ int cog_storage_describe(cog_storage *s, char **json)
 	static const char fn[] = "cog_storage_describe";
 	COG_CHECK_ARG(json, fn, "json (the out parameter) is NULL");
 	*json = NULL;
-	int rc = enter(s, fn);
+	int rc = cog__storage_enter(s, fn);
 	if (rc)
 		return rc;
 	if (s->vt.describe)
 		rc = s->vt.describe(s->vt.self, json);
 	else if (!(*json = cog__strdup("{\"backend\":\"custom\"}")))
 		rc = cog__oom(fn);
-	return leave(s, rc);
+	return cog__storage_leave(s, rc);
 }

@@ -1,9 +1,11 @@
 /* The in-memory storage backend: hash tables for documents (sorted only
- * when scanned), arrays for logs, and an undo log for transactions. */
+ * when scanned), arrays for logs, and an undo log for transactions. Memory
+ * records (vtable version 2) live in storage_memory_mem.c, with their own
+ * undo log driven from begin/commit/rollback here. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "core_int.h"
+#include "storage_int.h"
 
 typedef struct mem_doc {
 	struct mem_doc *next;   /* hash chain */
@@ -51,6 +53,7 @@ typedef struct mem_undo {
 } mem_undo;
 
 typedef struct mem_store {
+	cog_memrec_store *memrec;
 	mem_collection *collections;
 	mem_log *logs;
 	bool in_txn;
@@ -362,6 +365,9 @@ static int mem_purge(void *self, int64_t now, size_t *purged)
 {
 	mem_store *m = self;
 	*purged = 0;
+	int rc = cog__memrec_purge(m->memrec, now, purged);
+	if (rc)
+		return rc;
 	for (mem_collection *c = m->collections; c; c = c->next) {
 		for (size_t i = 0; i < c->bucket_count; i++) {
 			mem_doc **slot = &c->buckets[i];
@@ -371,7 +377,7 @@ static int mem_purge(void *self, int64_t now, size_t *purged)
 					continue;
 				}
 				mem_doc *d = *slot;
-				int rc = replace_doc(m, c, d->key, d->hash, NULL);
+				rc = replace_doc(m, c, d->key, d->hash, NULL);
 				if (rc)
 					return rc;
 				(*purged)++;
@@ -386,6 +392,7 @@ static int mem_begin(void *self)
 	mem_store *m = self;
 	m->in_txn = true;
 	m->undo_len = 0;
+	cog__memrec_begin(m->memrec);
 	return COG_OK;
 }
 
@@ -400,6 +407,7 @@ static int mem_commit(void *self)
 	}
 	m->undo_len = 0;
 	m->in_txn = false;
+	cog__memrec_commit(m->memrec);
 	return COG_OK;
 }
 
@@ -407,6 +415,7 @@ static int mem_rollback(void *self)
 {
 	mem_store *m = self;
 	m->in_txn = false;
+	cog__memrec_rollback(m->memrec);
 	while (m->undo_len > 0) {
 		mem_undo *u = &m->undo[--m->undo_len];
 		if (u->kind == UNDO_DOC) {
@@ -445,8 +454,8 @@ static int mem_describe(void *self, char **json)
 	for (mem_log *l = m->logs; l; l = l->next)
 		records += l->count - l->first;
 	cog_buf b = COG_BUF_INIT;
-	cog_buf_printf(&b, "{\"backend\":\"memory\",\"documents\":%zu,\"records\":%zu}",
-		docs, records);
+	cog_buf_printf(&b, "{\"backend\":\"memory\",\"documents\":%zu,\"records\":%zu,"
+		"\"memories\":%zu}", docs, records, cog__memrec_count(m->memrec));
 	*json = cog_buf_detach(&b);
 	return *json ? COG_OK : cog__oom("memory storage: describe");
 }
@@ -479,7 +488,24 @@ static void mem_close(void *self)
 		cog_free(l);
 	}
 	cog_free(m->undo);
+	cog__memrec_free(m->memrec);
 	cog_free(m);
+}
+
+static int memrec_put(void *self, cog_storage_memory_record *rec)
+{
+	return cog__memrec_put(((mem_store *)self)->memrec, rec);
+}
+
+static int memrec_query(void *self, const cog_storage_memory_query *q,
+                        cog_storage_memory_fn fn, void *user_data)
+{
+	return cog__memrec_query(((mem_store *)self)->memrec, q, fn, user_data);
+}
+
+static int memrec_delete(void *self, const cog_storage_memory_query *q, size_t *deleted)
+{
+	return cog__memrec_delete(((mem_store *)self)->memrec, q, deleted);
 }
 
 int cog_storage_memory_new_vtable(cog_storage_vtable *vt)
@@ -487,6 +513,10 @@ int cog_storage_memory_new_vtable(cog_storage_vtable *vt)
 	mem_store *m = cog__calloc(1, sizeof(*m));
 	if (!m)
 		return cog__oom("cog_storage_memory_new");
+	if (!(m->memrec = cog__memrec_new())) {
+		cog_free(m);
+		return COG_ENOMEM;
+	}
 	cog_storage_vtable_init(vt, COG_STORAGE_VTABLE_VERSION);
 	vt->self = m;
 	vt->close = mem_close;
@@ -502,5 +532,8 @@ int cog_storage_memory_new_vtable(cog_storage_vtable *vt)
 	vt->purge_expired = mem_purge;
 	vt->truncate = mem_truncate;
 	vt->describe = mem_describe;
+	vt->mem_put = memrec_put;
+	vt->mem_query = memrec_query;
+	vt->mem_delete = memrec_delete;
 	return COG_OK;
 }

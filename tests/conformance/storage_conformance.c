@@ -47,6 +47,21 @@ static void reopen(void)
 		cog_error_last());
 }
 
+cog_storage *conformance_storage(void)
+{
+	return st;
+}
+
+const conformance_backend *conformance_backend_under_test(void)
+{
+	return backend;
+}
+
+void conformance_reopen(void)
+{
+	reopen();
+}
+
 static char *get(const char *coll, const char *key)
 {
 	char *v = NULL;
@@ -655,6 +670,7 @@ Suite *storage_conformance_suite(const conformance_backend *b)
 		tcase_add_test(tc, torn_write_leaves_old_state);
 		tcase_add_test(tc, kill_during_commits);
 	}
+	storage_conformance_add_memory_cases(tc, b);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -26,4 +26,14 @@ typedef struct conformance_backend {
 /* A Check suite named "conformance/<name>" with every case. */
 Suite *storage_conformance_suite(const conformance_backend *backend);
 
+/* For the case files: the store under test (opened by the fixture before
+ * each case), its backend, and a close + open of the same store. */
+cog_storage *conformance_storage(void);
+const conformance_backend *conformance_backend_under_test(void);
+void conformance_reopen(void);
+
+/* The memory record cases (storage vtable version 2), in
+ * storage_conformance_memory.c. */
+void storage_conformance_add_memory_cases(TCase *tc, const conformance_backend *backend);
+
 #endif
