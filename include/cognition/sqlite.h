@@ -37,7 +37,7 @@ typedef struct cog_sqlite_options {
 COG_API int cog_sqlite_options_init(cog_sqlite_options *options, unsigned int version);
 
 /* Latest schema version this library migrates to. */
-#define COG_SQLITE_SCHEMA_VERSION 1
+#define COG_SQLITE_SCHEMA_VERSION 2
 
 /*
  * Open (and create, migrate) the database at `path` (":memory:" for a

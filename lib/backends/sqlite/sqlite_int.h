@@ -31,6 +31,13 @@ typedef enum sqlstore_stmt_id {
 	STMT_SAVEPOINT,
 	STMT_RELEASE,
 	STMT_ROLLBACK_TO,
+	STMT_MEM_INSERT,     /* memory records (sqlite_memory.c) */
+	STMT_MEM_OLD_TEXT,
+	STMT_MEM_UPDATE,
+	STMT_MEM_FTS_INSERT,
+	STMT_MEM_FTS_DELETE,
+	STMT_MEM_PURGE_FTS,
+	STMT_MEM_PURGE,
 	STMT_COUNT
 } sqlstore_stmt_id;
 
@@ -42,6 +49,7 @@ typedef struct sqlstore {
 	bool txn_open;       /* begin() succeeded and no commit/rollback yet */
 	int schema_version;
 	sqlite3_stmt *stmt[STMT_COUNT];
+	struct sqlmem_state *mem;  /* memory queries' statements (sqlite_memory_cache.c) */
 } sqlstore;
 
 /* ---- allocator (sqlite_alloc.c) ---- */
@@ -104,6 +112,20 @@ int sqlstore_append(void *self, const char *log, const char *record,
 int sqlstore_read(void *self, const char *log, uint64_t from_seq, size_t limit,
                   cog_storage_record_fn fn, void *user_data);
 int sqlstore_truncate(void *self, const char *log, uint64_t before_seq);
+
+/* ---- memory records (sqlite_memory*.c) ---- */
+
+int sqlstore_mem_put(void *self, cog_storage_memory_record *rec);
+int sqlstore_mem_query(void *self, const cog_storage_memory_query *q,
+                       cog_storage_memory_fn fn, void *user_data);
+int sqlstore_mem_delete(void *self, const cog_storage_memory_query *q,
+                        size_t *deleted);
+/* purge_expired of the vtable: expired documents, then expired memories. */
+int sqlstore_purge_all(void *self, int64_t now, size_t *purged);
+/* Per connection, after the schema: register what memory queries use. */
+int sqlstore_mem_setup(sqlstore *s);
+/* Finalize the memory statements and free their state (before close). */
+void sqlstore_mem_free(sqlstore *s);
 
 /*
  * After SQLITE_FULL, SQLITE_IOERR or SQLITE_NOMEM, SQLite may roll an open

@@ -49,6 +49,46 @@ static const migration migrations[] = {
 	  " log TEXT NOT NULL PRIMARY KEY,"
 	  " next_seq INTEGER NOT NULL"
 	  ") WITHOUT ROWID;" },
+	{ 2, "memory records",
+	  /* Memory records (storage vtable version 2). AUTOINCREMENT: an id
+	   * is never handed out twice, even after the newest is deleted.
+	   * Embeddings are little-endian float32, dim * 4 bytes; expires_at is
+	   * NULL for never, which keeps the row out of the expiry index. The
+	   * (ns, layer, id) index answers every query: its rowid order is id
+	   * order within a namespace and layer. */
+	  "CREATE TABLE memories ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " ns TEXT NOT NULL,"
+	  " layer INTEGER NOT NULL,"
+	  " text TEXT NOT NULL,"
+	  " metadata TEXT NOT NULL DEFAULT '{}',"
+	  " importance REAL NOT NULL DEFAULT 0,"
+	  " created_at INTEGER NOT NULL,"
+	  " updated_at INTEGER NOT NULL,"
+	  " expires_at INTEGER,"
+	  " embed_model TEXT NOT NULL DEFAULT '',"
+	  " dim INTEGER NOT NULL DEFAULT 0,"
+	  " embedding BLOB"
+	  ");"
+	  "CREATE INDEX memories_ns ON memories (ns, layer, id);"
+	  "CREATE INDEX memories_expiry ON memories (expires_at)"
+	  " WHERE expires_at IS NOT NULL;"
+	  /* Full-text index over text, with external content (the text is
+	   * stored once, in memories). Its second column holds one token per
+	   * row, the namespace in hex, so that a search can confine the index
+	   * itself to the namespaces it may see. The view gives FTS5 both
+	   * columns when it reads content back (rebuild, integrity-check).
+	   * No triggers keep it in step: an FTS5 change inside a trigger (or
+	   * a savepoint) makes FTS5 write out its pending index data at every
+	   * row, which halves the speed of a batch of inserts. The backend
+	   * changes memories_fts itself, in the transaction that changes the
+	   * rows (sqlite_memory*.c); 'rebuild' restores it from the rows. */
+	  "CREATE VIEW memories_fts_content AS"
+	  " SELECT id, text, hex(ns) AS ns_tag FROM memories;"
+	  "CREATE VIRTUAL TABLE memories_fts USING fts5("
+	  " text, ns_tag,"
+	  " content = 'memories_fts_content', content_rowid = 'id',"
+	  " tokenize = 'unicode61 remove_diacritics 2');" },
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

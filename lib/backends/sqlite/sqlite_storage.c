@@ -1,6 +1,7 @@
 /*
  * libcognition-sqlite: opening and closing the store, transactions and the
- * description. Documents are in sqlite_docs.c, logs in sqlite_log.c.
+ * description. Documents are in sqlite_docs.c, logs in sqlite_log.c, memory
+ * records in sqlite_memory*.c.
  *
  * One store is one sqlite3 connection. The cog_storage wrapper serialises
  * every call, so the connection is opened without SQLite's own per-call
@@ -56,6 +57,31 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SAVEPOINT] = "SAVEPOINT cog_append",
 	[STMT_RELEASE] = "RELEASE cog_append",
 	[STMT_ROLLBACK_TO] = "ROLLBACK TO cog_append",
+	[STMT_MEM_INSERT] =
+		"INSERT INTO memories (ns, layer, text, metadata, importance,"
+		" created_at, updated_at, expires_at, embed_model, dim, embedding)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STMT_MEM_OLD_TEXT] =
+		"SELECT text FROM memories WHERE id = ?1 AND ns = ?2",
+	[STMT_MEM_UPDATE] =
+		"UPDATE memories SET layer = ?2, text = ?3, metadata = ?4,"
+		" importance = ?5, created_at = ?6, updated_at = ?7, expires_at = ?8,"
+		" embed_model = ?9, dim = ?10, embedding = ?11"
+		" WHERE id = ?12 AND ns = ?1",
+	/* The FTS index is kept in step by these, not by triggers: see the
+	 * schema (sqlite_schema.c). */
+	[STMT_MEM_FTS_INSERT] =
+		"INSERT INTO memories_fts (rowid, text, ns_tag)"
+		" VALUES (?1, ?2, hex(?3))",
+	[STMT_MEM_FTS_DELETE] =
+		"INSERT INTO memories_fts (memories_fts, rowid, text, ns_tag)"
+		" VALUES ('delete', ?1, ?2, hex(?3))",
+	[STMT_MEM_PURGE_FTS] =
+		"INSERT INTO memories_fts (memories_fts, rowid, text, ns_tag)"
+		" SELECT 'delete', id, text, hex(ns) FROM memories"
+		" WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+	[STMT_MEM_PURGE] =
+		"DELETE FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?1",
 };
 
 int cog_sqlite_options_init(cog_sqlite_options *options, unsigned int version)
@@ -242,6 +268,7 @@ static void store_free(sqlstore *s, bool optimize)
 {
 	if (!s)
 		return;
+	sqlstore_mem_free(s);
 	finalize_all(s);
 	if (optimize && !s->read_only) {
 		/* SQLite's advice for long-lived connections: refresh the
@@ -413,7 +440,9 @@ static int setup(sqlstore *s, const cog_sqlite_options *o)
 	if (!rc)
 		rc = sqlstore_schema_migrate(s->db, s->path, o->read_only,
 			&s->schema_version);
-	return rc ? rc : prepare_all(s);
+	if (!rc)
+		rc = prepare_all(s);
+	return rc ? rc : sqlstore_mem_setup(s);
 }
 
 static int make_storage(cog_storage **out, sqlstore *s)
@@ -435,9 +464,12 @@ static int make_storage(cog_storage **out, sqlstore *s)
 	vt.begin = store_begin;
 	vt.commit = store_commit;
 	vt.rollback = store_rollback;
-	vt.purge_expired = sqlstore_purge_expired;
+	vt.purge_expired = sqlstore_purge_all;
 	vt.truncate = sqlstore_truncate;
 	vt.describe = store_describe;
+	vt.mem_put = sqlstore_mem_put;
+	vt.mem_query = sqlstore_mem_query;
+	vt.mem_delete = sqlstore_mem_delete;
 	/* From here on the wrapper owns s and closes it on failure. */
 	return cog_storage_new(out, &vt);
 }
