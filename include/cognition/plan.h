@@ -216,11 +216,19 @@ typedef struct cog_run_options {
 	 * thread, and a chain never moves. Bigger graphs use the pool from
 	 * the start; with workers 1 everything runs on the calling thread. */
 	unsigned int inline_max_tasks;
+	/* Version 2. NULL: none. Otherwise a memory namespace
+	 * (cognition/memory.h) whose episodic layer receives one episode per
+	 * task that ends ({"kind":"task","plan","task","title","status",
+	 * "attempts","duration_ms","error"?,"code"?}) and one for the run
+	 * ({"kind":"outcome","plan","goal","status","code","duration_ms",
+	 * "succeeded","failed","skipped"}). An episode that cannot be written
+	 * is logged as a warning; it does not fail the run. */
+	const char *episodic_namespace;
 } cog_run_options;
 
-#define COG_RUN_OPTIONS_VERSION 1
+#define COG_RUN_OPTIONS_VERSION 2
 #define COG_RUN_OPTIONS_INIT { COG_RUN_OPTIONS_VERSION, 0, COG_FAIL_FAST, \
-	COG_DURABLE_AUTO, 0 }
+	COG_DURABLE_AUTO, 0, NULL }
 
 COG_API int cog_run_options_init(cog_run_options *options, unsigned int version);
 

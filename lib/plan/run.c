@@ -23,12 +23,13 @@
 #include <string.h>
 
 #include "run_int.h"
+#include "cognition/memory.h"
 
 #define DEFAULT_INLINE_MAX 32u
 #define MAX_WORKERS 256u
 
 static const size_t options_size[COG_RUN_OPTIONS_VERSION + 1] = {
-	0, sizeof(cog_run_options)
+	0, offsetof(cog_run_options, episodic_namespace), sizeof(cog_run_options)
 };
 
 int cog_run_options_init(cog_run_options *options, unsigned int version)
@@ -268,13 +269,13 @@ static bool has_work(const cog_plan *plan)
 static int run_plan(plan_run *r, const cog_run_options *o)
 {
 	cog_plan *plan = r->plan;
-	uint64_t t0 = r->events ? cog_clock_mono_ns() : 0;
+	uint64_t t0 = r->events || r->episodes ? cog_clock_mono_ns() : 0;
 	int rc = run_resize(r, NULL, 0);
 	if (rc)
 		return rc;
 	if (r->storage && (rc = plan_journal_new(&r->journal, plan, r->storage)))
 		return rc;
-	r->timing = r->events || r->journal;
+	r->timing = r->events || r->journal || r->episodes;
 	if (r->events)
 		run_emit_plan(r, "plan.started", 0, t0);
 
@@ -304,6 +305,7 @@ static int run_plan(plan_run *r, const cog_run_options *o)
 	rc = outcome(r);
 	if (r->events)
 		run_emit_plan(r, "plan.finished", rc, t0);
+	run_episode_outcome(r, rc, t0);
 	return rc;
 }
 
@@ -342,12 +344,16 @@ int cog_plan_run(cog_plan *plan, const cog_run_options *options)
 		executor = cog_task_run_tool;
 		executor_ud = NULL;
 	}
+	cog_memory *episodes = NULL;
+	if (o.episodic_namespace && (rc = cog_memory_open(&episodes, ctx, o.episodic_namespace)))
+		return cog__error_wrap(rc, "%s: episodic_namespace", fn);
 	plan_run r;
 	memset(&r, 0, sizeof(r));
 	plan->running = true; /* also what the first snapshot says */
 	if (durable && (rc = start_durable(plan, st, !plan->journaled || has_work(plan),
 	                                   r.lease_token, fn))) {
 		plan->running = false;
+		cog_memory_free(episodes);
 		return rc;
 	}
 
@@ -361,7 +367,9 @@ int cog_plan_run(cog_plan *plan, const cog_run_options *options)
 	atomic_init(&r.stop, RUN_GOING);
 	atomic_init(&r.error_claimed, 0);
 
+	r.episodes = episodes;
 	rc = run_plan(&r, &o);
+	run_episodes_close(&r);
 	plan->running = false;
 	if (durable && !r.ended)
 		release_lease(plan, st, r.lease_token); /* the run could not start */

@@ -201,6 +201,7 @@ void run_complete(plan_run *r, uint32_t i, attempt_end end)
 			plan_journal_succeeded(r->journal, t);
 		if (r->events)
 			run_emit_ended(r, "task.succeeded", t, -1);
+		run_episode_task(r, t);
 		const uint32_t *d = plan->dependents + plan->dependents_start[i];
 		const uint32_t *e = plan->dependents + plan->dependents_start[i + 1];
 		for (; d < e; d++) {
@@ -236,6 +237,7 @@ void run_complete(plan_run *r, uint32_t i, attempt_end end)
 		plan_journal_ended(r->journal, t, "failed", 0);
 	if (r->events)
 		run_emit_ended(r, "task.failed", t, -1);
+	run_episode_task(r, t);
 	if (plan->replanner && !(r->flags[i] & RUN_OFFERED))
 		r->replan_wanted = true; /* its dependants wait for the re-planner */
 	else

@@ -209,6 +209,8 @@ typedef struct plan_run {
 	bool ended;                 /* durable: the last transaction is done */
 	char lease_token[PLAN_LEASE_TOKEN_SIZE]; /* durable: the lease taken */
 
+	struct cog_memory *episodes; /* episodic_namespace's memory, or NULL */
+
 	atomic_int error_claimed;   /* the first run_fail() writes error */
 	int error_code;             /* RUN_STOP_ERROR: why */
 	char error[768];
@@ -325,5 +327,13 @@ void run_emit_ended(plan_run *run, const char *type, const plan_task *t,
 void run_emit_skipped(plan_run *run, const plan_task *t);
 /* plan.started and plan.finished (status from rc; t0: monotonic start). */
 void run_emit_plan(plan_run *run, const char *type, int rc, uint64_t t0);
+
+/* ---- run_episodes.c: episodic memory (cog_run_options.episodic_namespace;
+ * cog_plan_run opens run->episodes) ---- */
+
+void run_episodes_close(plan_run *run);
+/* A task ended (succeeded, failed, skipped or uncertain). */
+void run_episode_task(plan_run *run, const plan_task *t);
+void run_episode_outcome(plan_run *run, int rc, uint64_t t0);
 
 #endif /* COG_PLAN_RUN_INT_H */

@@ -58,6 +58,7 @@ void run_skip_task(plan_run *r, uint32_t i, const char *reason)
 		plan_journal_ended(r->journal, t, "skipped", 0);
 	if (r->events)
 		run_emit_skipped(r, t);
+	run_episode_task(r, t);
 }
 
 void run_skip_dependants(plan_run *r, uint32_t from)
