@@ -40,6 +40,7 @@ int cmd_audit(cli *c, int argc, char **argv);
 int cmd_approvals(cli *c, int argc, char **argv);
 int cmd_approve(cli *c, int argc, char **argv);
 int cmd_deny(cli *c, int argc, char **argv);
+int cmd_memory(cli *c, int argc, char **argv);    /* cmd_memory.c */
 
 /* ---- shared by the tool commands (cmd_tools.c) ---- */
 
@@ -97,6 +98,55 @@ void cli_cancel_restore(void);
 /* A cog_log_fn printing "cog: warning: <message>" on stderr (user_data:
  * the cli); cli_open() installs it when c->log_warnings is set. */
 void cli_log_line(int level, const char *line, void *user_data);
+
+/* ---- the memory commands (cmd_memory*.c) ---- */
+
+/* The flags every memory command takes; NULL: not given. */
+typedef struct cli_mem_opts {
+	const char *ns;        /* --ns, else $COG_MEMORY_NS, else "default" */
+	const char *embedder;  /* --embedder, else $COG_MEMORY_EMBEDDER, else "hashing" */
+} cli_mem_opts;
+
+/* If argv[*i] is `name` ("--x V" or "--x=V"), take its value (advancing
+ * *i) and return 1; *code gets CLI_USAGE (printed) when the value is
+ * missing or empty. 0 for any other argument. */
+int cli_mem_flag(const cli *c, const char *name, int argc, char **argv, int *i,
+                 const char **value, int *code);
+/* --ns, --embedder and --json, as cli_mem_flag. */
+int cli_mem_common_flag(cli *c, cli_mem_opts *o, int argc, char **argv, int *i, int *code);
+/* A command's own flags, as cli_mem_flag (state: the command's). */
+typedef int (*cli_mem_flag_fn)(cli *c, void *state, int argc, char **argv, int *i, int *code);
+/* The common flags, `extra`'s flags (may be NULL) and the other arguments
+ * into words (argc + 1 entries), "--" ending the flags. Exit code; an
+ * unknown flag is CLI_USAGE with `usage`. */
+int cli_mem_parse(cli *c, cli_mem_opts *o, int argc, char **argv, cli_mem_flag_fn extra,
+                  void *state, char **words, int *nwords, const char *usage);
+/* The exit code (printed) of a library failure: CLI_USAGE for COG_EINVAL and
+ * COG_ERANGE (what the user typed), CLI_CANCELED, else CLI_FAILED. */
+int cli_mem_failure(const cli *c, int rc);
+/* The layer bit of a name (working, short_term, long_term, episodic); 0 and
+ * CLI_USAGE in *code (printed, naming `flag`) when unknown. */
+unsigned int cli_mem_layer(const cli *c, const char *flag, const char *name, int *code);
+/* CLI_OK when text is one JSON object, else CLI_USAGE naming `flag` and
+ * where the JSON goes wrong. */
+int cli_mem_json_object(const cli *c, const char *flag, const char *text);
+/* The memory of the namespace the options choose, over cog's database
+ * (created when `create`, else it must exist), with the embedder they
+ * choose (the LLM from the environment for auto and llm). Exit code. */
+int cli_mem_open(cli *c, const cli_mem_opts *o, bool create, cog_ctx **ctx,
+                 cog_memory **mem);
+/* A library JSON object on stdout with "ok":true as its first member. */
+void cli_mem_print_json(const char *json);
+/* Stored text on stdout, no terminal control from it (control bytes and
+ * C1 characters as \xNN); one_line: newlines and tabs as spaces. cols > 0:
+ * at most cols columns, "..." ending a cut. */
+void cli_mem_print_text(const char *s, int cols, bool one_line);
+int cmd_memory_import(cli *c, int argc, char **argv);   /* cmd_memory_import.c */
+int cmd_memory_search(cli *c, int argc, char **argv);   /* cmd_memory_search.c */
+int cmd_memory_get(cli *c, int argc, char **argv);      /* cmd_memory_manage.c */
+int cmd_memory_forget(cli *c, int argc, char **argv);
+int cmd_memory_stats(cli *c, int argc, char **argv);
+int cmd_memory_purge(cli *c, int argc, char **argv);
 
 /* The task executor of `cog resume` (exec_executor.c): runs inputs.argv. */
 int cli_exec_task(cog_task_call *call, void *user_data);

@@ -33,6 +33,14 @@ static const char usage_text[] =
 	"              [--no-stream] [--temperature T] [--max-tokens N]\n"
 	"              ask the configured LLM; its answer streams to stdout (--json:\n"
 	"              the whole response JSON); Ctrl-C cancels\n"
+	"  memory add TEXT [--layer L] [--meta JSON] [--importance X] [--ttl MS]\n"
+	"              remember TEXT (layers short_term, long_term, episodic); prints its id\n"
+	"  memory import FILE.jsonl   one memory per line; reports added, merged, failed\n"
+	"  memory search QUERY [--k N] [--layer L]... [--meta JSON] [--inherit]\n"
+	"              hybrid keyword + vector search: a table, or the results as JSON\n"
+	"  memory get ID | forget ID | forget --filter JSON | stats | purge\n"
+	"              every memory command takes --ns NS (default $COG_MEMORY_NS, else\n"
+	"              \"default\") and --embedder hashing|auto|llm\n"
 	"  help        show this text\n"
 	"\n"
 	"Options:\n"
@@ -44,7 +52,8 @@ static const char usage_text[] =
 	"Environment: COG_DB, COG_LOG_LEVEL, COG_WORKERS, COG_HTTP_TIMEOUT_MS,\n"
 	"             COG_TEMPLATE_PATH, COG_TEMPLATE_DIR,\n"
 	"             COG_LLM_PROVIDER (openai|anthropic|ollama), COG_LLM_URL, COG_MODEL,\n"
-	"             COG_API_KEY (else OPENAI_API_KEY or ANTHROPIC_API_KEY)\n";
+	"             COG_API_KEY (else OPENAI_API_KEY or ANTHROPIC_API_KEY),\n"
+	"             COG_MEMORY_NS, COG_MEMORY_EMBEDDER, COG_EMBED_MODEL\n";
 
 struct command {
 	const char *name;
@@ -63,6 +72,7 @@ static const struct command commands[] = {
 	{ "approve", cmd_approve },
 	{ "deny", cmd_deny },
 	{ "chat", cmd_chat },
+	{ "memory", cmd_memory },
 };
 
 static int print_version(const cli *c)
@@ -90,7 +100,7 @@ static int print_help(const cli *c)
 		fputs("{\"ok\":true,\"usage\":", stdout);
 		cli_json_string(usage_text);
 		fputs(",\"commands\":[\"doctor\",\"plan\",\"status\",\"resume\",\"decide\","
-		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"help\"]}\n", stdout);
+		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);
 	}
