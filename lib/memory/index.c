@@ -7,6 +7,7 @@
  * comes back with a new vector gets a new row. index_sync.c fills it.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "index_int.h"
@@ -279,6 +280,52 @@ static int allow_rows(mem_index *ix, unsigned int slot_mask, unsigned int layers
 	return COG_OK;
 }
 
+/* Order of hits: score descending, then id ascending (as vector.h). */
+static int hit_cmp(const void *a, const void *b)
+{
+	const mem_vec_hit *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Large indexes: the int8 rows (a quarter of the bytes) pick
+ * IX_I8_FACTOR x k candidates, which are scored again exactly in float32.
+ * A row only misses when its int8 rank falls past the candidates while its
+ * exact score is in the top k (tests/unit/memory/test_index.c measures the
+ * recall against the exact search).
+ */
+static int search_i8_rerank(const mem_vec_store *vs, const float *query, size_t k,
+                            const uint8_t *allow, mem_vec_hit *hits, size_t *nhits)
+{
+	size_t dim = vs->dim, want = k * IX_I8_FACTOR;
+	if (want < k + IX_I8_EXTRA)
+		want = k + IX_I8_EXTRA;
+	if (want > MEM_VEC_K_MAX)
+		want = MEM_VEC_K_MAX;
+	if (want <= k)
+		return mem_vec_search(vs, query, dim, k, allow, hits, nhits);
+	mem_vec_hit *cand = cog_malloc(want * sizeof(*cand));
+	float *q = cog_malloc(dim * sizeof(*q));
+	int rc = cand && q ? COG_OK : cog__oom("memory index: search");
+	size_t n = 0;
+	if (!rc)
+		rc = cog__vec_normalize(query, dim, q, "query vector");
+	if (!rc)
+		rc = mem_vec_search_i8(vs, q, dim, want, allow, cand, &n);
+	if (!rc) {
+		for (size_t i = 0; i < n; i++)
+			cand[i].score = cog__vec_dot(vs->rows + (size_t)cand[i].row * dim, q, dim);
+		qsort(cand, n, sizeof(*cand), hit_cmp);
+		*nhits = n < k ? n : k;
+		memcpy(hits, cand, *nhits * sizeof(*hits));
+	}
+	cog_free(cand);
+	cog_free(q);
+	return rc;
+}
+
 int mem_index_search(struct cog_memory *m, const float *query, size_t k,
                      unsigned int slot_mask, unsigned int layers,
                      mem_vec_hit *hits, size_t *nhits)
@@ -299,7 +346,10 @@ int mem_index_search(struct cog_memory *m, const float *query, size_t k,
 	bool any;
 	if ((rc = allow_rows(m->index, slot_mask, layers, &allow, &any)) || !any)
 		return rc;
-	return mem_vec_search(m->index->vs, query, m->index->vs->dim, k, allow, hits, nhits);
+	const mem_vec_store *vs = m->index->vs;
+	if (vs->count < IX_I8_MIN_ROWS)
+		return mem_vec_search(vs, query, vs->dim, k, allow, hits, nhits);
+	return search_i8_rerank(vs, query, k, allow, hits, nhits);
 }
 
 int mem_index_near_duplicate(struct cog_memory *m, const float *unit_vec,

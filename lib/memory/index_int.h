@@ -8,6 +8,12 @@
 #include "memory_int.h"
 
 #define IX_LAYERS 4   /* working, short-term, long-term, episodic */
+/* From this many rows on, a search scans the int8 rows for
+ * max(IX_I8_FACTOR x k, k + IX_I8_EXTRA) candidates (at most
+ * MEM_VEC_K_MAX) and scores those exactly (index.c). */
+#define IX_I8_MIN_ROWS 16384
+#define IX_I8_FACTOR 4
+#define IX_I8_EXTRA 64
 
 /* The index with what memory_int.h does not show: m->index points at pub. */
 typedef struct mem_index_impl {

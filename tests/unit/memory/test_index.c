@@ -516,6 +516,56 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* From IX_I8_MIN_ROWS rows on, a search takes its candidates from the int8
+ * rows and scores them exactly: compared with the exact float32 search over
+ * the same rows (recall@10 and the scores of what both return). */
+START_TEST(large_index_int8_then_exact)
+{
+	cog_memory *m = open_mem("big");
+	size_t rows = IX_I8_MIN_ROWS + 3000;
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+	float v[DIM];
+	ck_assert_int_eq(cog_storage_begin(store), 0);
+	for (size_t r = 0; r < rows; r++) {
+		for (size_t i = 0; i < DIM; i++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			v[i] = (float)((double)(seed >> 11) / 9007199254740992.0 - 0.5);
+		}
+		store_raw("big", COG_MEMORY_LONG_TERM, "row", "hash-64", v, DIM);
+	}
+	ck_assert_int_eq(cog_storage_commit(store), 0);
+	sync_ok(m);
+	ck_assert_uint_eq(m->index->vs->count, rows);
+	size_t found = 0, total = 0;
+	for (int t = 0; t < 40; t++) {
+		for (size_t i = 0; i < DIM; i++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			v[i] = (float)((double)(seed >> 11) / 9007199254740992.0 - 0.5);
+		}
+		mem_vec_hit got[10], exact[10];
+		size_t ngot = 0, nexact = 0;
+		ck_assert_int_eq(mem_index_search(m, v, 10, 1u, COG_MEMORY_LONG_TERM, got, &ngot), 0);
+		ck_assert_int_eq(mem_vec_search(m->index->vs, v, DIM, 10, NULL, exact, &nexact), 0);
+		ck_assert_uint_eq(ngot, 10);
+		ck_assert_uint_eq(nexact, 10);
+		for (size_t i = 0; i < 10; i++) {
+			if (i)
+				ck_assert(got[i].score <= got[i - 1].score);
+			for (size_t j = 0; j < 10; j++) {
+				if (got[i].id != exact[j].id)
+					continue;
+				found++;
+				ck_assert_float_eq_tol(got[i].score, exact[j].score, 1e-5f);
+			}
+		}
+		total += 10;
+	}
+	double recall = (double)found / (double)total;
+	ck_assert_msg(recall >= 0.98, "recall@10 %.3f against exact search", recall);
+	cog_memory_free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("memory-index");
@@ -530,6 +580,7 @@ int main(void)
 	tcase_add_test(tc, reembeds_other_models);
 	tcase_add_test(tc, many_rows_in_pages);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, large_index_int8_then_exact);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
