@@ -7,7 +7,8 @@
  *   sqlite_memory_query.c  query and delete; rows to records
  *   sqlite_memory_rank.c   cog_bm25(), the keyword score
  *   sqlite_memory_sql.c    the SQL of a query or delete, with its parameters
- *   sqlite_memory_words.c  the user's match text as a safe FTS5 expression
+ *   sqlite_memory_words.c  the MATCH expression: namespace tags, and the
+ *                          user's words as a safe FTS5 expression
  *   sqlite_memory_cache.c  prepared statements by SQL text, scratch memory
  */
 #ifndef COG_SQLITE_MEMORY_INT_H
@@ -35,7 +36,8 @@ enum {
 
 typedef enum sqlmem_param_kind { SQLMEM_TEXT, SQLMEM_INT } sqlmem_param_kind;
 
-/* One `?` of the SQL, in order of appearance. */
+/* Parameter ?N of the SQL is params[N - 1] (a value used twice is bound
+ * once). */
 typedef struct sqlmem_param {
 	sqlmem_param_kind kind;
 	const char *text;    /* SQLMEM_TEXT: not NUL-terminated necessarily */
@@ -105,6 +107,15 @@ void sqlmem_stmt_dispose(sqlmem_stmt *b);
  */
 int sqlmem_match_words(sqlite3_str *out, const char *text, size_t len,
                        size_t *words);
+/*
+ * Append to out the MATCH expression of q's keyword search: the tokens of
+ * q's namespaces in the ns_tag column (hex of the namespace, one token
+ * each; *tags gets their count, 0 past SQLMEM_FTS_NS_MAX namespaces) AND
+ * sqlmem_match_words of q->match, confined to the text column. *words as
+ * there: with none the query matches nothing. COG_ENOMEM.
+ */
+int sqlmem_match_expression(sqlite3_str *out, const cog_storage_memory_query *q,
+                            size_t *tags, size_t *words);
 
 /* ---- sqlite_memory_cache.c ---- */
 

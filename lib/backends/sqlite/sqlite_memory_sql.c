@@ -2,10 +2,20 @@
  * The SQL of a memory query or delete.
  *
  * Every condition of cog_storage_memory_query is a WHERE term over the
- * `memories` row, values bound as parameters: the namespaces (ns IN (...),
- * answered from the (ns, layer, id) index), layers, expiry, the time
- * bounds, ids, and each metadata filter member (json_type/json_extract on a
- * JSON path built from the key and bound too). Nothing is filtered in C.
+ * `memories` row, values bound as parameters: the namespaces, layers,
+ * expiry, the time bounds, ids, and each metadata filter member
+ * (json_type/json_extract on a JSON path built from the key and bound too).
+ * Nothing is filtered in C. Parameters are numbered (?N, params[N - 1]), so
+ * that a value used twice is bound once.
+ *
+ * A query without ids or words reads one namespace at a time from the
+ * memories_ns index, whose entries end in the rowid: id order within a
+ * namespace, and a page that starts after an id is a range of it. The
+ * namespaces are merged in id order (by_namespace): a page of `limit` rows
+ * reads at most `limit` + 1 entries of each, however large, so paging
+ * through them is linear. INDEXED BY holds the planner to that: ANALYZE's
+ * statistics average over namespaces, and for a small one beside a large
+ * one it would read the table from after_id to the end at every page.
  *
  * Keyword search drives the join from the FTS5 index: the MATCH expression
  * ANDs the namespaces' tokens in the ns_tag column (hex of the namespace,
@@ -22,6 +32,13 @@
 	"m.importance, m.created_at, m.updated_at, m.expires_at, " \
 	"m.embed_model, m.dim, "
 
+/* Write placeholder ?N of parameter `index` (from 0) into the SQL. */
+static void placeholder(sqlmem_stmt *b, size_t index)
+{
+	sqlite3_str_appendf(b->sql, "?%llu", (unsigned long long)index + 1);
+}
+
+/* Add a parameter and write its placeholder. */
 static void add_param(sqlmem_stmt *b, sqlmem_param p)
 {
 	if (b->count == b->cap) {
@@ -35,6 +52,7 @@ static void add_param(sqlmem_stmt *b, sqlmem_param p)
 		b->params = bigger;
 		b->cap = cap;
 	}
+	placeholder(b, b->count);
 	b->params[b->count++] = p;
 }
 
@@ -83,12 +101,20 @@ static void str_param(sqlmem_stmt *b, sqlite3_str *str)
 	text_param(b, copy, (size_t)len, copy);
 }
 
-/* One parameter per namespace: the wrapper allows a handful (storage.h). */
-static void namespaces(sqlmem_stmt *b, const cog_storage_memory_query *q)
+/* One parameter per namespace: the wrapper allows a handful (storage.h).
+ * `only`: that namespace alone, else all of q's. */
+static void namespaces(sqlmem_stmt *b, const cog_storage_memory_query *q,
+                       const char *only)
 {
+	if (only) {
+		sqlite3_str_appendall(b->sql, "m.ns = ");
+		text_param(b, only, strlen(only), NULL);
+		return;
+	}
 	sqlite3_str_appendall(b->sql, "m.ns IN (");
 	for (size_t i = 0; i < q->ns_count; i++) {
-		sqlite3_str_appendall(b->sql, i ? ", ?" : "?");
+		if (i)
+			sqlite3_str_appendall(b->sql, ", ");
 		text_param(b, q->ns[i], strlen(q->ns[i]), NULL);
 	}
 	sqlite3_str_appendall(b->sql, ")");
@@ -103,7 +129,7 @@ static void ids(sqlmem_stmt *b, const cog_storage_memory_query *q)
 	if (q->id_count == 1) {
 		if (q->ids[0] > (uint64_t)INT64_MAX)
 			b->nothing = true;
-		sqlite3_str_appendall(b->sql, " AND m.id = ?");
+		sqlite3_str_appendall(b->sql, " AND m.id = ");
 		int_param(b, (int64_t)(q->ids[0] & (uint64_t)INT64_MAX));
 		return;
 	}
@@ -113,8 +139,9 @@ static void ids(sqlmem_stmt *b, const cog_storage_memory_query *q)
 		sqlite3_str_appendf(list, "%s%llu", i ? "," : "",
 			(unsigned long long)q->ids[i]);
 	sqlite3_str_appendchar(list, 1, ']');
+	sqlite3_str_appendall(b->sql, " AND m.id IN (SELECT value FROM json_each(");
 	str_param(b, list);
-	sqlite3_str_appendall(b->sql, " AND m.id IN (SELECT value FROM json_each(?))");
+	sqlite3_str_appendall(b->sql, "))");
 }
 
 /* The JSON path of a metadata member: $."key". SQLite's path syntax has
@@ -134,44 +161,36 @@ static int key_path(sqlmem_stmt *b, const char *key)
 	return COG_OK;
 }
 
-/* Parameter `index` bound once more, for the next '?'. */
-static void repeat_param(sqlmem_stmt *b, size_t index)
-{
-	if (b->oom || index >= b->count)
-		return;
-	sqlmem_param p = b->params[index];
-	p.owned = NULL;
-	add_param(b, p);
-}
-
 static int member(sqlmem_stmt *b, const cJSON *m, const char *filter,
                   size_t filter_len)
 {
+	sqlite3_str *sql = b->sql;
+	sqlite3_str_appendall(sql, cJSON_IsNull(m) ?
+		" AND coalesce(json_type(m.metadata, " : " AND json_type(m.metadata, ");
 	size_t path = b->count;
 	int rc = key_path(b, m->string ? m->string : "");
 	if (rc)
 		return rc;
-	sqlite3_str *sql = b->sql;
 	if (cJSON_IsString(m)) {
-		sqlite3_str_appendall(sql, " AND json_type(m.metadata, ?) = 'text'"
-			" AND json_extract(m.metadata, ?) = ?");
-		repeat_param(b, path);
+		sqlite3_str_appendall(sql, ") = 'text' AND json_extract(m.metadata, ");
+		placeholder(b, path);
+		sqlite3_str_appendall(sql, ") = ");
 		owned_text_param(b, m->valuestring);
 	} else if (cJSON_IsNumber(m)) {
 		/* The filter's own number, as SQLite reads it: integers
 		 * beyond 2^53 compare exactly, 1 equals 1.0. */
-		sqlite3_str_appendall(sql, " AND json_type(m.metadata, ?) IN"
-			" ('integer', 'real') AND json_extract(m.metadata, ?) ="
-			" json_extract(?, ?)");
-		repeat_param(b, path);
+		sqlite3_str_appendall(sql, ") IN ('integer', 'real') AND"
+			" json_extract(m.metadata, ");
+		placeholder(b, path);
+		sqlite3_str_appendall(sql, ") = json_extract(");
 		text_param(b, filter, filter_len, NULL);
-		repeat_param(b, path);
+		sqlite3_str_appendall(sql, ", ");
+		placeholder(b, path);
+		sqlite3_str_appendall(sql, ")");
 	} else if (cJSON_IsBool(m)) {
-		sqlite3_str_appendf(sql, " AND json_type(m.metadata, ?) = '%s'",
-			cJSON_IsTrue(m) ? "true" : "false");
+		sqlite3_str_appendf(sql, ") = '%s'", cJSON_IsTrue(m) ? "true" : "false");
 	} else if (cJSON_IsNull(m)) {
-		sqlite3_str_appendall(sql,
-			" AND coalesce(json_type(m.metadata, ?), 'null') = 'null'");
+		sqlite3_str_appendall(sql, "), 'null') = 'null'");
 	} else {
 		return cog_error_set(COG_EINVAL, "sqlite storage: memory filter "
 			"member \"%s\" is not a string, number, boolean or null",
@@ -197,11 +216,10 @@ static int metadata_filter(sqlmem_stmt *b, const char *filter)
 	return rc;
 }
 
-/* The WHERE terms over alias m, after "WHERE " or "AND ". */
-static int conditions(sqlmem_stmt *b, const cog_storage_memory_query *q)
+/* The WHERE terms over alias m but the namespaces', each " AND ...". */
+static int other_terms(sqlmem_stmt *b, const cog_storage_memory_query *q)
 {
 	sqlite3_str *sql = b->sql;
-	namespaces(b, q);
 	if (q->layers) {
 		sqlite3_str_appendall(sql, " AND m.layer IN (");
 		const char *sep = "";
@@ -213,20 +231,21 @@ static int conditions(sqlmem_stmt *b, const cog_storage_memory_query *q)
 		}
 		sqlite3_str_appendall(sql, ")");
 	}
-	sqlite3_str_appendall(sql, " AND (m.expires_at IS NULL OR m.expires_at > ?)");
+	sqlite3_str_appendall(sql, " AND (m.expires_at IS NULL OR m.expires_at > ");
 	int_param(b, q->now);
+	sqlite3_str_appendall(sql, ")");
 	if (q->since) {
-		sqlite3_str_appendall(sql, " AND m.created_at >= ?");
+		sqlite3_str_appendall(sql, " AND m.created_at >= ");
 		int_param(b, q->since);
 	}
 	if (q->until) {
-		sqlite3_str_appendall(sql, " AND m.created_at < ?");
+		sqlite3_str_appendall(sql, " AND m.created_at < ");
 		int_param(b, q->until);
 	}
 	if (q->after_id) {
 		if (q->after_id >= (uint64_t)INT64_MAX)
 			b->nothing = true;
-		sqlite3_str_appendall(sql, " AND m.id > ?");
+		sqlite3_str_appendall(sql, " AND m.id > ");
 		int_param(b, (int64_t)(q->after_id & (uint64_t)INT64_MAX));
 	}
 	if (q->ids) {
@@ -238,118 +257,150 @@ static int conditions(sqlmem_stmt *b, const cog_storage_memory_query *q)
 	return q->filter ? metadata_filter(b, q->filter) : COG_OK;
 }
 
+/* All the WHERE terms over alias m, after "WHERE " or "AND ". */
+static int conditions(sqlmem_stmt *b, const cog_storage_memory_query *q)
+{
+	namespaces(b, q, NULL);
+	return other_terms(b, q);
+}
+
 static void limit(sqlmem_stmt *b, size_t n)
 {
 	if (n == 0)
 		return;
-	sqlite3_str_appendall(b->sql, " LIMIT ?");
+	sqlite3_str_appendall(b->sql, " LIMIT ");
 	int_param(b, n > (size_t)INT64_MAX ? INT64_MAX : (int64_t)n);
 }
 
-/* The MATCH expression: the namespaces' tokens in the ns_tag column AND
- * the words, confined to the text column. The tags come first: cog_bm25
- * skips that many phrases (a word can yield no phrase at all, when FTS5's
- * tokenizer finds no token in it, so the words cannot be counted on). */
-static int match_expression(sqlmem_stmt *b, const cog_storage_memory_query *q,
-                            sqlite3_str *expr, size_t *tags)
+/* Whether q->ns[i] is named earlier in q->ns too (the wrapper allows it):
+ * its part would give its rows twice. */
+static bool ns_repeated(const cog_storage_memory_query *q, size_t i)
 {
-	*tags = 0;
-	if (q->ns_count <= SQLMEM_FTS_NS_MAX) {
-		sqlite3_str_appendall(expr, "ns_tag : (");
-		for (size_t i = 0; i < q->ns_count; i++) {
-			sqlite3_str_appendall(expr, i ? " OR \"" : "\"");
-			for (const unsigned char *p = (const unsigned char *)q->ns[i]; *p; p++)
-				sqlite3_str_appendf(expr, "%02X", *p);
-			sqlite3_str_appendchar(expr, 1, '"');
-		}
-		sqlite3_str_appendall(expr, ") AND ");
-		*tags = q->ns_count;
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(q->ns[j], q->ns[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The rows of a query without ids or words, in id order (see the top of
+ * the file): with several namespaces one compound statement,
+ *   SELECT <columns> .. WHERE m.ns = ?1 AND <terms> UNION ALL
+ *   SELECT <columns> .. WHERE m.ns = ?K AND <terms> .. ORDER BY 1 LIMIT ?L
+ * (the terms and their parameters shared), which SQLite merges as the parts
+ * come, each in id order from the index: no sort, no part read further
+ * than the rows taken.
+ */
+static int by_namespace(sqlmem_stmt *b, const cog_storage_memory_query *q,
+                        const char *columns)
+{
+	sqlite3_str *sql = b->sql;
+	b->sql = sqlite3_str_new(NULL);
+	int rc = other_terms(b, q);
+	sqlite3_str *terms = b->sql;
+	b->sql = sql;
+	if (sqlite3_str_errcode(terms) != SQLITE_OK)
+		b->oom = true;
+	size_t parts = 0;
+	for (size_t i = 0; i < q->ns_count && rc == COG_OK && !b->oom; i++) {
+		if (ns_repeated(q, i))
+			continue;
+		sqlite3_str_appendf(sql, "%sSELECT %s FROM memories m"
+			" INDEXED BY memories_ns WHERE ", parts++ ? " UNION ALL " : "",
+			columns);
+		namespaces(b, q, q->ns[i]);
+		sqlite3_str_appendall(sql, sqlite3_str_value(terms));
 	}
-	sqlite3_str_appendall(expr, "text : ");
-	size_t words = 0;
-	int rc = sqlmem_match_words(expr, q->match, strlen(q->match), &words);
-	if (rc == COG_OK && words == 0)
-		b->nothing = true;
+	sqlite3_free(sqlite3_str_finish(terms));
+	sqlite3_str_appendall(sql, parts > 1 ? " ORDER BY 1" : " ORDER BY m.id");
+	limit(b, q->limit);
 	return rc;
 }
 
-static void start(sqlmem_stmt *b)
+/* A SELECT of the ids q matches, the lowest q->limit (a delete's). */
+static int id_select(sqlmem_stmt *b, const cog_storage_memory_query *q)
+{
+	if (!q->ids)
+		return by_namespace(b, q, "m.id");
+	/* The rowids drive the search; the namespaces are only checked. */
+	sqlite3_str_appendall(b->sql, "SELECT m.id FROM memories m WHERE ");
+	int rc = conditions(b, q);
+	if (q->limit)
+		sqlite3_str_appendall(b->sql, " ORDER BY m.id");
+	limit(b, q->limit);
+	return rc;
+}
+
+static void start(sqlmem_stmt *b, const char *sql)
 {
 	memset(b, 0, sizeof(*b));
 	b->sql = sqlite3_str_new(NULL);
+	sqlite3_str_appendall(b->sql, sql);
+}
+
+static int finish(sqlmem_stmt *b, int rc)
+{
+	if (rc == COG_OK && (b->oom || sqlite3_str_errcode(b->sql) != SQLITE_OK))
+		rc = COG_ENOMEM;
+	return rc;
 }
 
 int sqlmem_build_select(sqlmem_stmt *b, const cog_storage_memory_query *q)
 {
-	start(b);
+	const char *columns = q->with_embedding ? MEMORY_COLUMNS "m.embedding"
+		: MEMORY_COLUMNS "NULL";
+	start(b, "");
 	sqlite3_str *sql = b->sql;
-	const char *embedding = q->with_embedding ? "m.embedding" : "NULL";
 	int rc;
 	if (q->match) {
 		sqlite3_str *expr = sqlite3_str_new(NULL);
-		size_t tags = 0;
-		rc = match_expression(b, q, expr, &tags);
+		size_t tags = 0, words = 0;
+		rc = sqlmem_match_expression(expr, q, &tags, &words);
+		if (rc == COG_OK && words == 0)
+			b->nothing = true;
 		/* CROSS JOIN keeps the FTS index as the outer loop. */
-		sqlite3_str_appendf(sql, "SELECT " MEMORY_COLUMNS "%s,"
-			" cog_bm25(memories_fts, ?) AS score FROM memories_fts"
-			" CROSS JOIN memories m ON m.id = memories_fts.rowid"
-			" WHERE memories_fts MATCH ? AND ", embedding);
+		sqlite3_str_appendf(sql, "SELECT %s, cog_bm25(memories_fts, ", columns);
 		int_param(b, (int64_t)tags);
+		sqlite3_str_appendall(sql, ") AS score FROM memories_fts CROSS JOIN"
+			" memories m ON m.id = memories_fts.rowid WHERE memories_fts MATCH ");
 		str_param(b, expr);
+		sqlite3_str_appendall(sql, " AND ");
 		if (rc == COG_OK)
 			rc = conditions(b, q);
 		sqlite3_str_appendall(sql, " ORDER BY score DESC, m.id");
 		limit(b, q->limit);
 	} else if (q->ids) {
 		/* Looked up by rowid, in rowid order: no sort. */
-		sqlite3_str_appendf(sql, "SELECT " MEMORY_COLUMNS "%s FROM memories m"
-			" WHERE ", embedding);
+		sqlite3_str_appendf(sql, "SELECT %s FROM memories m WHERE ", columns);
 		rc = conditions(b, q);
 		sqlite3_str_appendall(sql, " ORDER BY m.id");
 		limit(b, q->limit);
 	} else {
-		/* Only the ids are sorted (the index gives them per namespace
-		 * and layer); the rows, embeddings included, are read in that
-		 * order afterwards. */
-		sqlite3_str_appendf(sql, "SELECT " MEMORY_COLUMNS "%s FROM memories m"
-			" WHERE m.id IN (SELECT m.id FROM memories m WHERE ", embedding);
-		rc = conditions(b, q);
-		sqlite3_str_appendall(sql, " ORDER BY m.id");
-		limit(b, q->limit);
-		sqlite3_str_appendall(sql, ") ORDER BY m.id");
+		rc = by_namespace(b, q, columns);
 	}
-	if (rc == COG_OK && (b->oom || sqlite3_str_errcode(sql) != SQLITE_OK))
-		rc = COG_ENOMEM;
-	return rc;
+	return finish(b, rc);
 }
 
-/* "<prefix> WHERE <conditions> [ORDER BY m.id LIMIT ?]<suffix>" */
-static int build_over_rows(sqlmem_stmt *b, const cog_storage_memory_query *q,
-                           const char *prefix, const char *suffix)
+/* "<prefix><id_select>)" */
+static int build_over_ids(sqlmem_stmt *b, const cog_storage_memory_query *q,
+                          const char *prefix)
 {
-	start(b);
-	sqlite3_str_appendall(b->sql, prefix);
-	int rc = conditions(b, q);
-	if (q->limit)
-		sqlite3_str_appendall(b->sql, " ORDER BY m.id");
-	limit(b, q->limit);
-	sqlite3_str_appendall(b->sql, suffix);
-	if (rc == COG_OK && (b->oom || sqlite3_str_errcode(b->sql) != SQLITE_OK))
-		rc = COG_ENOMEM;
-	return rc;
+	start(b, prefix);
+	int rc = id_select(b, q);
+	sqlite3_str_appendall(b->sql, ")");
+	return finish(b, rc);
 }
 
 int sqlmem_build_delete(sqlmem_stmt *fts, sqlmem_stmt *rows,
                         const cog_storage_memory_query *q)
 {
-	/* Both see the same rows: the same conditions and values, in one
+	/* Both see the same rows: the same ids subquery and values, in one
 	 * transaction. The index needs the rows' values, so it goes first. */
-	int rc = build_over_rows(fts, q, "INSERT INTO memories_fts"
+	int rc = build_over_ids(fts, q, "INSERT INTO memories_fts"
 		" (memories_fts, rowid, text, ns_tag) SELECT 'delete', m.id, m.text,"
-		" hex(m.ns) FROM memories m WHERE ", "");
+		" hex(m.ns) FROM memories m WHERE m.id IN (");
 	if (rc == COG_OK)
-		rc = build_over_rows(rows, q, "DELETE FROM memories WHERE id IN"
-			" (SELECT m.id FROM memories m WHERE ", ")");
+		rc = build_over_ids(rows, q, "DELETE FROM memories WHERE id IN (");
 	return rc;
 }
 

@@ -166,3 +166,25 @@ int sqlmem_match_words(sqlite3_str *out, const char *text, size_t len,
 	cog_free(copy);
 	return rc;
 }
+
+/* The tags come first: cog_bm25 skips that many phrases (a word can yield
+ * no phrase at all, when FTS5's tokenizer finds no token in it, so the
+ * words cannot be counted on). */
+int sqlmem_match_expression(sqlite3_str *out, const cog_storage_memory_query *q,
+                            size_t *tags, size_t *words)
+{
+	*tags = 0;
+	if (q->ns_count <= SQLMEM_FTS_NS_MAX) {
+		sqlite3_str_appendall(out, "ns_tag : (");
+		for (size_t i = 0; i < q->ns_count; i++) {
+			sqlite3_str_appendall(out, i ? " OR \"" : "\"");
+			for (const unsigned char *p = (const unsigned char *)q->ns[i]; *p; p++)
+				sqlite3_str_appendf(out, "%02X", *p);
+			sqlite3_str_appendchar(out, 1, '"');
+		}
+		sqlite3_str_appendall(out, ") AND ");
+		*tags = q->ns_count;
+	}
+	sqlite3_str_appendall(out, "text : ");
+	return sqlmem_match_words(out, q->match, strlen(q->match), words);
+}

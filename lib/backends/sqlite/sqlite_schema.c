@@ -54,8 +54,10 @@ static const migration migrations[] = {
 	   * is never handed out twice, even after the newest is deleted.
 	   * Embeddings are little-endian float32, dim * 4 bytes; expires_at is
 	   * NULL for never, which keeps the row out of the expiry index. The
-	   * (ns, layer, id) index answers every query: its rowid order is id
-	   * order within a namespace and layer. */
+	   * namespace index ends in the rowid, as every index does: within a
+	   * namespace it is in id order, so a page of a namespace from an id
+	   * on is a range of it (sqlite_memory_sql.c). A layer column before
+	   * the id would break that order; layers are checked on the row. */
 	  "CREATE TABLE memories ("
 	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	  " ns TEXT NOT NULL,"
@@ -70,7 +72,7 @@ static const migration migrations[] = {
 	  " dim INTEGER NOT NULL DEFAULT 0,"
 	  " embedding BLOB"
 	  ");"
-	  "CREATE INDEX memories_ns ON memories (ns, layer, id);"
+	  "CREATE INDEX memories_ns ON memories (ns);"
 	  "CREATE INDEX memories_expiry ON memories (expires_at)"
 	  " WHERE expires_at IS NOT NULL;"
 	  /* Full-text index over text, with external content (the text is

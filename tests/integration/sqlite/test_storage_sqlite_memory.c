@@ -10,7 +10,9 @@
  *     is storage.h's BM25;
  *   - metadata filters in SQL: key quoting, exact numbers, refused keys;
  *   - the stored embedding format, and damaged rows (COG_EIO, no crash);
- *   - read-only stores, a second connection, many query shapes.
+ *   - read-only stores, a second connection, many query shapes;
+ *   - paging through a namespace and its parent in id order, under every
+ *     condition, on the index plan that keeps it linear.
  */
 #include <errno.h>
 #include <ftw.h>

@@ -2,10 +2,13 @@
  * What libcognition-sqlite stores for a memory and reads back: the
  * embedding's bytes, damaged rows written by another program (COG_EIO
  * naming the memory, never a crash), read-only stores, a second
- * connection, and id order over many rows and layers.
+ * connection, and paging through a namespace and its parent with
+ * interleaved ids (every row once, in order, under every condition; the
+ * index plan that keeps paging linear).
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_storage_sqlite_memory.h"
@@ -178,58 +181,185 @@ START_TEST(second_connection_sees_changes)
 }
 END_TEST
 
-typedef struct pager {
-	size_t n;
-	uint64_t last;
-	bool ordered;
-} pager;
+/* ---- paging over several namespaces ---- */
 
-static int page_fn(const cog_storage_memory_record *r, double score, void *ud)
+#define MIXED_ROWS 1500
+
+typedef struct stored {
+	uint64_t id;
+	int ns;                 /* into mixed_ns */
+	unsigned int layer;
+	int64_t created_at;
+	bool expired, tagged;
+} stored;
+
+static const char *const mixed_ns[] = { "acme/alice", "acme", "acme/bob" };
+
+typedef struct seen {
+	uint64_t id[MIXED_ROWS];
+	size_t n;
+	bool ordered, foreign;
+	unsigned int layers;    /* 0: any */
+} seen;
+
+static int see(const cog_storage_memory_record *r, double score, void *ud)
 {
-	pager *p = ud;
-	if (r->id <= p->last)
-		p->ordered = false;
-	p->last = r->id;
-	p->n++;
+	seen *s = ud;
+	if (s->n && r->id <= s->id[s->n - 1])
+		s->ordered = false;
+	if (strcmp(r->ns, mixed_ns[2]) == 0 || (s->layers && !(r->layer & s->layers)))
+		s->foreign = true;
+	if (s->n < MIXED_ROWS)
+		s->id[s->n++] = r->id;
 	return 0;
 }
 
-/* Rows of several layers interleave in the index; ids still come in order,
- * whole and page by page. */
-START_TEST(id_order_across_layers_and_pages)
+/* Runs of 1..40 rows alternate between the namespaces, so that a page may
+ * hold one namespace, both, or the end of either. */
+static void put_mixed(cog_storage *s, stored *rows)
 {
-	char path[PATH_MAX];
-	cog_storage *s = open_store(tmp_path(path, "pages.db"), 0);
 	static const unsigned int layers[] = { COG_MEMORY_LONG_TERM,
 		COG_MEMORY_SHORT_TERM, COG_MEMORY_EPISODIC };
+	uint32_t x = 12345;
+	int ns = 0, run = 0;
 	ck_assert_int_eq(cog_storage_begin(s), 0);
-	for (int i = 0; i < 3000; i++) {
-		cog_storage_memory_record r = { .ns = i % 2 ? "p/a" : "p/b",
-			.layer = layers[i % 3], .text = "page", .text_len = 4,
-			.metadata = "{}", .metadata_len = 2, .embed_model = "" };
+	for (int i = 0; i < MIXED_ROWS; i++) {
+		x = x * 1103515245u + 12345u;
+		if (run-- == 0) {
+			ns = (int)(x >> 16) % 3;
+			run = (int)(x >> 20) % 40;
+		}
+		stored *w = &rows[i];
+		*w = (stored){ 0, ns, layers[(x >> 8) % 3], 1000 + i, (x >> 4) % 9 == 0,
+			(x >> 12) % 2 == 0 };
+		cog_storage_memory_record r = { .ns = mixed_ns[ns], .layer = w->layer,
+			.text = "mixed", .text_len = 5,
+			.metadata = w->tagged ? "{\"tag\":\"x\"}" : "{}",
+			.metadata_len = w->tagged ? 11 : 2, .created_at = w->created_at,
+			.updated_at = w->created_at, .expires_at = w->expired ? 1 : 0,
+			.embed_model = "" };
 		ck_assert_int_eq(cog_storage_memory_put(s, &r), 0);
+		w->id = r.id;
 	}
 	ck_assert_int_eq(cog_storage_commit(s), 0);
-	const char *both[] = { "p/a", "p/b" };
-	cog_storage_memory_query q = { .ns = both, .ns_count = 2,
-		.layers = COG_MEMORY_LONG_TERM | COG_MEMORY_EPISODIC };
-	pager all = { 0, 0, true };
-	ck_assert_int_eq(cog_storage_memory_find(s, &q, page_fn, &all), 0);
-	ck_assert_uint_eq(all.n, 2000);
-	ck_assert(all.ordered);
-	pager paged = { 0, 0, true };
-	q.limit = 7;
+}
+
+static bool wanted(const stored *w, const cog_storage_memory_query *q)
+{
+	return w->ns != 2 && !w->expired && (!q->layers || (w->layer & q->layers)) &&
+		(!q->since || w->created_at >= q->since) &&
+		(!q->until || w->created_at < q->until) && (!q->filter || w->tagged);
+}
+
+/* Page through q as the memory index does (after the last id, until a page
+ * is short): exactly the wanted rows, each once, in id order, every page
+ * full but the last; and the same as one query without a limit. */
+static void check_pages(cog_storage *s, cog_storage_memory_query q,
+                        const stored *rows, size_t page)
+{
+	size_t want = 0;
+	for (size_t i = 0; i < MIXED_ROWS; i++)
+		want += wanted(&rows[i], &q);
+	ck_assert_uint_gt(want, 2 * page);
+	seen *all = calloc(2, sizeof(*all));
+	ck_assert_ptr_nonnull(all);
+	seen *paged = &all[1];
+	all->ordered = paged->ordered = true;
+	all->layers = paged->layers = q.layers;
+	ck_assert_int_eq(cog_storage_memory_find(s, &q, see, all), 0);
+	q.limit = page;
 	for (;;) {
-		size_t before = paged.n;
-		q.after_id = paged.last;
-		ck_assert_int_eq(cog_storage_memory_find(s, &q, page_fn, &paged), 0);
-		ck_assert_uint_le(paged.n - before, 7);
-		if (paged.n == before)
+		size_t before = paged->n;
+		q.after_id = before ? paged->id[before - 1] : 0;
+		ck_assert_int_eq(cog_storage_memory_find(s, &q, see, paged), 0);
+		ck_assert_uint_le(paged->n - before, page);
+		if (paged->n - before < page)
 			break;
 	}
-	ck_assert_uint_eq(paged.n, 2000);
-	ck_assert(paged.ordered);
+	for (seen *v = all; v <= paged; v++) {
+		ck_assert_msg(v->ordered, "ids out of order or repeated (page %zu)", page);
+		ck_assert_msg(!v->foreign, "a row of another namespace or layer");
+		ck_assert_uint_eq(v->n, want);
+		for (size_t i = 0, k = 0; i < MIXED_ROWS; i++)
+			if (wanted(&rows[i], &q))
+				ck_assert_uint_eq(v->id[k++], rows[i].id);
+	}
+	free(all);
+}
+
+/* The plan the backend builds on (sqlite_memory_sql.c): each namespace's
+ * part is a range of the memories_ns index from after_id on, already in id
+ * order, and the parts merge without a sort. */
+static void assert_plan(sqlite3 *db, const char *sql, int ranges)
+{
+	char text[1024] = "";
+	size_t len = 0;
+	sqlite3_stmt *st = NULL;
+	char eqp[1024];
+	snprintf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, eqp, -1, &st, NULL), SQLITE_OK);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < sizeof(text) - 1)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s\n",
+			(const char *)sqlite3_column_text(st, 3));
+	ck_assert_msg(rc == SQLITE_DONE, "%s: %s", eqp, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	int found = 0;
+	static const char range[] = "INDEX memories_ns (ns=? AND rowid>?)";
+	for (const char *p = text; (p = strstr(p, range)); p++)
+		found++;
+	ck_assert_msg(found == ranges && !strstr(text, "TEMP B-TREE") &&
+		!strstr(text, "SCAN"), "plan of %s:\n%s", sql, text);
+}
+
+START_TEST(pages_of_a_namespace_and_its_parent)
+{
+	char path[PATH_MAX];
+	cog_storage *s = open_store(tmp_path(path, "mixed.db"), 0);
+	stored *rows = calloc(MIXED_ROWS, sizeof(*rows));
+	ck_assert_ptr_nonnull(rows);
+	put_mixed(s, rows);
+	const char *chain[] = { "acme/alice", "acme" };
+	cog_storage_memory_query q = { .ns = chain, .ns_count = 2, .with_embedding = 1 };
+	check_pages(s, q, rows, 1);
+	check_pages(s, q, rows, 7);
+	check_pages(s, q, rows, 64);
+	/* Every condition at once; a namespace with no rows, and one named
+	 * twice (its rows still come once). */
+	const char *odd[] = { "acme/alice", "acme/none", "acme", "acme/alice" };
+	cog_storage_memory_query c = { .ns = odd, .ns_count = 4,
+		.layers = COG_MEMORY_SHORT_TERM | COG_MEMORY_EPISODIC, .since = 1100,
+		.until = 1450, .filter = "{\"tag\":\"x\"}" };
+	check_pages(s, c, rows, 5);
+	/* Statistics by which one namespace holds every row (so that a plain
+	 * query would read the table from after_id on) change nothing. */
+	sqlite3 *db = raw_open(path);
+	raw_exec(db, "ANALYZE; UPDATE sqlite_stat1 SET stat = '1500 1500'"
+		" WHERE idx = 'memories_ns'; ANALYZE sqlite_schema");
 	cog_storage_free(s);
+	s = open_store(path, 0);
+	check_pages(s, c, rows, 5);
+	assert_plan(db, "SELECT id FROM memories INDEXED BY memories_ns WHERE"
+		" ns = ?1 AND id > ?2 ORDER BY id LIMIT ?3", 1);
+	assert_plan(db, "SELECT id FROM memories INDEXED BY memories_ns WHERE"
+		" ns = ?1 AND id > ?3 UNION ALL SELECT id FROM memories INDEXED BY"
+		" memories_ns WHERE ns = ?2 AND id > ?3 ORDER BY 1 LIMIT ?4", 2);
+	sqlite3_close(db);
+	/* A delete with a limit takes the lowest matching ids of both. */
+	size_t deleted = 0, gone = 0;
+	c.limit = 4;
+	ck_assert_int_eq(cog_storage_memory_delete(s, &c, &deleted), 0);
+	ck_assert_uint_eq(deleted, 4);
+	for (size_t i = 0; i < MIXED_ROWS && gone < 4; i++) {
+		if (!wanted(&rows[i], &c))
+			continue;
+		rows[i].expired = true;   /* wanted() no more */
+		gone++;
+	}
+	check_pages(s, (cog_storage_memory_query){ .ns = chain, .ns_count = 2 }, rows, 9);
+	cog_storage_free(s);
+	assert_index_in_step(path);
+	free(rows);
 }
 END_TEST
 
@@ -239,5 +369,5 @@ void sqlite_memory_add_data_tests(TCase *tc)
 	tcase_add_test(tc, damaged_rows_are_io_errors);
 	tcase_add_test(tc, read_only_store_reads);
 	tcase_add_test(tc, second_connection_sees_changes);
-	tcase_add_test(tc, id_order_across_layers_and_pages);
+	tcase_add_test(tc, pages_of_a_namespace_and_its_parent);
 }
