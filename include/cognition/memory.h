@@ -70,7 +70,11 @@ typedef struct cog_memory_options {
 	/* A put whose embedding has at least this cosine similarity with a
 	 * memory of the same layer and namespace merges into it (text kept,
 	 * importance raised to the larger, metadata members added, the
-	 * expiry extended). 0: 0.95; above 1 (e.g. 2.0): never merge. */
+	 * expiry extended). With the hashing embedder (lexical, and prone to
+	 * collisions) the two texts' word multisets must also have a Jaccard
+	 * similarity of at least the threshold, so texts that differ in a word
+	 * or a number never merge at 0.95. 0: 0.95; above 1 (e.g. 2.0): never
+	 * merge. */
 	double dedupe_threshold;
 	/* NULL or "auto": the context's LLM router when it has an endpoint
 	 * (role "embedder"), falling back to "hashing" when the router cannot
@@ -117,7 +121,8 @@ typedef struct cog_memory_put_options {
 	const char *metadata;   /* NULL or a JSON object, stored as given */
 	/* The caller's own embedding (dim floats) instead of the embedder's;
 	 * its dimension must match the index (COG_EINVAL otherwise).
-	 * Recorded with embed_model (NULL: "host"). */
+	 * Recorded as "host:<embed_model>" (embed_model NULL: "host", at most
+	 * 122 bytes); such vectors are never re-embedded. */
 	const float *vector;
 	size_t dim;
 	const char *embed_model;
@@ -136,11 +141,15 @@ COG_API int cog_memory_put_options_init(cog_memory_put_options *options,
  * be NULL) gets the memory's id: a number below 2^53, unique in the storage.
  * Returns 0 for a new memory, COG_MEMORY_MERGED when it merged into a near
  * duplicate (*id is then the existing memory's id). Episodic memories are
- * never merged. Text is redacted first (see above).
+ * never merged. Text is redacted first (see above), and so is the metadata
+ * of every stored layer: each object key, each string value and each
+ * integer of 13..19 digits (replaced by the redacted text as a string, e.g.
+ * "[CARD]"); metadata with nothing to redact is stored byte for byte.
  * Errors: COG_EINVAL (NULL or empty text, invalid UTF-8, metadata that is not
  * a JSON object: the message has the position, an unknown layer, importance
  * outside 0..1, negative ttl, a vector of the wrong dimension or with
- * non-finite values), COG_ERANGE (text over max_text_bytes), COG_EUNAVAILABLE
+ * non-finite values, a text without any letter or digit when the hashing
+ * embedder makes the vector), COG_ERANGE (text over max_text_bytes), COG_EUNAVAILABLE
  * (embedder "llm" and the router cannot embed), storage errors.
  */
 COG_API int cog_memory_put(cog_memory *mem, const char *text,

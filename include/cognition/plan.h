@@ -221,8 +221,9 @@ typedef struct cog_run_options {
 	 * task that ends ({"kind":"task","plan","task","title","status",
 	 * "attempts","duration_ms","error"?,"code"?}) and one for the run
 	 * ({"kind":"outcome","plan","goal","status","code","duration_ms",
-	 * "succeeded","failed","skipped"}). An episode that cannot be written
-	 * is logged as a warning; it does not fail the run. */
+	 * "succeeded","failed","skipped"}), embedded with the hashing
+	 * embedder (no network call inside the scheduler). An episode that
+	 * cannot be written is logged as a warning; it does not fail the run. */
 	const char *episodic_namespace;
 } cog_run_options;
 

@@ -98,7 +98,9 @@ typedef struct cog_storage_memory_query {
 	size_t id_count;
 	uint64_t after_id;           /* id > after_id (0: no bound) */
 	/* Keyword search: NULL, or the user's text. The backend splits it into
-	 * words (letters and digits; case-insensitive) and matches records
+	 * words (letters and digits; ASCII case-insensitive at least: a
+	 * backend may also fold other cases and accents and split on Unicode
+	 * punctuation, as SQLite's unicode61 does) and matches records
 	 * containing any of them, best first by BM25 (k1 1.2, b 0.75), ties by
 	 * ascending id; fn's score is the BM25 score (higher is better).
 	 * Characters with meaning in the backend's own query language are never
@@ -179,9 +181,11 @@ typedef struct cog_storage_vtable {
 	 * reads the namespace). ---- */
 
 	/* Insert (rec->id == 0: the backend assigns a new id, >= 1 and below
-	 * 2^53, never reused, and writes it back to rec->id) or replace the
-	 * record with rec->id, which must exist in the same namespace (an
-	 * expired record not yet purged counts; COG_ENOTFOUND otherwise). */
+	 * 2^53, never reused once committed (an id handed out in a transaction
+	 * that rolled back may come again), and writes it back to rec->id) or
+	 * replace the record with rec->id, which must exist in the same
+	 * namespace (an expired record not yet purged counts; COG_ENOTFOUND
+	 * otherwise). */
 	int (*mem_put)(void *self, cog_storage_memory_record *rec);
 	/* Visit the records that match q (see cog_storage_memory_query for the
 	 * order and the score passed to fn). */
@@ -283,8 +287,8 @@ COG_API int cog_storage_describe(cog_storage *storage, char **json);
  * replaces (COG_ENOTFOUND when no such record is in rec->ns).
  * cog_storage_memory_find: `q->now` 0 means the current time.
  * cog_storage_memory_delete: *deleted (may be NULL) gets the count; a query
- * with neither ids, filter, layers nor a time bound is refused (COG_EINVAL):
- * say ids or a filter to delete.
+ * with neither ids, a non-empty filter, layers (other than all four) nor a
+ * time bound is refused (COG_EINVAL): say ids or a filter to delete.
  * Errors: COG_EINVAL (the message names the argument), COG_ERANGE, COG_EIO.
  */
 COG_API int cog_storage_memory_put(cog_storage *storage,

@@ -21,6 +21,7 @@ typedef struct mem_index_impl {
 	char model[128];                              /* the embedder it was built for */
 	size_t live[MEM_SEGMENTS_MAX][IX_LAYERS];     /* live rows per slot and layer */
 	size_t dead_count;
+	size_t skipped;                               /* rows left out: no vector could be made */
 	uint8_t *allow;                               /* search scratch: row bitmap */
 	size_t allow_cap;                             /* bytes */
 } mem_index_impl;
@@ -42,5 +43,35 @@ int ix_append(mem_index *ix, uint64_t id, unsigned int slot, unsigned int layer,
               const float *vec);
 /* The layer's index 0..3, or -1 for anything but one layer bit. */
 int ix_layer_index(unsigned int layer);
+
+/* A stored row whose vector is made again (index_sync.c), as it was read. */
+typedef struct ix_stale_row {
+	uint64_t id;
+	char *ns;
+	unsigned int layer;
+	unsigned int slot;
+	char *text;
+	size_t text_len;
+	int64_t updated_at;
+} ix_stale_row;
+
+/* What becomes of a re-embedded row. */
+enum {
+	IX_ROW_FAILED,    /* no vector: left out of the index */
+	IX_ROW_INDEX,     /* into the index only */
+	IX_ROW_WRITE,     /* to write back, then into the index */
+	IX_ROW_GONE,      /* forgotten or expired meanwhile: left out */
+	IX_ROW_CHANGED    /* its text changed meanwhile: left out */
+};
+
+/* Write the IX_ROW_WRITE rows of rows[0..n) back with their new vectors
+ * (vecs, n x dim) and the embedder's model, in one transaction when the
+ * storage allows one. Each row is read again first and written as it is
+ * now with only its vector changed; a row updated meanwhile is not written
+ * (IX_ROW_INDEX: its text is the same, the vector fits), one whose text
+ * changed becomes IX_ROW_CHANGED, one gone IX_ROW_GONE; written rows become
+ * IX_ROW_INDEX. */
+int ix_write_back(struct cog_memory *m, const ix_stale_row *rows, size_t n,
+                  const float *vecs, size_t dim, uint8_t *state);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -227,6 +228,12 @@ typedef struct mem_candidate {
  * id ascending. now in Unix ms. */
 void mem_rank_fuse(mem_candidate *c, size_t n, const mem_rank_weights *w, int64_t now);
 
+/* A caller's own vector is recorded as "host" or "host:<embed_model>". */
+static inline bool mem_model_is_host(const char *model)
+{
+	return strncmp(model, "host", 4) == 0 && (model[4] == '\0' || model[4] == ':');
+}
+
 /* ---- the handle (memory.c) ---- */
 
 struct cog_memory {
@@ -248,6 +255,20 @@ struct cog_memory {
 	uint64_t searches;
 	uint64_t redactions;
 };
+
+/* ---- put (put.c, put_merge.c, put_json.c) ---- */
+
+/* Merge a put into memory `id` of the handle's namespace and o->layer:
+ * COG_MEMORY_MERGED, 0 when it is not a near duplicate after all (the
+ * cosine with the stored vector, and under a hashing embedder the words'
+ * multiset Jaccard, below the threshold), or an error. */
+int mem_put_merge(struct cog_memory *m, uint64_t id, const char *text, size_t len,
+                  const cog_memory_put_options *o, const float *vec, int64_t now,
+                  int64_t expires_at);
+/* The metadata of a stored layer redacted (unless no_redact: every key,
+ * string and 13..19-digit integer) into *out (cog_free), NULL when nothing
+ * changed. */
+int mem_put_redact_metadata(struct cog_memory *m, const char *md, char **out);
 
 /* The storage record of a stored memory as the JSON object of
  * cog_memory_get() (get.c); with_text 0 leaves text out. */

@@ -18,11 +18,14 @@
  * now names another record is not merged into.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "memory_int.h"
 
 static const char fn[] = "cog_memory_put";
+
 
 static const size_t put_options_size[COG_MEMORY_PUT_OPTIONS_VERSION + 1] = {
 	0, sizeof(cog_memory_put_options)
@@ -61,10 +64,10 @@ static int check_metadata(const char *md)
 
 static int check_embed_model(const char *name)
 {
-	size_t len = strlen(name);
-	if (len == 0 || len >= sizeof(((mem_embedder *)0)->model))
-		return cog__error(COG_EINVAL, "%s: embed_model must be 1..%zu bytes", fn,
-			sizeof(((mem_embedder *)0)->model) - 1);
+	/* Stored as "host:<name>", within the embedder's model buffer. */
+	size_t len = strlen(name), max = sizeof(((mem_embedder *)0)->model) - 1 - 5;
+	if (len == 0 || len > max)
+		return cog__error(COG_EINVAL, "%s: embed_model must be 1..%zu bytes", fn, max);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
 			return cog__error(COG_EINVAL,
@@ -113,14 +116,17 @@ static int check_put(const cog_memory *m, const char *text, size_t len,
 /* The memory's unit vector into vec (m->emb.dim floats) and the model that
  * made it. */
 static int make_vector(cog_memory *m, const cog_memory_put_options *o, const char *text,
-                       size_t len, float *vec, const char **model)
+                       size_t len, float *vec, const char **model, char host[128])
 {
 	if (o->vector) {
 		if (o->dim != m->emb.dim)
 			return cog__error(COG_EINVAL,
 				"%s: vector has dimension %zu, the index has %zu (%s)", fn, o->dim,
 				m->emb.dim, m->emb.model);
-		*model = o->embed_model ? o->embed_model : "host";
+		/* "host" or "host:<name>": never re-embedded (index_sync.c). */
+		snprintf(host, 128, "host%s%s", o->embed_model ? ":" : "",
+			o->embed_model ? o->embed_model : "");
+		*model = host;
 		return cog__vec_normalize(o->vector, o->dim, vec, "cog_memory_put: vector");
 	}
 	*model = m->emb.model;
@@ -133,143 +139,6 @@ static int64_t expiry(int64_t now, int64_t ttl)
 	if (ttl <= 0)
 		return 0;
 	return ttl > INT64_MAX - now ? INT64_MAX : now + ttl;
-}
-
-/* ---- merging into a near duplicate ---- */
-
-typedef struct found {
-	bool found;
-	int rc;
-	cog_storage_memory_record rec;   /* strings and vector owned (copies) */
-} found;
-
-static int copy_record(const cog_storage_memory_record *rec, double score, void *user_data)
-{
-	(void)score;
-	found *f = user_data;
-	f->found = true;
-	f->rec = *rec;
-	f->rec.ns = NULL;
-	char *text = cog__strndup(rec->text, rec->text_len);
-	char *md = cog__strndup(rec->metadata, rec->metadata_len);
-	char *model = cog__strdup(rec->embed_model ? rec->embed_model : "");
-	float *v = NULL;
-	if (rec->embedding && rec->dim) {
-		v = cog_malloc(rec->dim * sizeof(float));
-		if (v)
-			memcpy(v, rec->embedding, rec->dim * sizeof(float));
-	}
-	f->rec.text = text;
-	f->rec.metadata = md;
-	f->rec.embed_model = model;
-	f->rec.embedding = v;
-	if (!text || !md || !model || (rec->embedding && rec->dim && !v)) {
-		f->rc = cog__oom(fn);
-		f->rec.dim = 0;
-	}
-	return COG_STORAGE_STOP;
-}
-
-static void found_dispose(found *f)
-{
-	cog_free((char *)f->rec.text);
-	cog_free((char *)f->rec.metadata);
-	cog_free((char *)f->rec.embed_model);
-	cog_free((float *)f->rec.embedding);
-}
-
-/* old's members with add's added or overwritten, into *out (cog_free). */
-static int merge_metadata(const char *old, const char *add, char **out)
-{
-	*out = NULL;
-	cJSON *base = NULL, *more = NULL;
-	int rc = cog_json_parse(&base, old, "cog_memory_put: stored metadata");
-	if (!rc)
-		rc = cog_json_parse(&more, add, "cog_memory_put: metadata");
-	if (!rc && !cJSON_IsObject(base)) {
-		cJSON_Delete(base);
-		base = cJSON_CreateObject();
-		if (!base)
-			rc = cog__oom(fn);
-	}
-	while (!rc && more->child) {
-		cJSON *item = cJSON_DetachItemViaPointer(more, more->child);
-		cJSON *had = cJSON_GetObjectItemCaseSensitive(base, item->string);
-		/* item keeps its own key either way */
-		bool ok = had ? cJSON_ReplaceItemViaPointer(base, had, item)
-		              : cJSON_AddItemToObject(base, item->string, item);
-		if (!ok) {
-			cJSON_Delete(item);
-			rc = cog__oom(fn);
-		}
-	}
-	if (!rc) {
-		*out = cog_json_print(base);
-		if (!*out)
-			rc = COG_ENOMEM;
-	}
-	cJSON_Delete(base);
-	cJSON_Delete(more);
-	return rc;
-}
-
-/* Merge the put into memory `id`: COG_MEMORY_MERGED, 0 when it turned out
- * not to be a near duplicate after all (the caller stores a new memory), or
- * an error. */
-static int merge(cog_memory *m, uint64_t id, const cog_memory_put_options *o,
-                 const float *vec, int64_t now, int64_t expires_at)
-{
-	const char *ns[1] = { m->ns };
-	cog_storage_memory_query q = { 0 };
-	q.ns = ns;
-	q.ns_count = 1;
-	q.layers = o->layer;
-	q.ids = &id;
-	q.id_count = 1;
-	q.with_embedding = 1;
-	found f = { 0 };
-	int rc = cog_storage_memory_find(m->store, &q, copy_record, &f);
-	if (rc < 0)
-		cog__error_wrap(rc, "%s: reading memory %llu to merge into", fn,
-			(unsigned long long)id);
-	else
-		rc = f.rc;
-	if (rc < 0) {
-		found_dispose(&f);
-		return rc;
-	}
-	if (!f.found) {
-		mem_index_kill(m, id);  /* its record is gone */
-		return COG_OK;
-	}
-	if (f.rec.dim != m->emb.dim || !f.rec.embedding ||
-	    cog__vec_dot(f.rec.embedding, vec, m->emb.dim) < m->opt.dedupe_threshold - 1e-6) {
-		found_dispose(&f);
-		return COG_OK;
-	}
-	char *md = NULL;
-	if (o->metadata) {
-		rc = merge_metadata(f.rec.metadata, o->metadata, &md);
-		if (rc) {
-			found_dispose(&f);
-			return rc;
-		}
-		cog_free((char *)f.rec.metadata);
-		f.rec.metadata = md;
-		f.rec.metadata_len = strlen(md);
-	}
-	f.rec.ns = m->ns;
-	if (o->importance > f.rec.importance)
-		f.rec.importance = o->importance;
-	f.rec.updated_at = now;
-	if (f.rec.expires_at && (!expires_at || expires_at > f.rec.expires_at))
-		f.rec.expires_at = expires_at;
-	rc = cog_storage_memory_put(m->store, &f.rec);
-	found_dispose(&f);
-	if (rc)
-		return cog__error_wrap(rc, "%s: merging into memory %llu", fn,
-			(unsigned long long)id);
-	return COG_MEMORY_MERGED;
 }
 
 /* ---- the layers ---- */
@@ -285,8 +154,9 @@ static int put_working(cog_memory *m, const char *text, size_t len,
 
 /* Merge into a near duplicate if the index knows one: COG_MEMORY_MERGED
  * (*id is the memory's), 0 when there is none, or an error. */
-static int try_merge(cog_memory *m, const cog_memory_put_options *o, const float *vec,
-                     int64_t now, int64_t expires_at, uint64_t *id)
+static int try_merge(cog_memory *m, const char *text, size_t len,
+                     const cog_memory_put_options *o, const float *vec, int64_t now,
+                     int64_t expires_at, uint64_t *id)
 {
 	uint64_t dup = 0;
 	float cosine = 0;
@@ -296,7 +166,7 @@ static int try_merge(cog_memory *m, const cog_memory_put_options *o, const float
 		return cog__error_wrap(rc, "%s", fn);
 	if (!dup)
 		return COG_OK;
-	rc = merge(m, dup, o, vec, now, expires_at);
+	rc = mem_put_merge(m, dup, text, len, o, vec, now, expires_at);
 	if (rc == COG_MEMORY_MERGED) {
 		*id = dup;
 		m->merged++;
@@ -320,7 +190,7 @@ static int put_stored(cog_memory *m, const char *text, size_t len,
 	 * search's sync (memory.h), not at every put: ingest stays cheap. */
 	if (dedupe && !m->index && (rc = mem_index_sync(m)))
 		return cog__error_wrap(rc, "%s", fn);
-	if (dedupe && (rc = try_merge(m, o, vec, now, expires_at, id)))
+	if (dedupe && (rc = try_merge(m, text, len, o, vec, now, expires_at, id)))
 		return rc;
 	cog_storage_memory_record rec = { 0 };
 	rec.ns = m->ns;
@@ -369,26 +239,34 @@ int cog_memory_put(cog_memory *m, const char *text, const cog_memory_put_options
 	if (rc)
 		return rc;
 	bool working = o.layer == COG_MEMORY_WORKING;
-	char *red = NULL;
+	char *red = NULL, *red_md = NULL;
 	size_t red_len = len;
 	if (!working) {
 		rc = mem_redact(m, text, len, &red, &red_len);
-		if (rc)
+		if (!rc && o.metadata)
+			rc = mem_put_redact_metadata(m, o.metadata, &red_md);
+		if (rc) {
+			cog_free(red);
 			return cog__error_wrap(rc, "%s", fn);
+		}
+		if (red_md)
+			o.metadata = red_md;
 	}
 	const char *body = red ? red : text;
 	float *vec = cog_malloc(m->emb.dim * sizeof(float));
 	const char *model = NULL;
+	char host[128];
 	if (!vec)
 		rc = cog__oom(fn);
 	if (!rc)
-		rc = make_vector(m, &o, body, red_len, vec, &model);
+		rc = make_vector(m, &o, body, red_len, vec, &model, host);
 	if (!rc && working)
 		rc = put_working(m, body, red_len, &o, vec, &got);
 	else if (!rc)
 		rc = put_stored(m, body, red_len, &o, vec, model, &got);
 	cog_free(vec);
 	cog_free(red);
+	cog_free(red_md);
 	if (rc >= 0) {
 		m->puts++;
 		if (id)

@@ -1,11 +1,15 @@
 /*
  * The JSON doors to cog_memory_put: an item of an import file or a binding
- * (cog_memory_put_json), and an episode of a run (cog_memory_record_episode).
+ * (cog_memory_put_json), and an episode of a run (cog_memory_record_episode);
+ * and the redaction of the metadata of the stored layers.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "memory_int.h"
+#include "redact_int.h"
+
 
 /* COG_EINVAL naming every member of o that is not in known (and any that
  * appears twice). */
@@ -159,34 +163,99 @@ int cog_memory_put_json(cog_memory *m, const char *item_json, uint64_t *id)
 	return rc;
 }
 
-/* ---- episodes ---- */
+/* ---- redaction of stored metadata ---- */
 
-/* Redact every string value of the event (the summary is there too, and
- * what a run did may carry what a user typed). */
-static int redact_strings(cog_memory *m, cJSON *item)
+/* Whether md may hold anything ctx's rules replace: a built-in rule's cue
+ * (cog__redact_candidates: '@', 9 or more digits, "sk-", "eyJ", ...), any
+ * pattern of the host's, or an escape that could hide one. Most metadata
+ * has none: it is stored as given, not parsed. */
+static bool may_redact(cog_memory *m, const char *md, size_t len)
+{
+	if (memchr(md, '\\', len))
+		return true;
+	cog_redact_config *c = cog__redact_config_acquire(m->ctx);
+	unsigned int on = c ? c->builtins : COG_REDACT_ALL_BUILTINS;
+	bool may = (c && c->pattern_count) || (on & cog__redact_candidates(md, len));
+	cog__redact_config_release(c);
+	return may;
+}
+
+/* s redacted into *out (cog_free) when something was replaced, else NULL. */
+static int redact_one(cog_memory *m, const char *s, char **out)
+{
+	uint64_t before = m->redactions;
+	char *red = NULL;
+	*out = NULL;
+	int rc = mem_redact(m, s, strlen(s), &red, NULL);
+	if (!rc && m->redactions != before)
+		*out = red;
+	else
+		cog_free(red);
+	return rc;
+}
+
+/* Redact the members of item at any depth: keys, string values, and
+ * integers of 13..19 digits that redact as text (card numbers: they become
+ * the replacement, a string). cJSON frees with cog_free (ours). */
+static int redact_tree(cog_memory *m, cJSON *item, bool *changed)
 {
 	for (cJSON *c = item->child; c; c = c->next) {
-		if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
-			int rc = redact_strings(m, c);
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (!cJSON_IsString(c))
-			continue;
-		uint64_t before = m->redactions;
 		char *red = NULL;
-		int rc = mem_redact(m, c->valuestring, strlen(c->valuestring), &red, NULL);
+		int rc = COG_OK;
+		if (c->string && !(c->type & cJSON_StringIsConst)) {
+			rc = redact_one(m, c->string, &red);
+			if (red) {
+				cog_free(c->string);
+				c->string = red;
+				*changed = true;
+			}
+		}
+		if (!rc && (cJSON_IsObject(c) || cJSON_IsArray(c))) {
+			rc = redact_tree(m, c, changed);
+		} else if (!rc && cJSON_IsString(c)) {
+			rc = redact_one(m, c->valuestring, &red);
+			if (red) {
+				cog_free(c->valuestring);
+				c->valuestring = red;
+				*changed = true;
+			}
+		} else if (!rc && cJSON_IsNumber(c)) {
+			double v = fabs(c->valuedouble);
+			if (v >= 1e12 && v < 1e19 && v == floor(v)) {
+				char digits[32];
+				snprintf(digits, sizeof(digits), "%.0f", v);
+				rc = redact_one(m, digits, &red);
+				if (red) {
+					c->type = cJSON_String;
+					c->valuestring = red;
+					*changed = true;
+				}
+			}
+		}
 		if (rc)
 			return rc;
-		if (m->redactions != before && !cJSON_SetValuestring(c, red)) {
-			cog_free(red);
-			return cog__oom("cog_memory_record_episode");
-		}
-		cog_free(red);
 	}
 	return COG_OK;
 }
+
+int mem_put_redact_metadata(cog_memory *m, const char *md, char **out)
+{
+	*out = NULL;
+	size_t len = strlen(md);
+	if (m->opt.no_redact || !may_redact(m, md, len))
+		return COG_OK;
+	cJSON *root = NULL;
+	int rc = cog_json_parse(&root, md, "cog_memory_put: metadata");
+	bool changed = false;
+	if (!rc)
+		rc = redact_tree(m, root, &changed);
+	if (!rc && changed && !(*out = cog_json_print(root)))
+		rc = COG_ENOMEM;
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- episodes ---- */
 
 static void put_field(cog_buf *b, const cJSON *v)
 {
@@ -217,7 +286,6 @@ int cog_memory_record_episode(cog_memory *m, const char *event_json, uint64_t *i
 	else if (summary && !cJSON_IsNull(summary) && !cJSON_IsString(summary))
 		rc = cog__error(COG_EINVAL, "%s: \"summary\" must be a string", fn);
 	cog_buf text = COG_BUF_INIT;
-	char *md = NULL;
 	if (!rc) {
 		if (cJSON_IsString(summary) && summary->valuestring[0]) {
 			cog_buf_puts(&text, summary->valuestring);
@@ -229,22 +297,15 @@ int cog_memory_record_episode(cog_memory *m, const char *event_json, uint64_t *i
 		if (text.failed)
 			rc = cog__oom(fn);
 	}
-	if (!rc && !m->opt.no_redact) {
-		rc = redact_strings(m, ev);
-		if (!rc && !(md = cog_json_print(ev)))
-			rc = COG_ENOMEM;
-		if (rc)
-			cog__error_wrap(rc, "%s", fn);
-	}
+	/* cog_memory_put redacts the text and the event (its metadata) */
 	if (!rc) {
 		cog_memory_put_options o = COG_MEMORY_PUT_OPTIONS_INIT;
 		o.layer = COG_MEMORY_EPISODIC;
-		o.metadata = md ? md : event_json;
+		o.metadata = event_json;
 		rc = cog_memory_put(m, text.ptr, &o, id);
 		if (rc < 0)
 			cog__error_wrap(rc, "%s", fn);
 	}
-	cog_free(md);
 	cog_buf_dispose(&text);
 	cJSON_Delete(ev);
 	return rc;

@@ -48,7 +48,7 @@ cog_storage_memory_record mem_search_with_dim(const mem_search_run *r,
 	cog_storage_memory_record out = *rec;
 	const mem_embedder *e = &r->m->emb;
 	if (!out.dim && e->decided && rec->embed_model &&
-	    (strcmp(rec->embed_model, e->model) == 0 || strcmp(rec->embed_model, "host") == 0))
+	    (strcmp(rec->embed_model, e->model) == 0 || mem_model_is_host(rec->embed_model)))
 		out.dim = (uint32_t)e->dim;
 	return out;
 }

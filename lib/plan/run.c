@@ -344,8 +344,13 @@ int cog_plan_run(cog_plan *plan, const cog_run_options *options)
 		executor = cog_task_run_tool;
 		executor_ud = NULL;
 	}
+	/* Episodes are written with the run's lock held: the hashing embedder
+	 * keeps network calls out of it. */
 	cog_memory *episodes = NULL;
-	if (o.episodic_namespace && (rc = cog_memory_open(&episodes, ctx, o.episodic_namespace)))
+	cog_memory_options mo = COG_MEMORY_OPTIONS_INIT;
+	mo.embedder = "hashing";
+	if (o.episodic_namespace &&
+	    (rc = cog_memory_open_with(&episodes, ctx, o.episodic_namespace, &mo)))
 		return cog__error_wrap(rc, "%s: episodic_namespace", fn);
 	plan_run r;
 	memset(&r, 0, sizeof(r));

@@ -19,6 +19,7 @@
 #include <cognition.h>
 #include <cognition/sqlite.h>
 
+#include "llm_test.h"
 #include "test_tmp.h"
 
 enum { BACKEND_SQLITE, BACKEND_MEMORY, BACKEND_NONE, BACKENDS };
@@ -359,7 +360,7 @@ START_TEST(test_caller_vector)
 	o.no_dedupe = 1;
 	uint64_t b = put_opt(m, "other words entirely", &o, 0);
 	g = get(m, b);
-	ck_assert_str_eq(str_of(g, "embed_model"), "my-encoder");
+	ck_assert_str_eq(str_of(g, "embed_model"), "host:my-encoder");
 	cJSON_Delete(g);
 	cog_memory_free(m);
 	cog_ctx_free(ctx);
@@ -569,6 +570,74 @@ START_TEST(test_never_merge)
 }
 END_TEST
 
+/* The hashing embedder's vectors of texts a word apart can collide above
+ * the threshold: its merges need the same words too. */
+START_TEST(test_merge_needs_same_words)
+{
+	cog_ctx *ctx = ctx_open(_i);
+	cog_memory *m = mem_open(ctx, "acme", NULL);   /* default threshold 0.95 */
+	uint64_t a = put(m, "user 22 logged in from the office network today");
+	ck_assert_uint_ne(put(m, "user 35 logged in from the office network today"), a);
+	/* case, punctuation, whitespace and order are the same words */
+	ck_assert_uint_eq(put_opt(m, "User 22 logged in -- from the OFFICE network, today!",
+	                          NULL, COG_MEMORY_MERGED), a);
+	ck_assert_uint_eq(put_opt(m, "  today user 22\tlogged in from the office network ",
+	                          NULL, COG_MEMORY_MERGED), a);
+	/* a templated stream: every number is its own memory */
+	uint64_t ids[200];
+	for (int i = 0; i < 200; i++) {
+		char t[96];
+		snprintf(t, sizeof(t), "user %d logged in from the office network today", 100 + i);
+		ids[i] = put(m, t);
+		ck_assert_uint_ne(ids[i], a);
+		ck_assert(i == 0 || ids[i] != ids[i - 1]);
+	}
+	cJSON *st = stats(m);
+	ck_assert(num_of(st, "merged") == 2);
+	cJSON_Delete(st);
+	/* the host's vectors decide alone: the same vector merges other words */
+	float vec[384];
+	for (int i = 0; i < 384; i++)
+		vec[i] = (float)((i * 7) % 11) - 5.0f;
+	cog_memory_put_options o = COG_MEMORY_PUT_OPTIONS_INIT;
+	o.vector = vec;
+	o.dim = 384;
+	uint64_t h = put_opt(m, "user 22 with the host's vector", &o, 0);
+	ck_assert_uint_eq(put_opt(m, "user 35 and other words", &o, COG_MEMORY_MERGED), h);
+	cog_memory_free(m);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* An LLM embedder's near duplicates merge on the cosine alone. */
+START_TEST(test_merge_llm_cosine)
+{
+	ws_server *server = start_wire_server();
+	cog_ctx *ctx = ctx_with_curl(NULL);
+	cog_llm *llm = provider_at(ctx, COG_LLM_OPENAI, server, "/v1", "sk-test-key", "embed-a");
+	ck_assert_int_eq(cog_llm_add_endpoint(ctx, "main", llm, NULL), 0);
+	ck_assert_int_eq(cog_llm_configure(ctx, "{\"retry\":{\"max_attempts\":1}}"), 0);
+	cog_memory_options mo = COG_MEMORY_OPTIONS_INIT;
+	mo.embedder = "llm";
+	cog_memory *m = mem_open(ctx, "acme", &mo);
+	/* the probe, then both texts get the same vector */
+	const char *answer = "{\"object\":\"list\",\"model\":\"embed-a\",\"data\":[{\"object\":"
+	                     "\"embedding\",\"index\":0,\"embedding\":[0.5,0.25,-1,2]}],"
+	                     "\"usage\":{\"prompt_tokens\":1,\"total_tokens\":1}}";
+	for (int i = 0; i < 3; i++) {
+		ws_answer ans = ws_answer_body(200, "application/json", answer);
+		ck_assert_int_eq(ws_push(server, &ans), 0);
+	}
+	uint64_t a = put(m, "user 22 logged in from the office network today");
+	ck_assert_uint_eq(put_opt(m, "user 35 logged in from the office network today", NULL,
+	                          COG_MEMORY_MERGED), a);
+	ck_assert_uint_eq(ws_requests(server), 3);
+	cog_memory_free(m);
+	cog_ctx_free(ctx);
+	ws_stop(server);
+}
+END_TEST
+
 /* ---- redaction ---- */
 
 START_TEST(test_redaction)
@@ -602,6 +671,93 @@ START_TEST(test_redaction)
 	s = stats(raw);
 	ck_assert(num_of(cJSON_GetObjectItemCaseSensitive(s, "redactions"), "total") == 0);
 	cJSON_Delete(s);
+	cog_memory_free(raw);
+	cog_memory_free(m);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* A stored memory's metadata as printed by get, and parsed. */
+static char *metadata_of(cog_memory *m, uint64_t id, cJSON **md)
+{
+	cJSON *g = get(m, id);
+	ck_assert_ptr_nonnull(g);
+	*md = cJSON_DetachItemFromObjectCaseSensitive(g, "metadata");
+	cJSON_Delete(g);
+	ck_assert(cJSON_IsObject(*md));
+	char *text = cJSON_PrintUnformatted(*md);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+static const char secret_md[] =
+	"{\"user\":\"bob@example.com\",\"key\":\"sk-abcdefghijklmnopqrstuvwxyz012345\","
+	"\"card\":4111111111111111,\"bob@example.com\":1,\"n\":3,"
+	"\"deep\":{\"list\":[\"x\",\"carol@example.net\",4111111111111111]}}";
+
+static void assert_md_redacted(cog_memory *m, uint64_t id)
+{
+	cJSON *md = NULL;
+	char *text = metadata_of(m, id, &md);
+	ck_assert_msg(!strstr(text, "@") && !strstr(text, "sk-") && !strstr(text, "4111"),
+	              "not redacted: %s", text);
+	ck_assert_str_eq(str_of(md, "user"), "[EMAIL]");
+	ck_assert_str_eq(str_of(md, "key"), "[API_KEY]");
+	ck_assert_str_eq(str_of(md, "card"), "[CARD]");
+	ck_assert(num_of(md, "[EMAIL]") == 1);
+	ck_assert(num_of(md, "n") == 3);
+	const cJSON *list = cJSON_GetObjectItem(cJSON_GetObjectItem(md, "deep"), "list");
+	ck_assert_str_eq(cJSON_GetArrayItem(list, 1)->valuestring, "[EMAIL]");
+	ck_assert_str_eq(cJSON_GetArrayItem(list, 2)->valuestring, "[CARD]");
+	free(text);
+	cJSON_Delete(md);
+}
+
+START_TEST(test_metadata_redaction)
+{
+	cog_ctx *ctx = ctx_open(_i);
+	cog_memory *m = mem_open(ctx, "acme", NULL);
+	assert_md_redacted(m, put_meta(m, "a long-term memory", COG_MEMORY_LONG_TERM, secret_md));
+	assert_md_redacted(m, put_meta(m, "a short-term memory", COG_MEMORY_SHORT_TERM, secret_md));
+	assert_md_redacted(m, put_meta(m, "an episode", COG_MEMORY_EPISODIC, secret_md));
+	/* the import door, and an episode's event (keys and numbers too) */
+	char item[512];
+	snprintf(item, sizeof(item), "{\"text\":\"imported\",\"metadata\":%s}", secret_md);
+	uint64_t id = 0;
+	ck_assert_int_eq(cog_memory_put_json(m, item, &id), 0);
+	assert_md_redacted(m, id);
+	ck_assert_int_eq(cog_memory_record_episode(m,
+		"{\"kind\":\"task\",\"card\":4111111111111111,\"dave@example.com\":2}", &id), 0);
+	cJSON *md = NULL;
+	char *text = metadata_of(m, id, &md);
+	ck_assert_str_eq(text, "{\"kind\":\"task\",\"card\":\"[CARD]\",\"[EMAIL]\":2}");
+	free(text);
+	cJSON_Delete(md);
+	/* a merge's added members are redacted too; the others kept */
+	cog_memory_put_options o = COG_MEMORY_PUT_OPTIONS_INIT;
+	o.metadata = "{\"a\":1,\"big\":1234567890123}";
+	uint64_t lt = put_opt(m, "the merged memory", &o, 0);
+	o.metadata = "{\"who\":\"dave@example.com\",\"dave@example.com\":true}";
+	ck_assert_uint_eq(put_opt(m, "the merged memory", &o, COG_MEMORY_MERGED), lt);
+	text = metadata_of(m, lt, &md);
+	ck_assert_str_eq(text, "{\"a\":1,\"big\":1234567890123,\"who\":\"[EMAIL]\",\"[EMAIL]\":true}");
+	free(text);
+	cJSON_Delete(md);
+	/* metadata with nothing to redact comes back as it was */
+	o.metadata = "{\"src\":\"chat\",\"turn\":3,\"tags\":[\"a\",\"b\"]}";
+	text = metadata_of(m, put_opt(m, "plain metadata", &o, 0), &md);
+	ck_assert_str_eq(text, o.metadata);
+	free(text);
+	cJSON_Delete(md);
+	/* no_redact stores it as given */
+	cog_memory_options mo = COG_MEMORY_OPTIONS_INIT;
+	mo.embedder = "hashing";
+	mo.no_redact = 1;
+	cog_memory *raw = mem_open(ctx, "acme/trusted", &mo);
+	text = metadata_of(raw, put_meta(raw, "raw", COG_MEMORY_LONG_TERM, secret_md), &md);
+	ck_assert_str_eq(text, secret_md);
+	free(text);
+	cJSON_Delete(md);
 	cog_memory_free(raw);
 	cog_memory_free(m);
 	cog_ctx_free(ctx);
@@ -1035,7 +1191,10 @@ static Suite *api_suite(void)
 	tcase_add_loop_test(tc, test_working_memory, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_merge, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_never_merge, 0, BACKENDS);
+	tcase_add_loop_test(tc, test_merge_needs_same_words, 0, BACKENDS);
+	tcase_add_test(tc, test_merge_llm_cosine);
 	tcase_add_loop_test(tc, test_redaction, 0, BACKENDS);
+	tcase_add_loop_test(tc, test_metadata_redaction, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_forget, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_forget_where, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_record_episode, 0, BACKENDS);

@@ -420,6 +420,170 @@ START_TEST(model_switch_new_context)
 }
 END_TEST
 
+/* A memory written straight to the context's storage, as another program
+ * would: model and vector given. */
+static uint64_t store_raw(cog_ctx *ctx, const char *ns, const char *text, const char *model,
+                          const float *v, size_t dim)
+{
+	cog_storage_memory_record r = { 0 };
+	r.ns = ns;
+	r.layer = COG_MEMORY_LONG_TERM;
+	r.text = text;
+	r.text_len = strlen(text);
+	r.metadata = "{}";
+	r.metadata_len = 2;
+	r.importance = 0.5;
+	r.created_at = r.updated_at = 1700000000000;
+	r.embed_model = model;
+	r.embedding = v;
+	r.dim = (uint32_t)dim;
+	ck_assert_msg(cog_storage_memory_put(cog_ctx_storage(ctx), &r) == 0, "%s",
+	              cog_error_last());
+	return r.id;
+}
+
+typedef struct raw_row {
+	char model[64];
+	float v[400];
+	uint32_t dim;
+} raw_row;
+
+static int keep_raw(const cog_storage_memory_record *rec, double score, void *ud)
+{
+	(void)score;
+	raw_row *r = ud;
+	snprintf(r->model, sizeof(r->model), "%s", rec->embed_model);
+	r->dim = rec->dim;
+	memcpy(r->v, rec->embedding, (rec->dim < 400 ? rec->dim : 400) * sizeof(float));
+	return 0;
+}
+
+static raw_row read_raw(cog_ctx *ctx, const char *ns, uint64_t id)
+{
+	raw_row r = { 0 };
+	cog_storage_memory_query q = { 0 };
+	q.ns = &ns;
+	q.ns_count = 1;
+	q.ids = &id;
+	q.id_count = 1;
+	q.with_embedding = 1;
+	ck_assert_int_eq(cog_storage_memory_find(cog_ctx_storage(ctx), &q, keep_raw, &r), 0);
+	ck_assert_uint_gt(r.dim, 0);
+	return r;
+}
+
+/* An "auto" handle that fell back to hashing (no endpoint) re-embeds rows
+ * an LLM made in memory only: the stored rows stay as they were. A row
+ * whose text has no word is left out of the index (a warning names it)
+ * and breaks nothing. A handle that chose "hashing" does write back. */
+START_TEST(auto_fallback_never_rewrites_llm_rows)
+{
+	cog_ctx *ctx = open_ctx(NULL);
+	ck_assert_int_eq(cog_llm_available(ctx), 0);
+	float v[384], w[384];
+	vector_of(1, 3, 384, v);
+	vector_of(2, 3, 384, w);
+	uint64_t id = store_raw(ctx, "t/u", "the invoice was paid twice", "text-embedding-3-small",
+	                        v, 384);
+	uint64_t bad = store_raw(ctx, "t/u", "!!! ???", "text-embedding-3-small", w, 384);
+	cog_memory *m = open_mem(ctx, "t/u", "auto");
+	uint64_t ids[3];
+	double top = 0;
+	ck_assert_uint_ge(vector_search(m, "the invoice was paid twice", ids, &top), 1);
+	ck_assert_uint_eq(ids[0], id);
+	ck_assert_double_eq_tol(top, 1.0, 1e-5);   /* its hashing vector, in memory */
+	raw_row r = read_raw(ctx, "t/u", id);
+	ck_assert_str_eq(r.model, "text-embedding-3-small");
+	ck_assert_uint_eq(r.dim, 384);
+	for (size_t i = 0; i < 384; i++)
+		ck_assert_float_eq_tol(r.v[i], v[i], 1e-6f);
+	ck_assert_str_eq(read_raw(ctx, "t/u", bad).model, "text-embedding-3-small");
+	char *log = log_kept();
+	char want[64];
+	snprintf(want, sizeof(want), "id %llu (", (unsigned long long)bad);
+	ck_assert_msg(strstr(log, "left out of the vector index") && strstr(log, want),
+	              "no warning naming id %llu: %s", (unsigned long long)bad, log);
+	free(log);
+	/* a deduplicating put still works (put.c compares with the stored
+	 * vector, the LLM's: a new memory, not a merge) */
+	uint64_t again = 0;
+	int rc = cog_memory_put(m, "the invoice was paid twice", NULL, &again);
+	ck_assert_msg(rc == 0 || rc == COG_MEMORY_MERGED, "put: %d %s", rc, cog_error_last());
+	ck_assert_uint_ne(again, 0);
+	cog_memory_free(m);
+	/* the user's own choice of hashing writes the vectors back */
+	m = open_mem(ctx, "t/u", "hashing");
+	ck_assert_uint_ge(vector_search(m, "the invoice", ids, &top), 1);
+	assert_model(m, id, "hash-384", 384);
+	ck_assert_str_eq(read_raw(ctx, "t/u", bad).model, "text-embedding-3-small");
+	cog_memory_free(m);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* Re-embedding with an LLM: a batch the endpoint refuses is tried one
+ * text at a time, so one refused text leaves out only its own row; a
+ * batch refused because the endpoint is down is dropped (rows stay as
+ * they were); the search works in both cases. */
+START_TEST(llm_reembed_failures_skip_rows)
+{
+	cog_ctx *ctx = open_ctx("embed-a");
+	cog_memory *m = open_mem(ctx, "t/u", "llm");
+	push_vectors("embed-a", 0, 1, 1, 8);
+	uint64_t ids[4];
+	for (unsigned int i = 0; i < 4; i++) {
+		push_vectors("embed-a", i + 1, 1, 1, 8);
+		char text[32];
+		snprintf(text, sizeof(text), "memory %u", i + 1);
+		ids[i] = put(m, text, false);
+	}
+	ck_assert_cog(cog_llm_configure(ctx, "{\"routes\":{\"embedder\":{\"models\":"
+	                                     "[{\"endpoint\":\"main\",\"model\":\"embed-b\"}]}}}"));
+	ws_reset(server);
+	push_vectors("embed-b", 3, 1, 2, 8);      /* the query */
+	push_raw(400, "{\"error\":{\"message\":\"one input is bad\"}}");   /* the batch */
+	push_vectors("embed-b", 1, 1, 2, 8);
+	push_raw(400, "{\"error\":{\"message\":\"this input is bad\"}}");  /* memory 2 */
+	push_vectors("embed-b", 3, 1, 2, 8);
+	push_vectors("embed-b", 4, 1, 2, 8);
+	uint64_t hit[3];
+	double top = 0;
+	ck_assert_uint_eq(vector_search(m, "find it", hit, &top), 3);
+	ck_assert_uint_eq(ws_requests(server), 6);
+	assert_embed_request(1, "embed-b", 4, NULL);
+	static const char *const two[] = { "memory 2" };
+	assert_embed_request(3, "embed-b", 1, two);
+	ck_assert_uint_eq(hit[0], ids[2]);
+	ck_assert_double_eq_tol(top, 1.0, 1e-5);
+	assert_model(m, ids[0], "embed-b", 8);
+	assert_model(m, ids[1], "embed-a", 8);
+	assert_model(m, ids[3], "embed-b", 8);
+	cJSON *s = stats(m);
+	ck_assert_int_eq(cJSON_GetObjectItem(s, "index_rows")->valueint, 3);
+	cJSON_Delete(s);
+	char *log = log_kept();
+	ck_assert_msg(strstr(log, "left out of the vector index"), "no warning: %s", log);
+	free(log);
+	cog_memory_free(m);
+	/* another handle: the endpoint is down while it re-embeds memory 2 */
+	ws_reset(server);
+	log_forget();
+	m = open_mem(ctx, "t/u", "llm");
+	push_vectors("embed-b", 0, 1, 2, 8);      /* probe */
+	push_vectors("embed-b", 1, 1, 2, 8);      /* the query */
+	push_raw(503, "{\"error\":{\"message\":\"overloaded\"}}");
+	ck_assert_uint_eq(vector_search(m, "find it", hit, &top), 3);
+	ck_assert_uint_eq(ws_requests(server), 3);   /* no retry one by one */
+	ck_assert_uint_eq(hit[0], ids[0]);
+	assert_model(m, ids[1], "embed-a", 8);
+	log = log_kept();
+	ck_assert_msg(strstr(log, "router is unavailable"), "no warning: %s", log);
+	free(log);
+	cog_memory_free(m);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("memory-llm");
@@ -431,6 +595,8 @@ int main(void)
 	tcase_add_test(tc, auto_falls_back_only_at_first);
 	tcase_add_test(tc, model_switch_same_handle);
 	tcase_add_test(tc, model_switch_new_context);
+	tcase_add_test(tc, auto_fallback_never_rewrites_llm_rows);
+	tcase_add_test(tc, llm_reembed_failures_skip_rows);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

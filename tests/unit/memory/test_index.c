@@ -335,6 +335,9 @@ typedef struct stored {
 	char model[64];
 	uint32_t dim;
 	float vec[DIM];
+	char metadata[128];
+	double importance;
+	int64_t updated_at;
 	int found;
 } stored;
 
@@ -344,6 +347,9 @@ static int keep_stored(const cog_storage_memory_record *rec, double score, void 
 	stored *s = ud;
 	snprintf(s->model, sizeof(s->model), "%s", rec->embed_model);
 	s->dim = rec->dim;
+	snprintf(s->metadata, sizeof(s->metadata), "%s", rec->metadata);
+	s->importance = rec->importance;
+	s->updated_at = rec->updated_at;
 	if (rec->embedding)
 		memcpy(s->vec, rec->embedding, (rec->dim < DIM ? rec->dim : DIM) * sizeof(float));
 	s->found++;
@@ -437,6 +443,201 @@ START_TEST(reembeds_other_models)
 	stored s = read_back("r/s", ok);
 	ck_assert_str_eq(s.model, "hash-32");
 	ck_assert_uint_eq(s.dim, 32);
+	cog_memory_free(m);
+}
+END_TEST
+
+/* A row that cannot be re-embedded (no word in its text) stays out of the
+ * index, counted as skipped; the load, searches and deduplicating puts go
+ * on, and the row is left as it was in storage. */
+START_TEST(unembeddable_rows_are_skipped)
+{
+	float vec[DIM];
+	for (size_t i = 0; i < DIM; i++)
+		vec[i] = (float)(i % 5) - 2;
+	uint64_t bad = store_raw("k/l", COG_MEMORY_LONG_TERM, "!!! ???", "old-model", vec, DIM);
+	uint64_t bad_parent = store_raw("k", COG_MEMORY_LONG_TERM, "...", "old-model", vec, DIM);
+	uint64_t good = store_raw("k/l", COG_MEMORY_LONG_TERM, "a plain old memory", "old-model",
+	                          vec, DIM);
+	uint64_t fresh = store_text("k/l", COG_MEMORY_LONG_TERM, "already hashed");
+	cog_memory *m = open_mem("k/l");
+	sync_ok(m);
+	ck_assert_uint_eq(ix_impl(m->index)->skipped, 2);
+	ck_assert_uint_eq(m->index->reembedded, 1);
+	ck_assert(!ix_has(m->index, bad) && !ix_has(m->index, bad_parent));
+	ck_assert(ix_has(m->index, good) && ix_has(m->index, fresh));
+	stored s = read_back("k/l", bad);
+	ck_assert_str_eq(s.model, "old-model");
+	ck_assert_float_eq(s.vec[1], vec[1]);
+	ck_assert_str_eq(read_back("k/l", good).model, "hash-64");
+	uint8_t seen[512];
+	ck_assert_uint_eq(search_ids(m, "plain memory", 0x3, COG_MEMORY_LAYERS_ALL, seen), 2);
+	/* a refresh does not count them again; a new such row is counted */
+	sync_ok(m);
+	ck_assert_uint_eq(ix_impl(m->index)->skipped, 2);
+	store_raw("k/l", COG_MEMORY_SHORT_TERM, "?!", "old-model", vec, DIM);
+	sync_ok(m);
+	ck_assert_uint_eq(ix_impl(m->index)->skipped, 3);
+	/* the public path: a deduplicating put and a search work */
+	cog_memory *m2 = open_mem("k/l");
+	uint64_t id = 0;
+	int rc = cog_memory_put(m2, "a plain old memory", NULL, &id);
+	ck_assert_msg(rc == 0 || rc == COG_MEMORY_MERGED, "put: %d %s", rc, cog_error_last());
+	ck_assert_uint_eq(id, good);
+	char *out = NULL;
+	rc = cog_memory_search(m2, "{\"text\":\"plain\",\"k\":5}", &out);
+	ck_assert_msg(rc == 0, "search: %s", cog_error_last());
+	ck_assert_ptr_nonnull(strstr(out, "\"results\""));
+	cog_free(out);
+	cog_memory_free(m2);
+	cog_memory_free(m);
+}
+END_TEST
+
+/* Rows of a caller's own vector ("host:<model>" as put.c records it) are
+ * never re-embedded nor rewritten: in the index when their dimension fits,
+ * left out otherwise. */
+START_TEST(host_named_rows_are_never_rewritten)
+{
+	float vec[DIM], odd[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+	for (size_t i = 0; i < DIM; i++)
+		vec[i] = (float)(i % 3) - 1;
+	uint64_t fits = store_raw("h/i", COG_MEMORY_LONG_TERM, "!!! ???", "host:my-model", vec,
+	                          DIM);
+	uint64_t other = store_raw("h/i", COG_MEMORY_LONG_TERM, "words here", "host:my-model",
+	                           odd, 8);
+	uint64_t hostish = store_raw("h/i", COG_MEMORY_LONG_TERM, "hostile takeover", "hostile",
+	                             vec, DIM);
+	cog_memory *m = open_mem("h/i");
+	sync_ok(m);
+	ck_assert(ix_has(m->index, fits));
+	ck_assert(!ix_has(m->index, other));
+	ck_assert(ix_has(m->index, hostish));       /* not a host model: re-embedded */
+	ck_assert_uint_eq(m->index->reembedded, 1);
+	ck_assert_uint_eq(ix_impl(m->index)->skipped, 1);
+	stored s = read_back("h/i", fits);
+	ck_assert_str_eq(s.model, "host:my-model");
+	ck_assert_uint_eq(s.dim, DIM);
+	for (size_t i = 0; i < DIM; i++)
+		ck_assert_float_eq(s.vec[i], vec[i]);
+	s = read_back("h/i", other);
+	ck_assert_str_eq(s.model, "host:my-model");
+	ck_assert_uint_eq(s.dim, 8);
+	ck_assert_float_eq(s.vec[0], 1);
+	ck_assert_str_eq(read_back("h/i", hostish).model, "hash-64");
+	/* the host's vector is what the index searches with */
+	mem_vec_hit hit;
+	size_t n = 0;
+	ck_assert_int_eq(mem_index_search(m, vec, 1, 0x1, COG_MEMORY_LAYERS_ALL, &hit, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(hit.id, fits);
+	cog_memory_free(m);
+}
+END_TEST
+
+static ix_stale_row stale_of(char *ns, char *text, uint64_t id, int64_t updated_at)
+{
+	ix_stale_row r = { 0 };
+	r.id = id;
+	r.ns = ns;
+	r.layer = COG_MEMORY_LONG_TERM;
+	r.text = text;
+	r.text_len = strlen(text);
+	r.updated_at = updated_at;
+	return r;
+}
+
+static void update_raw(const char *ns, uint64_t id, const char *text, const char *metadata,
+                       double importance, int64_t updated_at)
+{
+	float v[DIM];
+	for (size_t i = 0; i < DIM; i++)
+		v[i] = (float)(i % 4) - 1.5f;
+	cog_storage_memory_record r = { 0 };
+	r.id = id;
+	r.ns = ns;
+	r.layer = COG_MEMORY_LONG_TERM;
+	r.text = text;
+	r.text_len = strlen(text);
+	r.metadata = metadata;
+	r.metadata_len = strlen(metadata);
+	r.importance = importance;
+	r.created_at = 1700000000000;
+	r.updated_at = updated_at;
+	r.embed_model = "old-model";
+	r.embedding = v;
+	r.dim = DIM;
+	ck_assert_msg(cog_storage_memory_put(store, &r) == 0, "%s", cog_error_last());
+}
+
+/* The write-back reads each row again and changes only its vector: a
+ * change made after the row was read for re-embedding (here: made before
+ * the write-back is given the stale copy) is kept. */
+START_TEST(write_back_keeps_concurrent_updates)
+{
+	float old[DIM];
+	for (size_t i = 0; i < DIM; i++)
+		old[i] = (float)(i % 4) - 1.5f;
+	char ns[] = "w/b";
+	char ta[] = "alpha text", tb[] = "beta text", tc[] = "gamma text", td[] = "delta text";
+	uint64_t a = store_raw(ns, COG_MEMORY_LONG_TERM, ta, "old-model", old, DIM);
+	uint64_t b = store_raw(ns, COG_MEMORY_LONG_TERM, tb, "old-model", old, DIM);
+	uint64_t c = store_raw(ns, COG_MEMORY_LONG_TERM, tc, "old-model", old, DIM);
+	uint64_t d = store_raw(ns, COG_MEMORY_LONG_TERM, td, "old-model", old, DIM);
+	const int64_t t = 1700000000000;
+	ix_stale_row rows[4] = { stale_of(ns, ta, a, t), stale_of(ns, tb, b, t),
+	                         stale_of(ns, tc, c, t), stale_of(ns, td, d, t) };
+	/* meanwhile: a's metadata and importance change (same updated_at), b is
+	 * merged (updated_at moves), c's text changes, d is forgotten */
+	update_raw(ns, a, ta, "{\"topic\":\"billing\"}", 0.9, t);
+	update_raw(ns, b, tb, "{\"merged\":true}", 0.7, t + 5);
+	update_raw(ns, c, "gamma, rewritten", "{}", 0.5, t + 5);
+	cog_storage_memory_query dq = { 0 };
+	const char *dns = ns;
+	dq.ns = &dns;
+	dq.ns_count = 1;
+	dq.ids = &d;
+	dq.id_count = 1;
+	ck_assert_int_eq(cog_storage_memory_delete(store, &dq, NULL), 0);
+	cog_memory *m = open_mem(ns);
+	ck_assert_int_eq(mem_embed_decide(m), 0);
+	float vecs[4 * DIM];
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(mem_hash_embed(rows[i].text, rows[i].text_len, vecs + i * DIM, DIM),
+		                 0);
+	uint8_t state[4] = { IX_ROW_WRITE, IX_ROW_WRITE, IX_ROW_WRITE, IX_ROW_WRITE };
+	int rc = ix_write_back(m, rows, 4, vecs, DIM, state);
+	ck_assert_msg(rc == 0, "write back: %s", cog_error_last());
+	ck_assert_int_eq(state[0], IX_ROW_INDEX);
+	ck_assert_int_eq(state[1], IX_ROW_INDEX);
+	ck_assert_int_eq(state[2], IX_ROW_CHANGED);
+	ck_assert_int_eq(state[3], IX_ROW_GONE);
+	/* a: the new vector, and the update kept */
+	stored s = read_back(ns, a);
+	ck_assert_str_eq(s.model, "hash-64");
+	ck_assert_str_eq(s.metadata, "{\"topic\":\"billing\"}");
+	ck_assert_double_eq(s.importance, 0.9);
+	ck_assert_int_eq(s.updated_at, t);
+	for (size_t i = 0; i < DIM; i++)
+		ck_assert_float_eq_tol(s.vec[i], vecs[i], 1e-6f);
+	/* b and c: not written (b waits for a later load) */
+	s = read_back(ns, b);
+	ck_assert_str_eq(s.model, "old-model");
+	ck_assert_str_eq(s.metadata, "{\"merged\":true}");
+	ck_assert_double_eq(s.importance, 0.7);
+	ck_assert_str_eq(read_back(ns, c).model, "old-model");
+	/* a later load re-embeds b and c, still keeping their updates */
+	sync_ok(m);
+	ck_assert_uint_eq(m->index->reembedded, 2);   /* a is up to date */
+	s = read_back(ns, b);
+	ck_assert_str_eq(s.model, "hash-64");
+	ck_assert_str_eq(s.metadata, "{\"merged\":true}");
+	ck_assert_int_eq(s.updated_at, t + 5);
+	ck_assert_str_eq(read_back(ns, c).model, "hash-64");
+	/* nothing to write: nothing happens */
+	uint8_t none[1] = { IX_ROW_INDEX };
+	ck_assert_int_eq(ix_write_back(m, rows, 1, vecs, DIM, none), 0);
+	ck_assert_int_eq(none[0], IX_ROW_INDEX);
 	cog_memory_free(m);
 }
 END_TEST
@@ -578,6 +779,9 @@ int main(void)
 	tcase_add_test(tc, layer_and_slot_masks);
 	tcase_add_test(tc, near_duplicates);
 	tcase_add_test(tc, reembeds_other_models);
+	tcase_add_test(tc, unembeddable_rows_are_skipped);
+	tcase_add_test(tc, host_named_rows_are_never_rewritten);
+	tcase_add_test(tc, write_back_keeps_concurrent_updates);
 	tcase_add_test(tc, many_rows_in_pages);
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, large_index_int8_then_exact);
