@@ -33,6 +33,9 @@ typedef struct cog_storage cog_storage;
 #define COG_STORAGE_NAME_MAX  128u              /* collection and log names */
 #define COG_STORAGE_KEY_MAX   1024u             /* document keys */
 #define COG_STORAGE_VALUE_MAX (64u * 1024 * 1024) /* documents and records */
+/* A keyword search uses the first this many distinct words of its text (in
+ * text order; the wrapper drops the rest before a backend sees it). */
+#define COG_STORAGE_MATCH_WORDS 256u
 
 /* Return this from a scan or read callback to stop early with success. */
 #define COG_STORAGE_STOP 1
@@ -101,8 +104,10 @@ typedef struct cog_storage_memory_query {
 	 * words (letters and digits; ASCII case-insensitive at least: a
 	 * backend may also fold other cases and accents and split on Unicode
 	 * punctuation, as SQLite's unicode61 does) and matches records
-	 * containing any of them, best first by BM25 (k1 1.2, b 0.75), ties by
-	 * ascending id; fn's score is the BM25 score (higher is better).
+	 * containing any of them, best first by BM25 (k1 1.2, b 0.75, with the
+	 * statistics (record count, average length, document frequencies) of
+	 * the named namespaces only, expired records not yet purged included),
+	 * ties by ascending id; fn's score is the BM25 score (higher is better).
 	 * Characters with meaning in the backend's own query language are never
 	 * interpreted. Text with no word matches nothing. Without `match`
 	 * records come in ascending id order and the score is 0. */

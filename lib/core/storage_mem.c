@@ -294,6 +294,60 @@ static int guarded_memory(const cog_storage_memory_record *rec, double score, vo
 	return rc;
 }
 
+/* ---- the first COG_STORAGE_MATCH_WORDS distinct words of a match ---- */
+
+typedef struct first_words {
+	cog_buf out;                        /* the words, one space apart */
+	size_t start[COG_STORAGE_MATCH_WORDS];
+	uint8_t len[COG_STORAGE_MATCH_WORDS];
+	int16_t slot[2 * COG_STORAGE_MATCH_WORDS]; /* open addressing: index + 1 */
+	size_t n;
+	bool capped;
+} first_words;
+
+static int keep_word(const char *word, size_t len, void *user_data)
+{
+	first_words *w = user_data;
+	uint64_t h = 1469598103934665603u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)word[i]) * 1099511628211u;
+	size_t mask = 2 * COG_STORAGE_MATCH_WORDS - 1, at = (size_t)h & mask;
+	for (; w->slot[at]; at = (at + 1) & mask) {
+		size_t k = (size_t)w->slot[at] - 1;
+		if (w->len[k] == len && memcmp(w->out.ptr + w->start[k], word, len) == 0)
+			return 0;   /* seen */
+	}
+	if (w->n == COG_STORAGE_MATCH_WORDS) {
+		w->capped = true;
+		return 0;
+	}
+	if (w->n)
+		cog_buf_putc(&w->out, ' ');
+	w->start[w->n] = w->out.len;
+	w->len[w->n] = (uint8_t)len;   /* cog_text_words: at most 64 bytes */
+	cog_buf_put(&w->out, word, len);
+	if (w->out.failed)
+		return COG_ENOMEM;
+	w->slot[at] = (int16_t)(++w->n);
+	return 0;
+}
+
+/* When q->match has more than COG_STORAGE_MATCH_WORDS distinct words,
+ * *text gets the first ones (cog_free), in text order; else NULL. */
+static int cap_match(const char *match, char **text)
+{
+	*text = NULL;
+	first_words *w = cog__calloc(1, sizeof(*w));
+	if (!w)
+		return cog__oom("cog_storage_memory_find: match words");
+	int rc = cog_text_words(match, strlen(match), keep_word, w);
+	if (!rc && w->capped && !(*text = cog_buf_detach(&w->out)))
+		rc = COG_ENOMEM;
+	cog_buf_dispose(&w->out);
+	cog_free(w);
+	return rc ? cog__oom("cog_storage_memory_find: match words") : COG_OK;
+}
+
 int cog_storage_memory_find(cog_storage *s, const cog_storage_memory_query *q,
                             cog_storage_memory_fn fn_cb, void *user_data)
 {
@@ -303,14 +357,20 @@ int cog_storage_memory_find(cog_storage *s, const cog_storage_memory_query *q,
 	cog_storage_memory_query local;
 	bool selective;
 	int rc = check_query(fn, q, &local, &selective);
-	if (rc || (rc = cog__storage_enter(s, fn)))
+	char *capped = NULL;
+	if (!rc && local.match && (rc = cap_match(local.match, &capped)) == COG_OK && capped)
+		local.match = capped;
+	if (rc || (rc = cog__storage_enter(s, fn))) {
+		cog_free(capped);
 		return rc;
+	}
 	struct find_guard g = { s, fn_cb, user_data };
 	cog_error_clear(); /* so that a callback's own message is recognised */
 	if (s->native_memory)
 		rc = s->vt.mem_query(s->vt.self, &local, guarded_memory, &g);
 	else
 		rc = cog__memfall_query(&s->vt, &local, guarded_memory, &g);
+	cog_free(capped);
 	return cog__storage_leave(s, rc > 0 ? COG_OK : rc);
 }
 

@@ -441,6 +441,31 @@ START_TEST(mem_keyword_limit_is_top)
 }
 END_TEST
 
+START_TEST(mem_keyword_first_distinct_words)
+{
+	/* Only the first COG_STORAGE_MATCH_WORDS distinct words of a match
+	 * count (repeats do not use up the allowance). */
+	static const char *const ns[] = { "cap" };
+	uint64_t id[3] = { 0 };
+	id[0] = mput("cap", COG_MEMORY_LONG_TERM, "zzlast word", NULL, 1);
+	id[1] = mput("cap", COG_MEMORY_LONG_TERM, "zzedge word", NULL, 1);
+	size_t cap = COG_STORAGE_MATCH_WORDS + 40, len = 0;
+	char *text = malloc(cap * 16);
+	ck_assert_ptr_nonnull(text);
+	text[0] = '\0';
+	/* 255 distinct filler words, each said twice, then the 256th and the 257th */
+	for (unsigned int i = 0; i + 1 < COG_STORAGE_MATCH_WORDS; i++)
+		len += (size_t)sprintf(text + len, "f%u f%u ", i, i);
+	len += (size_t)sprintf(text + len, "zzedge zzlast");
+	cog_storage_memory_query q = query1(ns);
+	q.match = text;
+	expect_ids(&q, id, "1");
+	sprintf(text, "zzlast zzedge");
+	expect_ids(&q, id, "0,1");
+	free(text);
+}
+END_TEST
+
 START_TEST(mem_keyword_syntax_is_plain_text)
 {
 	static const char *const ns[] = { "fts" };
@@ -934,6 +959,7 @@ void storage_conformance_add_memory_cases(TCase *tc, const conformance_backend *
 	tcase_add_test(tc, mem_find_stop_and_reenter);
 	tcase_add_test(tc, mem_keyword_ranking);
 	tcase_add_test(tc, mem_keyword_limit_is_top);
+	tcase_add_test(tc, mem_keyword_first_distinct_words);
 	tcase_add_test(tc, mem_keyword_syntax_is_plain_text);
 	tcase_add_test(tc, mem_expiry_and_purge);
 	tcase_add_test(tc, mem_embedding_round_trip);

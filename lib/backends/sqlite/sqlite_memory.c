@@ -135,6 +135,8 @@ static int insert_record(sqlstore *s, cog_storage_memory_record *rec,
 	rc = fts_change(s, STMT_MEM_FTS_INSERT, id, rec->text, rec->text_len,
 		false, rec->ns);
 	if (rc == COG_OK)
+		rc = sqlmem_stats_row(s, rec->ns, id, 1, 1);
+	if (rc == COG_OK)
 		rec->id = (uint64_t)id;
 	return rc;
 }
@@ -166,8 +168,10 @@ static int replace_record(sqlstore *s, const cog_storage_memory_record *rec,
 	if (changed) {
 		/* A row without text was never indexed: nothing to take out. */
 		*touched = true;
-		rc = text ? fts_change(s, STMT_MEM_FTS_DELETE, id, text, len, true,
-			rec->ns) : COG_OK;
+		rc = text ? sqlmem_stats_row(s, rec->ns, id, 0, -1) : COG_OK;
+		if (rc == COG_OK && text)
+			rc = fts_change(s, STMT_MEM_FTS_DELETE, id, text, len, true,
+				rec->ns);
 	}
 	sqlite3_reset(old);
 	if (rc)
@@ -182,8 +186,11 @@ static int replace_record(sqlstore *s, const cog_storage_memory_record *rec,
 		return sqlstore_stmt_fail(s, st, rc, "replace memory %lld in", (long long)id);
 	sqlite3_reset(st);
 	*touched = true;
-	return changed ? fts_change(s, STMT_MEM_FTS_INSERT, id, rec->text,
-		rec->text_len, false, rec->ns) : COG_OK;
+	if (!changed)
+		return COG_OK;
+	rc = fts_change(s, STMT_MEM_FTS_INSERT, id, rec->text, rec->text_len,
+		false, rec->ns);
+	return rc ? rc : sqlmem_stats_row(s, rec->ns, id, 0, 1);
 }
 
 int sqlstore_mem_put(void *self, cog_storage_memory_record *rec)
@@ -243,6 +250,8 @@ int sqlstore_purge_all(void *self, int64_t now, size_t *purged)
 		return rc;
 	size_t docs = 0, memories = 0;
 	rc = sqlstore_purge_expired(self, now, &docs);
+	if (rc == COG_OK)
+		rc = sqlmem_stats_purge(s, now);
 	if (rc == COG_OK)
 		rc = run_purge(s, STMT_MEM_PURGE_FTS, now);
 	if (rc == COG_OK && (rc = run_purge(s, STMT_MEM_PURGE, now)) == COG_OK)

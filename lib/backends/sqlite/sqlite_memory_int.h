@@ -5,8 +5,13 @@
  *
  *   sqlite_memory.c        put (insert, replace), purge; atomic sections
  *   sqlite_memory_query.c  query and delete; rows to records
- *   sqlite_memory_rank.c   cog_bm25(), the keyword score
+ *   sqlite_memory_rank.c   cog_bm25(), the keyword score; cog_fts_len()
+ *   sqlite_memory_stats.c  the statistics BM25 takes: per namespace record
+ *                          and token counts (table memory_ns_stats, kept
+ *                          in step by puts, deletes and purges), and the
+ *                          words' document frequencies, per query
  *   sqlite_memory_sql.c    the SQL of a query or delete, with its parameters
+ *   sqlite_memory_filter.c the metadata filter as WHERE terms
  *   sqlite_memory_words.c  the MATCH expression: namespace tags, and the
  *                          user's words as a safe FTS5 expression
  *   sqlite_memory_cache.c  prepared statements by SQL text, scratch memory
@@ -30,11 +35,15 @@ enum {
 
 /* Longest word of match text kept (bytes), as cog_text_words in the core. */
 #define SQLMEM_WORD_MAX 64
-/* Up to this many namespaces are also matched inside the FTS index (one
- * token per namespace); more are checked on the joined rows only. */
-#define SQLMEM_FTS_NS_MAX 8
+/* At most this many distinct words of a match text are searched for: the
+ * first ones in the text (sqlite_memory_words.c). */
+#define SQLMEM_QUERY_WORDS_MAX 256
+/* The pointer type of cog_bm25's statistics argument. */
+#define SQLMEM_RANK_POINTER "cog_bm25_rank"
 
-typedef enum sqlmem_param_kind { SQLMEM_TEXT, SQLMEM_INT } sqlmem_param_kind;
+typedef enum sqlmem_param_kind {
+	SQLMEM_TEXT, SQLMEM_INT, SQLMEM_POINTER
+} sqlmem_param_kind;
 
 /* Parameter ?N of the SQL is params[N - 1] (a value used twice is bound
  * once). */
@@ -43,6 +52,7 @@ typedef struct sqlmem_param {
 	const char *text;    /* SQLMEM_TEXT: not NUL-terminated necessarily */
 	size_t len;
 	int64_t value;       /* SQLMEM_INT */
+	void *pointer;       /* SQLMEM_POINTER (SQLMEM_RANK_POINTER) */
 	char *owned;         /* freed with the query (cog_free), or NULL */
 } sqlmem_param;
 
@@ -54,6 +64,34 @@ typedef struct sqlmem_stmt {
 	bool nothing;        /* provably matches no record: skip running it */
 	bool oom;
 } sqlmem_stmt;
+
+/* A word of a match text (sqlite_memory_words.c). */
+typedef struct sqlmem_word {
+	const char *text;    /* lower-cased (ASCII), not NUL-terminated */
+	size_t len;
+	bool cut;            /* longer than SQLMEM_WORD_MAX: a prefix */
+	size_t at;           /* its place in the text */
+} sqlmem_word;
+
+typedef struct sqlmem_words {
+	sqlmem_word *items;
+	size_t count, cap;
+	char *copy;          /* the words point into it */
+} sqlmem_words;
+
+/*
+ * What cog_bm25 scores a keyword search with: the words that some record
+ * of the query's namespaces holds (the phrases after the namespace tags,
+ * in this order) and their idf, with the named namespaces' statistics
+ * (sqlite_memory_stats.c); bound to the SELECT as a pointer.
+ */
+typedef struct sqlmem_rank {
+	sqlmem_words words;
+	double avg_len;      /* tokens per record; 0: none */
+	double *idf;         /* per word */
+	int *tf;             /* per word: scratch of cog_bm25 for one row */
+	int *seen;           /* the words met in that row */
+} sqlmem_rank;
 
 /* ---- sqlite_memory.c ---- */
 
@@ -83,39 +121,62 @@ bool sqlmem_little_endian(void);
  * dst and src must not overlap. */
 void sqlmem_floats_le(void *dst, const void *src, size_t n);
 
+/* ---- sqlite_memory_stats.c ---- */
+
+/* After a row's FTS5 insert (sign 1, records 1 for a new row, 0 for a
+ * replaced text) or before its FTS5 delete (sign -1, records 0): add its
+ * record and tokens to its namespace's statistics. */
+int sqlmem_stats_row(sqlstore *s, const char *ns, int64_t id, int records,
+                     int sign);
+/* Before purge's FTS5 delete: take the expired rows out of the
+ * statistics. */
+int sqlmem_stats_purge(sqlstore *s, int64_t now);
+/* The rank of q's keyword search: *rank NULL when no record of q's
+ * namespaces holds any of its words (the query finds nothing). */
+int sqlmem_rank_new(sqlstore *s, const cog_storage_memory_query *q,
+                    sqlmem_rank **rank);
+void sqlmem_rank_free(sqlmem_rank *rank);
+
 /* ---- sqlite_memory_sql.c ---- */
 
-/* The SELECT for q (match or not). COG_EINVAL for a filter this backend
- * cannot express (the message says why), COG_ENOMEM. */
-int sqlmem_build_select(sqlmem_stmt *b, const cog_storage_memory_query *q);
-/* The two statements of a delete for q (q->match is ignored): the FTS5
- * 'delete' of the rows, then the rows. */
-int sqlmem_build_delete(sqlmem_stmt *fts, sqlmem_stmt *rows,
-                        const cog_storage_memory_query *q);
+/* The SELECT for q; `rank` with q->match (NULL: nothing matches). COG_EINVAL
+ * for a filter this backend cannot express (the message says why),
+ * COG_ENOMEM. */
+int sqlmem_build_select(sqlmem_stmt *b, const cog_storage_memory_query *q,
+                        sqlmem_rank *rank);
+/* The three statements of a delete for q (q->match is ignored): the
+ * statistics' update, the FTS5 'delete' of the rows, then the rows. */
+int sqlmem_build_delete(sqlmem_stmt *stats, sqlmem_stmt *fts,
+                        sqlmem_stmt *rows, const cog_storage_memory_query *q);
 /* Bind b's parameters to st (prepared from b's SQL). An SQLite code. */
 int sqlmem_bind(sqlite3_stmt *st, const sqlmem_stmt *b);
 void sqlmem_stmt_dispose(sqlmem_stmt *b);
+/* Add a parameter and write its placeholder ?N. */
+void sqlmem_add_param(sqlmem_stmt *b, sqlmem_param p);
+/* Write placeholder ?N of parameter `index` (from 0). */
+void sqlmem_placeholder(sqlmem_stmt *b, size_t index);
+/* Take the finished text of str as an owned text parameter. */
+void sqlmem_str_param(sqlmem_stmt *b, sqlite3_str *str);
+
+/* ---- sqlite_memory_filter.c ---- */
+
+/* q's metadata filter as WHERE terms over alias m, each " AND ...". */
+int sqlmem_metadata_filter(sqlmem_stmt *b, const char *filter);
 
 /* ---- sqlite_memory_words.c ---- */
 
 /*
- * Append to out the FTS5 expression matching any word of text[0..len)
- * (words as cog_text_words: runs of ASCII letters and digits and of other
- * UTF-8 characters, cut at SQLMEM_WORD_MAX bytes), each a quoted FTS5
- * string: ("w1" OR "w2"). *words gets the number of distinct words; with
- * none nothing is appended. COG_ENOMEM.
+ * The distinct words of text[0..len) (as cog_text_words: runs of ASCII
+ * letters and digits and of other UTF-8 characters, cut at SQLMEM_WORD_MAX
+ * bytes), at most SQLMEM_QUERY_WORDS_MAX: the first distinct ones in the
+ * text. In byte order. Dispose of l even on failure. COG_ENOMEM.
  */
-int sqlmem_match_words(sqlite3_str *out, const char *text, size_t len,
-                       size_t *words);
-/*
- * Append to out the MATCH expression of q's keyword search: the tokens of
- * q's namespaces in the ns_tag column (hex of the namespace, one token
- * each; *tags gets their count, 0 past SQLMEM_FTS_NS_MAX namespaces) AND
- * sqlmem_match_words of q->match, confined to the text column. *words as
- * there: with none the query matches nothing. COG_ENOMEM.
- */
-int sqlmem_match_expression(sqlite3_str *out, const cog_storage_memory_query *q,
-                            size_t *tags, size_t *words);
+int sqlmem_words_split(sqlmem_words *l, const char *text, size_t len);
+void sqlmem_words_dispose(sqlmem_words *l);
+/* w as a quoted FTS5 string ("w", '"' doubled; "w" * when cut). */
+void sqlmem_append_word(sqlite3_str *out, const sqlmem_word *w);
+/* ns_tag : ("<hex of ns 1>" OR ...): the tokens of q's namespaces. */
+void sqlmem_append_tags(sqlite3_str *out, const cog_storage_memory_query *q);
 
 /* ---- sqlite_memory_cache.c ---- */
 

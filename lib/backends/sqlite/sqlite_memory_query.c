@@ -181,31 +181,33 @@ int sqlstore_mem_query(void *self, const cog_storage_memory_query *q,
 {
 	sqlstore *s = self;
 	sqlmem_stmt b;
-	int rc = built(s, sqlmem_build_select(&b, q), "query memories of");
+	sqlmem_rank *rank = NULL;
+	memset(&b, 0, sizeof(b));
+	int rc = q->match ? sqlmem_rank_new(s, q, &rank) : COG_OK;
+	if (rc == COG_OK)
+		rc = built(s, sqlmem_build_select(&b, q, rank), "query memories of");
 	if (rc == COG_OK && !b.nothing)
 		rc = run_query(s, &b, q, fn, user_data);
 	sqlmem_stmt_dispose(&b);
+	sqlmem_rank_free(rank);
 	return rc;
 }
 
-static int run_delete(sqlstore *s, sqlmem_stmt *fts, sqlmem_stmt *rows,
+/* The statements of a delete in order; *deleted from the last. */
+static int run_delete(sqlstore *s, sqlmem_stmt *const *steps, size_t count,
                       size_t *deleted)
 {
 	static const char what[] = "delete memories of";
-	sqlite3_stmt *st = NULL;
-	int rc = statement(s, fts, &st, what);
-	if (rc)
-		return rc;
-	int step = sqlite3_step(st);
-	if (step != SQLITE_DONE)
-		return sqlstore_stmt_fail(s, st, step, what);
-	sqlite3_reset(st);
-	if ((rc = statement(s, rows, &st, what)))
-		return rc;
-	step = sqlite3_step(st);
-	if (step != SQLITE_DONE)
-		return sqlstore_stmt_fail(s, st, step, what);
-	sqlite3_reset(st);
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_stmt *st = NULL;
+		int rc = statement(s, steps[i], &st, what);
+		if (rc)
+			return rc;
+		int step = sqlite3_step(st);
+		if (step != SQLITE_DONE)
+			return sqlstore_stmt_fail(s, st, step, what);
+		sqlite3_reset(st);
+	}
 	*deleted = (size_t)sqlite3_changes(s->db);
 	return COG_OK;
 }
@@ -219,20 +221,23 @@ int sqlstore_mem_delete(void *self, const cog_storage_memory_query *q,
 	int rc = sqlstore_check_txn(s, what);
 	if (rc)
 		return rc;
-	sqlmem_stmt fts, rows;
+	sqlmem_stmt stats, fts, rows;
+	memset(&stats, 0, sizeof(stats));
 	memset(&fts, 0, sizeof(fts));
 	memset(&rows, 0, sizeof(rows));
-	rc = built(s, sqlmem_build_delete(&fts, &rows, q), what);
+	sqlmem_stmt *const steps[] = { &stats, &fts, &rows };
+	rc = built(s, sqlmem_build_delete(&stats, &fts, &rows, q), what);
 	if (rc == COG_OK && !fts.nothing) {
 		sqlmem_section section;
 		rc = sqlmem_begin(s, true, &section, what);
 		if (rc == COG_OK) {
 			size_t n = 0;
-			rc = sqlmem_end(s, section, run_delete(s, &fts, &rows, &n), true);
+			rc = sqlmem_end(s, section, run_delete(s, steps, 3, &n), true);
 			if (rc == COG_OK)
 				*deleted = n;
 		}
 	}
+	sqlmem_stmt_dispose(&stats);
 	sqlmem_stmt_dispose(&fts);
 	sqlmem_stmt_dispose(&rows);
 	return rc;

@@ -1,17 +1,22 @@
 /*
- * cog_bm25(memories_fts, tags): the keyword score of storage.h, as an FTS5
- * auxiliary function registered on each connection.
+ * cog_bm25(memories_fts, tags, rank): the keyword score of storage.h, as an
+ * FTS5 auxiliary function registered on each connection; and
+ * cog_fts_len(sz), a row's token count in the text column from FTS5's
+ * document sizes (for the statistics, sqlite_memory_stats.c).
  *
  * FTS5's built-in bm25() scores every phrase of the MATCH expression,
  * including the namespace tokens that confine a search to its namespaces,
- * and counts, once per query, every row holding each phrase: for a
- * namespace of 100k memories that count alone costs milliseconds. Here the
- * first `tags` phrases (the namespace tokens, which come first in the
- * expression) are skipped, and the rest (the user's words, confined to the
- * text column) are scored over the text column only, with the formula of
- * storage.h (and of the core's cog_text_bm25): k1 1.2, b 0.75,
- * idf ln(1 + (N - df + 0.5) / (df + 0.5)). N, df and the average length are
- * the whole index's.
+ * and takes N, df and the average length from the whole index: across all
+ * namespaces, so one tenant's score would move with (and tell about)
+ * another's rows. Here the first `tags` phrases (the namespace tokens,
+ * which come first in the expression) are skipped, and the rest (the
+ * user's words, confined to the text column) are scored over the text
+ * column with the formula of storage.h (and of the core's cog_text_bm25):
+ * k1 1.2, b 0.75, idf ln(1 + (N - df + 0.5) / (df + 0.5)), length ratio
+ * len / avg (1 when avg is 0), where N, df and avg are those of the named
+ * namespaces together, computed per query (`rank`, a bound pointer).
+ * Only the row's own matches are visited (xInst), and the words' terms
+ * are added in phrase order, so equal rows score exactly the same.
  */
 #include <math.h>
 
@@ -20,86 +25,67 @@
 #define BM25_K1 1.2
 #define BM25_B 0.75
 
-typedef struct rank_stats {
-	double avg_len;
-	double idf[];   /* per phrase; the tags' are unused */
-} rank_stats;
-
-static int count_row(const Fts5ExtensionApi *api, Fts5Context *fts, void *count)
-{
-	(void)api;
-	(void)fts;
-	(*(sqlite3_int64 *)count)++;
-	return SQLITE_OK;
-}
-
-/* Per query (kept as FTS5 auxiliary data): N, the average length and each
- * word's idf. */
-static int query_stats(const Fts5ExtensionApi *api, Fts5Context *fts, int tags,
-                       int phrases, rank_stats **out)
-{
-	rank_stats *d = api->xGetAuxdata(fts, 0);
-	if (d) {
-		*out = d;
-		return SQLITE_OK;
-	}
-	sqlite3_int64 rows = 0, tokens = 0;
-	int rc = api->xRowCount(fts, &rows);
-	if (rc == SQLITE_OK)
-		rc = api->xColumnTotalSize(fts, 0, &tokens);
-	if (rc != SQLITE_OK)
-		return rc;
-	d = sqlite3_malloc64(sizeof(*d) + (sqlite3_uint64)phrases * sizeof(double));
-	if (!d)
-		return SQLITE_NOMEM;
-	d->avg_len = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1.0;
-	for (int i = tags; i < phrases && rc == SQLITE_OK; i++) {
-		sqlite3_int64 df = 0;
-		rc = api->xQueryPhrase(fts, i, &df, count_row);
-		d->idf[i] = log(1.0 + ((double)rows - (double)df + 0.5) / ((double)df + 0.5));
-	}
-	if (rc != SQLITE_OK) {
-		sqlite3_free(d);
-		return rc;
-	}
-	/* On failure xSetAuxdata frees d itself. */
-	rc = api->xSetAuxdata(fts, d, sqlite3_free);
-	if (rc == SQLITE_OK)
-		*out = d;
-	return rc;
-}
-
 static void cog_bm25(const Fts5ExtensionApi *api, Fts5Context *fts,
                      sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	int phrases = api->xPhraseCount(fts);
-	int tags = argc == 1 ? sqlite3_value_int(argv[0]) : -1;
-	if (tags < 0 || tags > phrases) {
-		sqlite3_result_error(ctx, "cog_bm25: the tag count must be 0.."
-			"the number of phrases", -1);
+	int tags = argc == 2 ? sqlite3_value_int(argv[0]) : -1;
+	sqlmem_rank *r = argc == 2 ?
+		sqlite3_value_pointer(argv[1], SQLMEM_RANK_POINTER) : NULL;
+	if (tags < 0 || !r || (size_t)phrases != (size_t)tags + r->words.count) {
+		sqlite3_result_error(ctx, "cog_bm25: needs the tag count and the "
+			"rank of the query's words, one per phrase after the tags", -1);
 		return;
 	}
-	rank_stats *d = NULL;
-	int len = 0;
-	int rc = query_stats(api, fts, tags, phrases, &d);
+	int len = 0, n = 0, seen = 0;
+	int rc = api->xColumnSize(fts, 0, &len);
 	if (rc == SQLITE_OK)
-		rc = api->xColumnSize(fts, 0, &len);
-	double norm = rc == SQLITE_OK ?
-		BM25_K1 * (1.0 - BM25_B + BM25_B * (double)len / d->avg_len) : 0;
+		rc = api->xInstCount(fts, &n);
+	for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+		int phrase = 0, col = 0, off = 0;
+		rc = api->xInst(fts, i, &phrase, &col, &off);
+		if (rc != SQLITE_OK || col != 0 || phrase < tags)
+			continue;
+		int w = phrase - tags;
+		if (r->tf[w]++ == 0) {
+			/* Keep seen[] in phrase order (a row meets few words). */
+			int at = seen++;
+			for (; at > 0 && r->seen[at - 1] > w; at--)
+				r->seen[at] = r->seen[at - 1];
+			r->seen[at] = w;
+		}
+	}
+	double ratio = r->avg_len > 0 ? (double)len / r->avg_len : 1.0;
+	double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * ratio);
 	double score = 0;
-	for (int i = tags; i < phrases && rc == SQLITE_OK; i++) {
-		Fts5PhraseIter it;
-		int col = 0, off = 0, tf = 0;
-		rc = api->xPhraseFirst(fts, i, &it, &col, &off);
-		for (; rc == SQLITE_OK && col >= 0; api->xPhraseNext(fts, &it, &col, &off))
-			tf += col == 0;
-		if (tf > 0)
-			score += d->idf[i] * tf * (BM25_K1 + 1.0) / (tf + norm);
+	for (int i = 0; i < seen; i++) {
+		double tf = r->tf[r->seen[i]];
+		score += r->idf[r->seen[i]] * tf * (BM25_K1 + 1.0) / (tf + norm);
+		r->tf[r->seen[i]] = 0;
 	}
 	if (rc != SQLITE_OK)
 		sqlite3_result_error_code(ctx, rc);
 	else
 		sqlite3_result_double(ctx, score);
+}
+
+/* cog_fts_len(sz): the first varint (SQLite's format: 7 bits a byte, most
+ * significant first, the high bit saying more follow) of a row's sz in
+ * memories_fts_docsize, which is FTS5's token count of the text column. */
+static void cog_fts_len(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const unsigned char *p = sqlite3_value_blob(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	uint64_t v = 0;
+	for (int i = 0; p && i < n && i < 5; i++) {
+		v = v << 7 | (p[i] & 0x7F);
+		if (!(p[i] & 0x80)) {
+			sqlite3_result_int64(ctx, (sqlite3_int64)v);
+			return;
+		}
+	}
+	sqlite3_result_error(ctx, "cog_fts_len: damaged FTS5 document size", -1);
 }
 
 int sqlstore_mem_setup(sqlstore *s)
@@ -122,6 +108,10 @@ int sqlstore_mem_setup(sqlstore *s)
 		return cog_error_set(COG_EIO, "sqlite storage: open %s: this SQLite "
 			"has no usable FTS5 (needed for memory search)", s->path);
 	rc = api->xCreateFunction(api, "cog_bm25", NULL, cog_bm25, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(s->db, "cog_fts_len", 1,
+			SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+			cog_fts_len, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sqlstore_fail(s->db, rc, s->path,
 			"open (register the memory search rank in)");

@@ -4,7 +4,7 @@
  * Every condition of cog_storage_memory_query is a WHERE term over the
  * `memories` row, values bound as parameters: the namespaces, layers,
  * expiry, the time bounds, ids, and each metadata filter member
- * (json_type/json_extract on a JSON path built from the key and bound too).
+ * (sqlite_memory_filter.c).
  * Nothing is filtered in C. Parameters are numbered (?N, params[N - 1]), so
  * that a value used twice is bound once.
  *
@@ -19,11 +19,13 @@
  *
  * Keyword search drives the join from the FTS5 index: the MATCH expression
  * ANDs the namespaces' tokens in the ns_tag column (hex of the namespace,
- * one token each) with the words, confined to the text column, so that the
- * index visits only the namespace's own postings; the ns IN (...) term on
- * the joined row stays as the authority.
+ * one token each; the wrapper allows at most 8 namespaces) with the words,
+ * confined to the text column, so that the index visits only the
+ * namespace's own postings; the ns IN (...) term on the joined row stays
+ * as the authority. Only words some record of the namespaces holds are in
+ * it (sqlite_memory_stats.c), each with its idf in the rank bound to
+ * cog_bm25.
  */
-#include <cjson/cJSON.h>
 #include <string.h>
 
 #include "sqlite_memory_int.h"
@@ -32,14 +34,12 @@
 	"m.importance, m.created_at, m.updated_at, m.expires_at, " \
 	"m.embed_model, m.dim, "
 
-/* Write placeholder ?N of parameter `index` (from 0) into the SQL. */
-static void placeholder(sqlmem_stmt *b, size_t index)
+void sqlmem_placeholder(sqlmem_stmt *b, size_t index)
 {
 	sqlite3_str_appendf(b->sql, "?%llu", (unsigned long long)index + 1);
 }
 
-/* Add a parameter and write its placeholder. */
-static void add_param(sqlmem_stmt *b, sqlmem_param p)
+void sqlmem_add_param(sqlmem_stmt *b, sqlmem_param p)
 {
 	if (b->count == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
@@ -52,35 +52,21 @@ static void add_param(sqlmem_stmt *b, sqlmem_param p)
 		b->params = bigger;
 		b->cap = cap;
 	}
-	placeholder(b, b->count);
+	sqlmem_placeholder(b, b->count);
 	b->params[b->count++] = p;
 }
 
 static void text_param(sqlmem_stmt *b, const char *text, size_t len, char *owned)
 {
-	add_param(b, (sqlmem_param){ SQLMEM_TEXT, text, len, 0, owned });
+	sqlmem_add_param(b, (sqlmem_param){ SQLMEM_TEXT, text, len, 0, NULL, owned });
 }
 
 static void int_param(sqlmem_stmt *b, int64_t value)
 {
-	add_param(b, (sqlmem_param){ SQLMEM_INT, NULL, 0, value, NULL });
+	sqlmem_add_param(b, (sqlmem_param){ SQLMEM_INT, NULL, 0, value, NULL, NULL });
 }
 
-/* A copy of text as a parameter (the original goes before the query runs). */
-static void owned_text_param(sqlmem_stmt *b, const char *text)
-{
-	size_t len = strlen(text);
-	char *copy = cog_malloc(len + 1);
-	if (!copy) {
-		b->oom = true;
-		return;
-	}
-	memcpy(copy, text, len + 1);
-	text_param(b, copy, len, copy);
-}
-
-/* Take the finished text of str as an owned text parameter. */
-static void str_param(sqlmem_stmt *b, sqlite3_str *str)
+void sqlmem_str_param(sqlmem_stmt *b, sqlite3_str *str)
 {
 	int len = sqlite3_str_length(str);
 	int err = sqlite3_str_errcode(str);
@@ -140,80 +126,8 @@ static void ids(sqlmem_stmt *b, const cog_storage_memory_query *q)
 			(unsigned long long)q->ids[i]);
 	sqlite3_str_appendchar(list, 1, ']');
 	sqlite3_str_appendall(b->sql, " AND m.id IN (SELECT value FROM json_each(");
-	str_param(b, list);
+	sqlmem_str_param(b, list);
 	sqlite3_str_appendall(b->sql, "))");
-}
-
-/* The JSON path of a metadata member: $."key". SQLite's path syntax has
- * no escapes inside the quotes, and compares the key as it is written in
- * the JSON text, so keys holding '"', '\' or control characters (which
- * JSON text must escape) cannot be expressed: refused. */
-static int key_path(sqlmem_stmt *b, const char *key)
-{
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		if (*p == '"' || *p == '\\' || *p < 0x20)
-			return cog_error_set(COG_EINVAL,
-				"sqlite storage: memory filter key \"%s\": keys with "
-				"'\"', '\\' or control characters are not supported", key);
-	sqlite3_str *path = sqlite3_str_new(NULL);
-	sqlite3_str_appendf(path, "$.\"%s\"", key);
-	str_param(b, path);
-	return COG_OK;
-}
-
-static int member(sqlmem_stmt *b, const cJSON *m, const char *filter,
-                  size_t filter_len)
-{
-	sqlite3_str *sql = b->sql;
-	sqlite3_str_appendall(sql, cJSON_IsNull(m) ?
-		" AND coalesce(json_type(m.metadata, " : " AND json_type(m.metadata, ");
-	size_t path = b->count;
-	int rc = key_path(b, m->string ? m->string : "");
-	if (rc)
-		return rc;
-	if (cJSON_IsString(m)) {
-		sqlite3_str_appendall(sql, ") = 'text' AND json_extract(m.metadata, ");
-		placeholder(b, path);
-		sqlite3_str_appendall(sql, ") = ");
-		owned_text_param(b, m->valuestring);
-	} else if (cJSON_IsNumber(m)) {
-		/* The filter's own number, as SQLite reads it: integers
-		 * beyond 2^53 compare exactly, 1 equals 1.0. */
-		sqlite3_str_appendall(sql, ") IN ('integer', 'real') AND"
-			" json_extract(m.metadata, ");
-		placeholder(b, path);
-		sqlite3_str_appendall(sql, ") = json_extract(");
-		text_param(b, filter, filter_len, NULL);
-		sqlite3_str_appendall(sql, ", ");
-		placeholder(b, path);
-		sqlite3_str_appendall(sql, ")");
-	} else if (cJSON_IsBool(m)) {
-		sqlite3_str_appendf(sql, ") = '%s'", cJSON_IsTrue(m) ? "true" : "false");
-	} else if (cJSON_IsNull(m)) {
-		sqlite3_str_appendall(sql, "), 'null') = 'null'");
-	} else {
-		return cog_error_set(COG_EINVAL, "sqlite storage: memory filter "
-			"member \"%s\" is not a string, number, boolean or null",
-			m->string ? m->string : "");
-	}
-	return COG_OK;
-}
-
-static int metadata_filter(sqlmem_stmt *b, const char *filter)
-{
-	size_t len = strlen(filter);
-	cJSON *root = cJSON_ParseWithLength(filter, len);
-	if (!root || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return cog_error_set(root ? COG_EINVAL : COG_ENOMEM,
-			"sqlite storage: memory filter %s", root ?
-			"is not a JSON object" : "could not be read (out of memory?)");
-	}
-	int rc = COG_OK;
-	for (const cJSON *m = root->child; m && rc == COG_OK; m = m->next)
-		rc = member(b, m, filter, len);
-	cJSON_Delete(root);
-	return rc;
 }
 
 /* The WHERE terms over alias m but the namespaces', each " AND ...". */
@@ -254,7 +168,7 @@ static int other_terms(sqlmem_stmt *b, const cog_storage_memory_query *q)
 		else
 			ids(b, q);
 	}
-	return q->filter ? metadata_filter(b, q->filter) : COG_OK;
+	return q->filter ? sqlmem_metadata_filter(b, q->filter) : COG_OK;
 }
 
 /* All the WHERE terms over alias m, after "WHERE " or "AND ". */
@@ -345,7 +259,26 @@ static int finish(sqlmem_stmt *b, int rc)
 	return rc;
 }
 
-int sqlmem_build_select(sqlmem_stmt *b, const cog_storage_memory_query *q)
+/* The MATCH expression of a keyword search: the namespaces' tags AND the
+ * words that some record of them holds (rank's), confined to the text
+ * column; the phrases of cog_bm25 are the tags', then the words'. */
+static void match_expression(sqlmem_stmt *b, const cog_storage_memory_query *q,
+                             const sqlmem_rank *rank)
+{
+	sqlite3_str *expr = sqlite3_str_new(NULL);
+	sqlmem_append_tags(expr, q);
+	sqlite3_str_appendall(expr, " AND text : (");
+	for (size_t i = 0; rank && i < rank->words.count; i++) {
+		if (i)
+			sqlite3_str_appendall(expr, " OR ");
+		sqlmem_append_word(expr, &rank->words.items[i]);
+	}
+	sqlite3_str_appendall(expr, rank ? ")" : "\"\")");
+	sqlmem_str_param(b, expr);
+}
+
+int sqlmem_build_select(sqlmem_stmt *b, const cog_storage_memory_query *q,
+                        sqlmem_rank *rank)
 {
 	const char *columns = q->with_embedding ? MEMORY_COLUMNS "m.embedding"
 		: MEMORY_COLUMNS "NULL";
@@ -353,20 +286,19 @@ int sqlmem_build_select(sqlmem_stmt *b, const cog_storage_memory_query *q)
 	sqlite3_str *sql = b->sql;
 	int rc;
 	if (q->match) {
-		sqlite3_str *expr = sqlite3_str_new(NULL);
-		size_t tags = 0, words = 0;
-		rc = sqlmem_match_expression(expr, q, &tags, &words);
-		if (rc == COG_OK && words == 0)
+		if (!rank)
 			b->nothing = true;
 		/* CROSS JOIN keeps the FTS index as the outer loop. */
 		sqlite3_str_appendf(sql, "SELECT %s, cog_bm25(memories_fts, ", columns);
-		int_param(b, (int64_t)tags);
+		int_param(b, (int64_t)q->ns_count);
+		sqlite3_str_appendall(sql, ", ");
+		sqlmem_add_param(b, (sqlmem_param){ SQLMEM_POINTER, NULL, 0, 0, rank,
+			NULL });
 		sqlite3_str_appendall(sql, ") AS score FROM memories_fts CROSS JOIN"
 			" memories m ON m.id = memories_fts.rowid WHERE memories_fts MATCH ");
-		str_param(b, expr);
+		match_expression(b, q, rank);
 		sqlite3_str_appendall(sql, " AND ");
-		if (rc == COG_OK)
-			rc = conditions(b, q);
+		rc = conditions(b, q);
 		sqlite3_str_appendall(sql, " ORDER BY score DESC, m.id");
 		limit(b, q->limit);
 	} else if (q->ids) {
@@ -381,26 +313,35 @@ int sqlmem_build_select(sqlmem_stmt *b, const cog_storage_memory_query *q)
 	return finish(b, rc);
 }
 
-/* "<prefix><id_select>)" */
+/* "<prefix><id_select><suffix>" */
 static int build_over_ids(sqlmem_stmt *b, const cog_storage_memory_query *q,
-                          const char *prefix)
+                          const char *prefix, const char *suffix)
 {
 	start(b, prefix);
 	int rc = id_select(b, q);
-	sqlite3_str_appendall(b->sql, ")");
+	sqlite3_str_appendall(b->sql, suffix);
 	return finish(b, rc);
 }
 
-int sqlmem_build_delete(sqlmem_stmt *fts, sqlmem_stmt *rows,
-                        const cog_storage_memory_query *q)
+int sqlmem_build_delete(sqlmem_stmt *stats, sqlmem_stmt *fts,
+                        sqlmem_stmt *rows, const cog_storage_memory_query *q)
 {
-	/* Both see the same rows: the same ids subquery and values, in one
-	 * transaction. The index needs the rows' values, so it goes first. */
-	int rc = build_over_ids(fts, q, "INSERT INTO memories_fts"
-		" (memories_fts, rowid, text, ns_tag) SELECT 'delete', m.id, m.text,"
-		" hex(m.ns) FROM memories m WHERE m.id IN (");
+	/* All see the same rows: the same ids subquery and values, in one
+	 * transaction. The statistics read the rows' token counts from the
+	 * index, and the index needs the rows' values: rows go last. */
+	int rc = build_over_ids(stats, q, "UPDATE memory_ns_stats AS st"
+		" SET records = st.records - d.n, tokens = st.tokens - d.t"
+		" FROM (SELECT m.ns AS ns, count(*) AS n, coalesce(sum((SELECT"
+		" cog_fts_len(sz) FROM memories_fts_docsize d WHERE d.id = m.id)),"
+		" 0) AS t FROM memories m"
+		" WHERE m.id IN (", ") GROUP BY m.ns) AS d WHERE st.ns = d.ns");
 	if (rc == COG_OK)
-		rc = build_over_ids(rows, q, "DELETE FROM memories WHERE id IN (");
+		rc = build_over_ids(fts, q, "INSERT INTO memories_fts"
+			" (memories_fts, rowid, text, ns_tag) SELECT 'delete', m.id,"
+			" m.text, hex(m.ns) FROM memories m WHERE m.id IN (", ")");
+	if (rc == COG_OK)
+		rc = build_over_ids(rows, q, "DELETE FROM memories WHERE id IN (",
+			")");
 	return rc;
 }
 
@@ -412,6 +353,9 @@ int sqlmem_bind(sqlite3_stmt *st, const sqlmem_stmt *b)
 		if (p->kind == SQLMEM_TEXT)
 			rc = sqlite3_bind_text64(st, (int)i + 1, p->text, p->len,
 				SQLITE_STATIC, SQLITE_UTF8);
+		else if (p->kind == SQLMEM_POINTER)
+			rc = sqlite3_bind_pointer(st, (int)i + 1, p->pointer,
+				SQLMEM_RANK_POINTER, NULL);
 		else
 			rc = sqlite3_bind_int64(st, (int)i + 1, p->value);
 	}

@@ -10,22 +10,19 @@
  * index's own tokenizer, so "Café" finds "cafe", and a word that holds
  * Unicode punctuation becomes a phrase. A word that was cut matches as a
  * prefix ("..." *): the index holds the whole word.
+ *
+ * At most SQLMEM_QUERY_WORDS_MAX (256) distinct words of a match text take
+ * part: the first 256 distinct words in the order of the text; later new
+ * words are ignored. A longer query would cost the FTS5 OR and the
+ * ranking that much more per row for little gain in what it finds.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sqlite_memory_int.h"
 
-typedef struct word {
-	const char *text;
-	size_t len;
-	bool cut;
-} word;
-
-typedef struct word_list {
-	word *items;
-	size_t count, cap;
-} word_list;
+typedef sqlmem_word word;
+typedef sqlmem_words word_list;
 
 /* Bytes in the well-formed UTF-8 character at p[0..n), or 0 if there is
  * none (a stray continuation byte, an overlong form, a surrogate, a value
@@ -76,7 +73,8 @@ static int push_word(word_list *l, const char *text, size_t len, bool cut)
 		l->items = bigger;
 		l->cap = cap;
 	}
-	l->items[l->count++] = (word){ text, len, cut };
+	l->items[l->count] = (word){ text, len, cut, l->count };
+	l->count++;
 	return COG_OK;
 }
 
@@ -123,7 +121,21 @@ static int compare_words(const void *a, const void *b)
 	return (int)x->cut - (int)y->cut;
 }
 
-static void append_quoted(sqlite3_str *out, const word *w)
+/* First in the text first. */
+static int compare_at(const void *a, const void *b)
+{
+	const word *x = a, *y = b;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Words equal, the first in the text first. */
+static int compare_words_at(const void *a, const void *b)
+{
+	int c = compare_words(a, b);
+	return c ? c : compare_at(a, b);
+}
+
+void sqlmem_append_word(sqlite3_str *out, const sqlmem_word *w)
 {
 	sqlite3_str_appendchar(out, 1, '"');
 	for (size_t i = 0; i < w->len; i++) {
@@ -136,55 +148,50 @@ static void append_quoted(sqlite3_str *out, const word *w)
 		sqlite3_str_appendall(out, " *");
 }
 
-int sqlmem_match_words(sqlite3_str *out, const char *text, size_t len,
-                       size_t *words)
+int sqlmem_words_split(sqlmem_words *l, const char *text, size_t len)
 {
-	*words = 0;
-	char *copy = cog_malloc(len + 1);
-	if (!copy)
+	memset(l, 0, sizeof(*l));
+	l->copy = cog_malloc(len + 1);
+	if (!l->copy)
 		return COG_ENOMEM;
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	word_list l = { NULL, 0, 0 };
-	int rc = split(copy, len, &l);
-	if (rc == COG_OK && l.count > 0) {
-		/* Each distinct word once: a repeated word is one term of
-		 * the query, not a heavier one. */
-		qsort(l.items, l.count, sizeof(*l.items), compare_words);
-		sqlite3_str_appendchar(out, 1, '(');
-		for (size_t i = 0; i < l.count; i++) {
-			if (i > 0 && compare_words(&l.items[i - 1], &l.items[i]) == 0)
-				continue;
-			if (*words > 0)
-				sqlite3_str_appendall(out, " OR ");
-			append_quoted(out, &l.items[i]);
-			(*words)++;
-		}
-		sqlite3_str_appendchar(out, 1, ')');
+	memcpy(l->copy, text, len);
+	l->copy[len] = '\0';
+	int rc = split(l->copy, len, l);
+	if (rc != COG_OK || l->count == 0)
+		return rc;
+	/* Each distinct word once, at its first place in the text: a
+	 * repeated word is one term of the query, not a heavier one. */
+	qsort(l->items, l->count, sizeof(*l->items), compare_words_at);
+	size_t n = 1;
+	for (size_t i = 1; i < l->count; i++)
+		if (compare_words(&l->items[n - 1], &l->items[i]) != 0)
+			l->items[n++] = l->items[i];
+	if (n > SQLMEM_QUERY_WORDS_MAX) {
+		qsort(l->items, n, sizeof(*l->items), compare_at);
+		n = SQLMEM_QUERY_WORDS_MAX;
+		qsort(l->items, n, sizeof(*l->items), compare_words);
 	}
-	cog_free(l.items);
-	cog_free(copy);
-	return rc;
+	l->count = n;
+	return COG_OK;
 }
 
-/* The tags come first: cog_bm25 skips that many phrases (a word can yield
- * no phrase at all, when FTS5's tokenizer finds no token in it, so the
- * words cannot be counted on). */
-int sqlmem_match_expression(sqlite3_str *out, const cog_storage_memory_query *q,
-                            size_t *tags, size_t *words)
+void sqlmem_words_dispose(sqlmem_words *l)
 {
-	*tags = 0;
-	if (q->ns_count <= SQLMEM_FTS_NS_MAX) {
-		sqlite3_str_appendall(out, "ns_tag : (");
-		for (size_t i = 0; i < q->ns_count; i++) {
-			sqlite3_str_appendall(out, i ? " OR \"" : "\"");
-			for (const unsigned char *p = (const unsigned char *)q->ns[i]; *p; p++)
-				sqlite3_str_appendf(out, "%02X", *p);
-			sqlite3_str_appendchar(out, 1, '"');
-		}
-		sqlite3_str_appendall(out, ") AND ");
-		*tags = q->ns_count;
+	cog_free(l->items);
+	cog_free(l->copy);
+	memset(l, 0, sizeof(*l));
+}
+
+/* The tags come first in a keyword search's expression: cog_bm25 skips
+ * them. */
+void sqlmem_append_tags(sqlite3_str *out, const cog_storage_memory_query *q)
+{
+	sqlite3_str_appendall(out, "ns_tag : (");
+	for (size_t i = 0; i < q->ns_count; i++) {
+		sqlite3_str_appendall(out, i ? " OR \"" : "\"");
+		for (const unsigned char *p = (const unsigned char *)q->ns[i]; *p; p++)
+			sqlite3_str_appendf(out, "%02X", *p);
+		sqlite3_str_appendchar(out, 1, '"');
 	}
-	sqlite3_str_appendall(out, "text : ");
-	return sqlmem_match_words(out, q->match, strlen(q->match), words);
+	sqlite3_str_appendchar(out, 1, ')');
 }

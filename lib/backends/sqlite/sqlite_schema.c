@@ -90,7 +90,16 @@ static const migration migrations[] = {
 	  "CREATE VIRTUAL TABLE memories_fts USING fts5("
 	  " text, ns_tag,"
 	  " content = 'memories_fts_content', content_rowid = 'id',"
-	  " tokenize = 'unicode61 remove_diacritics 2');" },
+	  " tokenize = 'unicode61 remove_diacritics 2');"
+	  /* Per namespace, its records and their tokens in the text column
+	   * (FTS5's count): keyword search scores with the statistics of the
+	   * namespaces it names, never of other namespaces' rows. Kept in step
+	   * by the backend with the rows (sqlite_memory_stats.c). */
+	  "CREATE TABLE memory_ns_stats ("
+	  " ns TEXT NOT NULL PRIMARY KEY,"
+	  " records INTEGER NOT NULL,"
+	  " tokens INTEGER NOT NULL"
+	  ") WITHOUT ROWID;" },
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

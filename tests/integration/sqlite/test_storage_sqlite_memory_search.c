@@ -117,23 +117,36 @@ START_TEST(search_long_and_many_words)
 	snprintf(query, sizeof(query), "%.63s", word);
 	ck_assert_uint_eq(search1(s, "w", query).n, 0);
 
-	/* Thousands of words, repeated ones counted once. */
+	/* Thousands of words, repeated ones counted once; the first 256
+	 * distinct words take part, later new ones are ignored. */
 	size_t cap = 64 * 1024, len = 0;
 	char *many = malloc(cap);
 	ck_assert_ptr_nonnull(many);
+	len = (size_t)snprintf(many, cap, "target ");
 	for (int i = 0; i < 5000; i++)
-		len += (size_t)snprintf(many + len, cap - len, "q%d ", i % 3000);
-	snprintf(many + len, cap - len, "target");
+		len += (size_t)snprintf(many + len, cap - len, "q%d target ", i % 3000);
 	hits h = search1(s, "w", many);
 	ck_assert_uint_eq(h.n, 1);
 	ck_assert(fabs(h.score[0] - search1(s, "w", "target").score[0]) < 1e-12);
+	len = 0;
+	for (int i = 0; i < 254; i++)
+		len += (size_t)snprintf(many + len, cap - len, "q%d q%d ", i, i);
+	snprintf(many + len, cap - len, "target the");
+	h = search1(s, "w", many);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert(fabs(h.score[0] - search1(s, "w", "target the").score[0]) < 1e-12);
+	ck_assert(fabs(h.score[1] - search1(s, "w", "the").score[1]) < 1e-12);
+	snprintf(many + len, cap - len, "q0 target");
+	ck_assert_uint_eq(search1(s, "w", many).n, 1);
+	snprintf(many + len, cap - len, "q0 q254 q255 target");
+	ck_assert_uint_eq(search1(s, "w", many).n, 0);
 	free(many);
 	cog_storage_free(s);
 }
 END_TEST
 
 /* storage.h: k1 1.2, b 0.75, idf ln(1 + (N - df + 0.5) / (df + 0.5)); N, df
- * and the average length are the whole index's. */
+ * and the average length are those of the namespaces searched. */
 static double bm25(double tf, double df, double n, double len, double avg)
 {
 	double idf = log(1.0 + (n - df + 0.5) / (df + 0.5));
@@ -152,13 +165,18 @@ START_TEST(search_score_is_bm25)
 	ck_assert_uint_eq(h.n, 2);
 	ck_assert_uint_eq(h.id[0], two);
 	ck_assert_uint_eq(h.id[1], one);
-	double avg = (2 + 3 + 1 + 4) / 4.0;
-	ck_assert_double_eq_tol(h.score[0], bm25(2, 3, 4, 3, avg), 1e-9);
-	ck_assert_double_eq_tol(h.score[1], bm25(1, 3, 4, 2, avg), 1e-9);
+	double avg = (2 + 3 + 1) / 3.0;
+	ck_assert_double_eq_tol(h.score[0], bm25(2, 2, 3, 3, avg), 1e-9);
+	ck_assert_double_eq_tol(h.score[1], bm25(1, 2, 3, 2, avg), 1e-9);
+	/* Another namespace's rows change nothing in k's scores. */
+	for (int i = 0; i < 20; i++)
+		put(s, "other", "apple apple apple", NULL);
+	hits again = search1(s, "k", "Apple");
+	ck_assert(again.score[0] == h.score[0] && again.score[1] == h.score[1]);
 	/* Two words add up; equal scores come in id order. */
 	h = search1(s, "k", "banana cherry");
 	ck_assert_uint_eq(h.n, 2);
-	ck_assert_double_eq_tol(h.score[0], bm25(1, 1, 4, 2, avg), 1e-9);
+	ck_assert_double_eq_tol(h.score[0], bm25(1, 1, 3, 2, avg), 1e-9);
 	uint64_t k1 = put(s, "k", "kiwi", NULL);
 	uint64_t k2 = put(s, "k", "kiwi", NULL);
 	h = search1(s, "k", "kiwi");
@@ -167,6 +185,114 @@ START_TEST(search_score_is_bm25)
 	ck_assert_uint_eq(h.id[1], k2);
 	ck_assert(h.score[0] == h.score[1]);
 	cog_storage_free(s);
+}
+END_TEST
+
+/* ---- the same scores as the in-memory backend ---- */
+
+#define SAME_ROWS 400
+
+typedef struct twin {
+	cog_storage *st[2];           /* SQLite, in-memory */
+	uint64_t id[2][SAME_ROWS];    /* per row put, each store's id */
+	size_t rows;
+} twin;
+
+static void twin_put(twin *t, const char *ns, const char *text,
+                     int64_t expires_at)
+{
+	for (int k = 0; k < 2; k++) {
+		int rc = put_try(t->st[k], ns, text, NULL, expires_at, &t->id[k][t->rows]);
+		ck_assert_msg(rc == 0, "put: %s", cog_error_last());
+	}
+	t->rows++;
+}
+
+static size_t row_of(const twin *t, int k, uint64_t id)
+{
+	for (size_t i = 0; i < t->rows; i++)
+		if (t->id[k][i] == id)
+			return i;
+	ck_abort_msg("unknown id %llu", (unsigned long long)id);
+	return 0;
+}
+
+/* Both stores find the same rows in the same order, scores within 1e-9
+ * relative. */
+static void twin_same(const twin *t, const char *const *ns, size_t n,
+                      const char *match)
+{
+	hits h[2];
+	for (int k = 0; k < 2; k++)
+		h[k] = search(t->st[k], ns, n, match, NULL);
+	ck_assert_uint_eq(h[0].n, h[1].n);
+	ck_assert_uint_gt(h[0].n, 0);
+	for (size_t i = 0; i < h[0].n && i < 64; i++) {
+		ck_assert_uint_eq(row_of(t, 0, h[0].id[i]), row_of(t, 1, h[1].id[i]));
+		ck_assert_msg(fabs(h[0].score[i] - h[1].score[i]) <=
+			1e-9 * fabs(h[1].score[i]), "\"%s\" #%zu: sqlite %.17g, "
+			"memory %.17g", match, i, h[0].score[i], h[1].score[i]);
+	}
+}
+
+static void twin_check(const twin *t)
+{
+	static const char *const a[] = { "a" }, *const b[] = { "b" },
+		*const ab[] = { "a", "b" };
+	static const char *const queries[] = { "w1", "w0 w3", "w2 w5 w9 rare" };
+	for (size_t i = 0; i < 3; i++) {
+		twin_same(t, a, 1, queries[i]);
+		twin_same(t, b, 1, queries[i]);
+		twin_same(t, ab, 2, queries[i]);
+	}
+}
+
+START_TEST(search_scores_as_memory_backend)
+{
+	char path[PATH_MAX];
+	twin t = { .rows = 0 };
+	t.st[0] = open_store(tmp_path(path, "twin.db"), 0);
+	ck_assert_int_eq(cog_storage_memory_new(&t.st[1]), 0);
+	/* "a": 40 rows over words w0..w4; "b": 300 rows over w0..w9 with other
+	 * frequencies and lengths. */
+	unsigned int seed = 7;
+	char text[256];
+	for (int i = 0; i < 340; i++) {
+		int a = i < 40, words = 2 + (int)(seed % (a ? 4 : 12)), len = 0;
+		for (int w = 0; w < words; w++) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned int r = (seed >> 16) % 100;
+			len += snprintf(text + len, sizeof(text) - (size_t)len, "w%u ",
+				a ? r % 5 : (r * r / 1000) % 10);
+		}
+		if (i % 17 == 0)
+			snprintf(text + len, sizeof(text) - (size_t)len, "rare");
+		twin_put(&t, a ? "a" : "b", text, 0);
+	}
+	twin_check(&t);
+	/* Deletes, a replaced text, expired rows before and after purge. */
+	for (int k = 0; k < 2; k++) {
+		uint64_t gone[] = { t.id[k][3], t.id[k][50], t.id[k][51] };
+		const char *const ab[] = { "a", "b" };
+		cog_storage_memory_query q = { .ns = ab, .ns_count = 2,
+			.ids = gone, .id_count = 3 };
+		size_t deleted = 0;
+		ck_assert_int_eq(cog_storage_memory_delete(t.st[k], &q, &deleted), 0);
+		ck_assert_uint_eq(deleted, 3);
+		cog_storage_memory_record r = { .id = t.id[k][7], .ns = "a",
+			.layer = COG_MEMORY_LONG_TERM, .text = "w1 w1 w1 w2 w4 w4 w4 w4",
+			.text_len = 23, .metadata = "{}", .metadata_len = 2,
+			.created_at = 1000, .updated_at = 1000, .embed_model = "" };
+		ck_assert_int_eq(cog_storage_memory_put(t.st[k], &r), 0);
+	}
+	twin_put(&t, "a", "w1 w2 w3 rare", 1);
+	twin_put(&t, "a", "w1 w1", 1);
+	twin_check(&t);
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(cog_storage_purge_expired(t.st[k], NULL), 0);
+	twin_check(&t);
+	cog_storage_free(t.st[0]);
+	cog_storage_free(t.st[1]);
 }
 END_TEST
 
@@ -239,6 +365,7 @@ void sqlite_memory_add_search_tests(TCase *tc)
 	tcase_add_test(tc, search_folds_case_and_diacritics);
 	tcase_add_test(tc, search_long_and_many_words);
 	tcase_add_test(tc, search_score_is_bm25);
+	tcase_add_test(tc, search_scores_as_memory_backend);
 	tcase_add_test(tc, filters_compare_in_sql);
 	tcase_add_test(tc, many_query_shapes);
 }
