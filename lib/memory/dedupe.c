@@ -35,7 +35,11 @@ typedef struct lsh_node {
 
 struct mem_lsh {
 	lsh_rotation rot;
-	float *work;           /* rot.pad floats (add) */
+	float *work;           /* rot.pad floats (add, query) */
+	uint32_t *out;         /* mem_lsh_query's rows */
+	size_t out_cap;
+	uint32_t *seen;        /* mem_lsh_query's row set */
+	size_t seen_cap;
 	lsh_node *nodes;       /* row_cap x LSH_TABLES */
 	size_t row_cap;
 	size_t count;          /* rows added */
@@ -72,6 +76,8 @@ void mem_lsh_free(mem_lsh *l)
 		return;
 	lsh_rotation_dispose(&l->rot);
 	cog_free(l->work);
+	cog_free(l->out);
+	cog_free(l->seen);
 	cog_free(l->nodes);
 	cog_free(l->heads);
 	cog_free(l);
@@ -230,6 +236,53 @@ static void flip_order(const float *mag, int order[LSH_FLIPS])
 	}
 }
 
+/* The candidates of vec into *out (grown, *cap) with seen as scratch
+ * (cleared here), work rot.pad floats. */
+static int collect(const mem_lsh *l, const float *unit_vec, float *work, row_set *seen,
+                   uint32_t **out, size_t *cap, size_t *n)
+{
+	int rc = COG_OK;
+	memset(seen->slots, 0, seen->cap * sizeof(uint32_t));
+	*n = 0;
+	if (!l->count)
+		return COG_OK;
+	uint32_t sig[LSH_TABLES];
+	float mag[LSH_TABLES * LSH_BITS];
+	lsh_signatures(&l->rot, unit_vec, work, sig, mag);
+	/* Every bucket to look at first: their heads, then the first node
+	 * of each, fetched from memory together (at 100,000 rows each is a
+	 * cache miss), then the walk. */
+	size_t per = (size_t)1 << l->head_bits;
+	uint32_t probes[LSH_TABLES][LSH_FLIPS + 1];
+	uint32_t first[LSH_TABLES][LSH_FLIPS + 1];
+	for (size_t t = 0; t < LSH_TABLES; t++) {
+		int order[LSH_FLIPS];
+		flip_order(mag + t * LSH_BITS, order);
+		for (int f = 0; f <= LSH_FLIPS; f++) {
+			probes[t][f] = f ? sig[t] ^ (UINT32_C(1) << order[f - 1]) : sig[t];
+			prefetch(&l->heads[t * per + bucket_of(probes[t][f], l->head_bits)]);
+		}
+	}
+	for (size_t t = 0; t < LSH_TABLES; t++)
+		for (int f = 0; f <= LSH_FLIPS; f++) {
+			uint32_t r = l->heads[t * per + bucket_of(probes[t][f], l->head_bits)];
+			first[t][f] = r;
+			if (r != NONE)
+				prefetch(&l->nodes[(size_t)r * LSH_TABLES + t]);
+		}
+	for (size_t t = 0; !rc && t < LSH_TABLES; t++)
+		for (int f = 0; !rc && f <= LSH_FLIPS; f++) {
+			uint32_t want = PRESENT | probes[t][f];
+			for (uint32_t r = first[t][f]; !rc && r != NONE;
+			     r = l->nodes[(size_t)r * LSH_TABLES + t].next)
+				if (l->nodes[(size_t)r * LSH_TABLES + t].sig == want)
+					rc = push_row(out, n, cap, seen, r);
+		}
+	if (rc)
+		*n = 0;
+	return rc;
+}
+
 int mem_lsh_candidates(const mem_lsh *l, const float *unit_vec, uint32_t **rows, size_t *n)
 {
 	if (!rows || !n)
@@ -245,40 +298,8 @@ int mem_lsh_candidates(const mem_lsh *l, const float *unit_vec, uint32_t **rows,
 	uint32_t *out = cog_malloc(cap * sizeof(uint32_t));
 	float *work = cog_malloc(l->rot.pad * sizeof(float));
 	int rc = seen.slots && out && work ? COG_OK : cog__oom("near-duplicate candidates");
-	if (!rc && l->count) {
-		uint32_t sig[LSH_TABLES];
-		float mag[LSH_TABLES * LSH_BITS];
-		lsh_signatures(&l->rot, unit_vec, work, sig, mag);
-		/* Every bucket to look at first: their heads, then the first node
-		 * of each, fetched from memory together (at 100,000 rows each is a
-		 * cache miss), then the walk. */
-		size_t per = (size_t)1 << l->head_bits;
-		uint32_t probes[LSH_TABLES][LSH_FLIPS + 1];
-		uint32_t first[LSH_TABLES][LSH_FLIPS + 1];
-		for (size_t t = 0; t < LSH_TABLES; t++) {
-			int order[LSH_FLIPS];
-			flip_order(mag + t * LSH_BITS, order);
-			for (int f = 0; f <= LSH_FLIPS; f++) {
-				probes[t][f] = f ? sig[t] ^ (UINT32_C(1) << order[f - 1]) : sig[t];
-				prefetch(&l->heads[t * per + bucket_of(probes[t][f], l->head_bits)]);
-			}
-		}
-		for (size_t t = 0; t < LSH_TABLES; t++)
-			for (int f = 0; f <= LSH_FLIPS; f++) {
-				uint32_t r = l->heads[t * per + bucket_of(probes[t][f], l->head_bits)];
-				first[t][f] = r;
-				if (r != NONE)
-					prefetch(&l->nodes[(size_t)r * LSH_TABLES + t]);
-			}
-		for (size_t t = 0; !rc && t < LSH_TABLES; t++)
-			for (int f = 0; !rc && f <= LSH_FLIPS; f++) {
-				uint32_t want = PRESENT | probes[t][f];
-				for (uint32_t r = first[t][f]; !rc && r != NONE;
-				     r = l->nodes[(size_t)r * LSH_TABLES + t].next)
-					if (l->nodes[(size_t)r * LSH_TABLES + t].sig == want)
-						rc = push_row(&out, n, &cap, &seen, r);
-			}
-	}
+	if (!rc)
+		rc = collect(l, unit_vec, work, &seen, &out, &cap, n);
 	cog_free(seen.slots);
 	cog_free(work);
 	if (rc) {
@@ -288,4 +309,30 @@ int mem_lsh_candidates(const mem_lsh *l, const float *unit_vec, uint32_t **rows,
 	}
 	*rows = out;
 	return COG_OK;
+}
+
+int mem_lsh_query(mem_lsh *l, const float *unit_vec, const uint32_t **rows, size_t *n)
+{
+	if (!rows || !n || !l || !unit_vec)
+		return cog__error(COG_EINVAL, "near-duplicate candidates: an argument is NULL");
+	*rows = NULL;
+	*n = 0;
+	if (!l->out) {
+		l->out = cog_malloc(64 * sizeof(uint32_t));
+		l->seen = cog__calloc(256, sizeof(uint32_t));
+		if (!l->out || !l->seen) {
+			cog_free(l->out);
+			cog_free(l->seen);
+			l->out = l->seen = NULL;
+			return cog__oom("near-duplicate candidates");
+		}
+		l->out_cap = 64;
+		l->seen_cap = 256;
+	}
+	row_set seen = { l->seen, l->seen_cap };
+	int rc = collect(l, unit_vec, l->work, &seen, &l->out, &l->out_cap, n);
+	l->seen = seen.slots;   /* push_row may have grown them */
+	l->seen_cap = seen.cap;
+	*rows = l->out;
+	return rc;
 }

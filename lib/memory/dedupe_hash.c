@@ -9,6 +9,7 @@
  * splitmix64 with a fixed seed: a vector always gets the same bits.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dedupe_int.h"
@@ -133,3 +134,192 @@ void lsh_signatures(const lsh_rotation *l, const float *vec, float *work,
 	}
 }
 
+
+/* ---- word multisets ----
+ *
+ * put_merge.c merges a hashing-embedder text only into one whose word
+ * multiset has a multiset Jaccard J = i / (i + d) >= t, i the words in
+ * common, d the words in one only. Then d <= i (1 - t) / t, and i is at
+ * most the smaller size: a different multiset (d >= 1) needs both sizes
+ * >= t / (1 - t) ("near"), and one differing in two words or more needs
+ * both >= 2t / (1 - t) ("far"). Between those, a duplicate is the same
+ * multiset with one word more or less: index.c finds it exactly by the keys
+ * one word shorter; only texts of "far" words and more need the LSH. */
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+typedef struct words_acc {
+	uint64_t *v, local[128];
+	size_t n, cap;
+	bool failed;
+} words_acc;
+
+static int acc_word(const char *word, size_t len, void *user_data)
+{
+	words_acc *w = user_data;
+	if (w->n == w->cap) {
+		uint64_t *v = cog_malloc(2 * w->cap * sizeof(uint64_t));
+		if (!v) {
+			w->failed = true;
+			return 1;
+		}
+		memcpy(v, w->v, w->n * sizeof(uint64_t));
+		if (w->v != w->local)
+			cog_free(w->v);
+		w->v = v;
+		w->cap *= 2;
+	}
+	uint64_t h = UINT64_C(14695981039346656037);  /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)word[i]) * UINT64_C(1099511628211);
+	w->v[w->n++] = h;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Insertion sort for the usual few dozen words, else qsort. */
+static void sort_u64(uint64_t *v, size_t n)
+{
+	if (n > 64) {
+		qsort(v, n, sizeof(uint64_t), cmp_u64);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* The k-th occurrence (0-based) of a word. */
+static uint64_t occurrence(uint64_t word, size_t k)
+{
+	return mix64(word + (uint64_t)k * UINT64_C(0x9e3779b97f4a7c15));
+}
+
+static uint64_t finish(uint64_t sum, size_t count)
+{
+	uint64_t k = mix64(sum ^ ((uint64_t)count * UINT64_C(0xd6e8feb86659fd93)));
+	return k ? k : 1;
+}
+
+int mem_words_key_of(const char *text, size_t len, bool hashed, mem_words_key *out)
+{
+	words_acc w = { .n = 0, .cap = COG_ARRAY_LEN(w.local), .failed = false };
+	w.v = w.local;
+	out->key = 0;
+	out->count = 0;
+	out->ndel = 0;
+	out->hashed = hashed;
+	cog_text_words(text, len, acc_word, &w);
+	if (w.failed)
+		return cog__oom("near-duplicate index: words");
+	sort_u64(w.v, w.n);
+	/* the sum, then each distinct word's last occurrence taken out */
+	uint64_t sum = 0;
+	for (size_t i = 0, k = 0; i < w.n; i++) {
+		k = i && w.v[i] == w.v[i - 1] ? k + 1 : 0;
+		sum += occurrence(w.v[i], k);
+	}
+	out->key = finish(sum, w.n);
+	out->count = w.n;
+	if (w.n <= MEM_WORDS_DEL_MAX)
+		for (size_t i = 0, k = 0; i < w.n; i++) {
+			k = i && w.v[i] == w.v[i - 1] ? k + 1 : 0;
+			if (i + 1 == w.n || w.v[i + 1] != w.v[i])
+				out->del[out->ndel++] = finish(sum - occurrence(w.v[i], k), w.n - 1);
+		}
+	if (w.v != w.local)
+		cog_free(w.v);
+	return COG_OK;
+}
+
+void mem_words_bounds(double threshold, size_t *near, size_t *far)
+{
+	/* put_merge.c compares with threshold - 1e-9: a wider margin here */
+	double t = threshold - 1e-6;
+	if (!(t > 0)) {
+		*near = *far = 0;
+		return;
+	}
+	if (t >= 1) {
+		*near = *far = SIZE_MAX;
+		return;
+	}
+	double x = floor(t / (1 - t)), y = floor(2 * t / (1 - t));
+	*near = x >= 1e9 ? SIZE_MAX : (size_t)x;
+	*far = y >= 1e9 ? SIZE_MAX : (size_t)y;
+}
+
+static size_t word_slot(uint64_t key, size_t cap)
+{
+	return (size_t)mix64(key) & (cap - 1);
+}
+
+int mem_word_map_add(mem_word_map *w, uint64_t key, uint32_t row)
+{
+	if (2 * (w->count + 1) > w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 256;
+		uint64_t *keys = cog__calloc(cap, sizeof(uint64_t));
+		uint32_t *rows = cog__calloc(cap, sizeof(uint32_t));
+		if (!keys || !rows) {
+			cog_free(keys);
+			cog_free(rows);
+			return cog__oom("near-duplicate index: grow the word map");
+		}
+		for (size_t i = 0; i < w->cap; i++) {
+			if (!w->keys[i])
+				continue;
+			size_t j = word_slot(w->keys[i], cap);
+			while (keys[j])
+				j = (j + 1) & (cap - 1);
+			keys[j] = w->keys[i];
+			rows[j] = w->rows[i];
+		}
+		cog_free(w->keys);
+		cog_free(w->rows);
+		w->keys = keys;
+		w->rows = rows;
+		w->cap = cap;
+	}
+	size_t i = word_slot(key, w->cap);
+	while (w->keys[i])
+		i = (i + 1) & (w->cap - 1);
+	w->keys[i] = key;
+	w->rows[i] = row;
+	w->count++;
+	return COG_OK;
+}
+
+bool mem_word_map_next(const mem_word_map *w, uint64_t key, size_t *pos, uint32_t *row)
+{
+	if (!w->cap || !key)
+		return false;
+	size_t i = *pos == SIZE_MAX ? word_slot(key, w->cap) : (*pos + 1) & (w->cap - 1);
+	for (; w->keys[i]; i = (i + 1) & (w->cap - 1))
+		if (w->keys[i] == key) {
+			*pos = i;
+			*row = w->rows[i];
+			return true;
+		}
+	return false;
+}
+
+void mem_word_map_dispose(mem_word_map *w)
+{
+	cog_free(w->keys);
+	cog_free(w->rows);
+	memset(w, 0, sizeof(*w));
+}

@@ -2,7 +2,11 @@
  * The vector index of a handle: the rows of its namespace chain in one
  * exact SIMD store (vector.h), each with its namespace slot and layer, a
  * bitmap of forgotten rows, an id → row map (open addressing) and, for the
- * handle's own namespace, LSH buckets for near duplicates (dedupe.c).
+ * handle's own namespace, what finds near duplicates: hashing-embedder
+ * rows by their word multiset and the multisets one word shorter (exact:
+ * below dedupe_hash.c's "far" bound no other duplicate can pass
+ * put_merge.c's word check), the other rows and the long texts in LSH
+ * buckets (dedupe.c).
  * Rows are only appended: forgetting switches a row off, and a memory that
  * comes back with a new vector gets a new row. index_sync.c fills it.
  */
@@ -46,6 +50,9 @@ int ix_new(struct cog_memory *m, mem_index **out)
 		return rc;
 	}
 	memcpy(x->model, m->emb.model, sizeof(x->model));
+	size_t far;
+	mem_words_bounds(m->opt.dedupe_threshold, &x->del_min, &far);
+	x->lsh_min = far < MEM_WORDS_DEL_MAX - 1 ? far : MEM_WORDS_DEL_MAX - 1;
 	*out = &x->pub;
 	return COG_OK;
 }
@@ -62,8 +69,15 @@ void mem_index_free(mem_index *ix)
 	cog_free(ix->dead);
 	cog_free(ix->map_ids);
 	cog_free(ix->map_rows);
+	mem_word_map_dispose(&x->words);
+	mem_word_map_dispose(&x->dels);
 	cog_free(x->allow);
 	cog_free(x);
+}
+
+bool ix_model_hashed(const char *model)
+{
+	return model && strncmp(model, "hash-", 5) == 0;
 }
 
 bool ix_stale(const struct cog_memory *m, const mem_index *ix)
@@ -173,7 +187,7 @@ static void row_kill(mem_index *ix, uint32_t row)
 }
 
 int ix_append(mem_index *ix, uint64_t id, unsigned int slot, unsigned int layer,
-              const float *vec)
+              const float *vec, const mem_words_key *words)
 {
 	int li = ix_layer_index(layer);
 	if (li < 0 || slot >= MEM_SEGMENTS_MAX || id == 0 || id > MEM_ID_MAX)
@@ -199,9 +213,23 @@ int ix_append(mem_index *ix, uint64_t id, unsigned int slot, unsigned int layer,
 	ix->row_slot[row] = (uint8_t)slot;
 	ix->row_layer[row] = (uint8_t)layer;
 	ix_impl(ix)->live[slot][li]++;
-	if (slot == 0)   /* the store kept the vector at unit length */
-		rc = mem_lsh_add(ix->lsh, (uint32_t)row, ix->vs->rows + row * ix->vs->dim);
-	return rc;
+	if (slot != 0)
+		return COG_OK;
+	mem_index_impl *x = ix_impl(ix);
+	if (words && !words->key)
+		words = NULL;
+	if (words && (rc = mem_word_map_add(&x->words, words->key, (uint32_t)row)))
+		return rc;
+	if (words && words->count >= x->del_min && words->count <= x->lsh_min + 1)
+		for (size_t d = 0; d < words->ndel; d++)
+			if ((rc = mem_word_map_add(&x->dels, words->del[d], (uint32_t)row)))
+				return rc;
+	if (words && words->count < x->lsh_min)
+		return COG_OK;   /* its duplicates are found by multiset (dedupe_hash.c) */
+	if (!words)
+		x->lsh_plain++;
+	/* the store kept the vector at unit length */
+	return mem_lsh_add(ix->lsh, (uint32_t)row, ix->vs->rows + row * ix->vs->dim);
 }
 
 /* ---- the contract of memory_int.h ---- */
@@ -215,7 +243,8 @@ static int ensure(struct cog_memory *m)
 }
 
 int mem_index_add(struct cog_memory *m, uint64_t id, unsigned int slot,
-                  unsigned int layer, const float *unit_vec)
+                  unsigned int layer, const float *unit_vec,
+                  const mem_words_key *words)
 {
 	if (!m || !unit_vec)
 		return cog__error(COG_EINVAL, "memory index: add: %s is NULL",
@@ -233,7 +262,7 @@ int mem_index_add(struct cog_memory *m, uint64_t id, unsigned int slot,
 		if (rc || ix_has(m->index, id))
 			return rc;   /* the sync loaded it from storage */
 	}
-	return ix_append(m->index, id, slot, layer, unit_vec);
+	return ix_append(m->index, id, slot, layer, unit_vec, words);
 }
 
 void mem_index_kill(struct cog_memory *m, uint64_t id)
@@ -352,8 +381,25 @@ int mem_index_search(struct cog_memory *m, const float *query, size_t k,
 	return search_i8_rerank(vs, query, k, allow, hits, nhits);
 }
 
+/* Row r as a duplicate candidate: its cosine if better than *best. */
+static void consider(const mem_index *ix, uint32_t r, const float *unit_vec, float inv,
+                     unsigned int layer, double threshold, float *best, uint64_t *best_id)
+{
+	size_t dim = ix->vs->dim;
+	if (r >= ix->vs->count || row_dead(ix, r) || ix->row_slot[r] != 0 ||
+	    ix->row_layer[r] != layer)
+		return;
+	float c = cog__vec_dot(ix->vs->rows + (size_t)r * dim, unit_vec, dim) * inv;
+	uint64_t rid = ix->vs->ids[r];
+	if (c >= threshold && (!*best_id || c > *best || (c == *best && rid < *best_id))) {
+		*best = c;
+		*best_id = rid;
+	}
+}
+
 int mem_index_near_duplicate(struct cog_memory *m, const float *unit_vec,
                              unsigned int layer, double threshold,
+                             const mem_words_key *words,
                              uint64_t *id, float *cosine)
 {
 	if (!id || !cosine || !m || !unit_vec)
@@ -366,6 +412,7 @@ int mem_index_near_duplicate(struct cog_memory *m, const float *unit_vec,
 	if (rc)
 		return rc;
 	mem_index *ix = m->index;
+	mem_index_impl *x = ix_impl(ix);
 	size_t dim = ix->vs->dim;
 	double norm = 0;
 	for (size_t i = 0; i < dim; i++)
@@ -373,25 +420,30 @@ int mem_index_near_duplicate(struct cog_memory *m, const float *unit_vec,
 	if (!(norm > 0) || !isfinite(norm))
 		return cog__error(COG_EINVAL,
 			"memory index: near duplicate: the vector is zero or not finite");
-	uint32_t *rows = NULL;
-	size_t n = 0;
-	if ((rc = mem_lsh_candidates(ix->lsh, unit_vec, &rows, &n)))
-		return rc;
 	float inv = (float)(1.0 / sqrt(norm)), best = 0;
 	uint64_t best_id = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t r = rows[i];
-		if (r >= ix->vs->count || row_dead(ix, r) || ix->row_slot[r] != 0 ||
-		    ix->row_layer[r] != layer)
-			continue;
-		float c = cog__vec_dot(ix->vs->rows + (size_t)r * dim, unit_vec, dim) * inv;
-		uint64_t rid = ix->vs->ids[r];
-		if (c >= threshold && (!best_id || c > best || (c == best && rid < best_id))) {
-			best = c;
-			best_id = rid;
-		}
+	uint32_t r;
+	size_t pos = SIZE_MAX;
+	while (words && mem_word_map_next(&x->words, words->key, &pos, &r))
+		consider(ix, r, unit_vec, inv, layer, threshold, &best, &best_id);
+	if (words && words->count >= x->del_min && words->count <= x->lsh_min + 1) {
+		/* one word more, one word less */
+		for (pos = SIZE_MAX; mem_word_map_next(&x->dels, words->key, &pos, &r);)
+			consider(ix, r, unit_vec, inv, layer, threshold, &best, &best_id);
+		for (size_t i = 0; i < words->ndel; i++)
+			for (pos = SIZE_MAX; mem_word_map_next(&x->words, words->del[i], &pos, &r);)
+				consider(ix, r, unit_vec, inv, layer, threshold, &best, &best_id);
 	}
-	cog_free(rows);
+	/* A hashing text of fewer words than lsh_min has no duplicate but
+	 * those (dedupe_hash.c), unless the LSH also holds rows without words. */
+	if (!words || !words->hashed || words->count >= x->lsh_min || x->lsh_plain) {
+		const uint32_t *rows = NULL;
+		size_t n = 0;
+		if ((rc = mem_lsh_query(ix->lsh, unit_vec, &rows, &n)))
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			consider(ix, rows[i], unit_vec, inv, layer, threshold, &best, &best_id);
+	}
 	*id = best_id;
 	*cosine = best_id ? best : 0;
 	return COG_OK;

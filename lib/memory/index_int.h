@@ -22,6 +22,11 @@ typedef struct mem_index_impl {
 	size_t live[MEM_SEGMENTS_MAX][IX_LAYERS];     /* live rows per slot and layer */
 	size_t dead_count;
 	size_t skipped;                               /* rows left out: no vector could be made */
+	mem_word_map words;                           /* slot-0 hashing rows by multiset */
+	mem_word_map dels;                            /* the same by multisets one word shorter */
+	size_t del_min;                               /* ... for rows of del_min .. */
+	size_t lsh_min;                               /* lsh_min + 1 words; from lsh_min on in the LSH */
+	size_t lsh_plain;                             /* slot-0 rows in the LSH without words */
 	uint8_t *allow;                               /* search scratch: row bitmap */
 	size_t allow_cap;                             /* bytes */
 } mem_index_impl;
@@ -37,10 +42,13 @@ int ix_new(struct cog_memory *m, mem_index **out);
 bool ix_stale(const struct cog_memory *m, const mem_index *ix);
 /* Whether id has a row (live or not). */
 bool ix_has(const mem_index *ix, uint64_t id);
-/* Append a row (vec: ix's dimension, any non-zero length); an id already
- * present has its old row switched off first. */
+/* Append a row (vec: ix's dimension, any non-zero length; words: the
+ * text's multiset when vec is the hashing embedder's, else NULL); an id
+ * already present has its old row switched off first. */
 int ix_append(mem_index *ix, uint64_t id, unsigned int slot, unsigned int layer,
-              const float *vec);
+              const float *vec, const mem_words_key *words);
+/* Whether a model name is the hashing embedder's ("hash-<dim>"). */
+bool ix_model_hashed(const char *model);
 /* The layer's index 0..3, or -1 for anything but one layer bit. */
 int ix_layer_index(unsigned int layer);
 

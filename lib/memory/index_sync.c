@@ -131,8 +131,18 @@ static int on_row(const cog_storage_memory_record *rec, double score, void *user
 		return 0;
 	}
 	bool fresh = usable && (host || strcmp(model, m->emb.model) == 0);
-	int rc = fresh ? ix_append(p->ix, rec->id, slot, rec->layer, rec->embedding)
-	               : keep_stale(p, rec, slot);
+	int rc;
+	if (fresh) {
+		mem_words_key words, *w = NULL;
+		if (slot == 0 && !host && ix_model_hashed(model)) {
+			if ((rc = mem_words_key_of(rec->text, rec->text_len, true, &words)))
+				return rc;
+			w = &words;
+		}
+		rc = ix_append(p->ix, rec->id, slot, rec->layer, rec->embedding, w);
+	} else {
+		rc = keep_stale(p, rec, slot);
+	}
 	if (rc)
 		return rc;
 	if (p->stale_bytes >= PAGE_STALE_BYTES) {
@@ -312,7 +322,13 @@ static int reembed(struct cog_memory *m, page *p)
 				skip(p->ix, p->sk, rows[i].id, "its text changed while re-embedding");
 			if (state[i] != IX_ROW_INDEX)
 				continue;
-			rc = ix_append(p->ix, rows[i].id, rows[i].slot, rows[i].layer, vecs + i * dim);
+			mem_words_key words;
+			bool hashed = rows[i].slot == 0 && ix_model_hashed(m->emb.model);
+			if (hashed && (rc = mem_words_key_of(rows[i].text, rows[i].text_len, true,
+			                                     &words)))
+				break;
+			rc = ix_append(p->ix, rows[i].id, rows[i].slot, rows[i].layer,
+			               vecs + i * dim, hashed ? &words : NULL);
 			p->ix->reembedded++;
 		}
 	}

@@ -158,6 +158,40 @@ int mem_lsh_add(mem_lsh *l, uint32_t row, const float *unit_vec);
 /* Candidate rows for vec (deduplicated) into *rows (cog_malloc'd array the
  * caller frees), *n their count. */
 int mem_lsh_candidates(const mem_lsh *l, const float *unit_vec, uint32_t **rows, size_t *n);
+/* The same into l's own buffer (valid until the next query or add): no
+ * allocation once the buffer has grown. */
+int mem_lsh_query(mem_lsh *l, const float *unit_vec, const uint32_t **rows, size_t *n);
+
+/* ---- the word multisets of hashing-embedder rows (dedupe_hash.c) ---- */
+
+/* A text's word multiset (cog_text_words) as one key, a sum of one hash
+ * per word occurrence, and for texts of at most MEM_WORDS_DEL_MAX words the
+ * keys of the multisets one word shorter (one per distinct word); hashed:
+ * the vector came from the hashing embedder (put_merge.c then also
+ * requires the words to agree). */
+#define MEM_WORDS_DEL_MAX 64
+typedef struct mem_words_key {
+	uint64_t key;            /* never 0 */
+	size_t count;            /* words, repeats included */
+	bool hashed;
+	size_t ndel;             /* 0 when count > MEM_WORDS_DEL_MAX */
+	uint64_t del[MEM_WORDS_DEL_MAX];
+} mem_words_key;
+int mem_words_key_of(const char *text, size_t len, bool hashed, mem_words_key *out);
+/* For a dedupe threshold (dedupe_hash.c says why): a different multiset
+ * can reach it only when both have at least *near words, and can differ
+ * in more than one word only when both have at least *far. */
+void mem_words_bounds(double threshold, size_t *near, size_t *far);
+/* key → rows, several rows per key (open addressing, half load at most). */
+typedef struct mem_word_map {
+	uint64_t *keys;
+	uint32_t *rows;
+	size_t cap, count;
+} mem_word_map;
+int mem_word_map_add(mem_word_map *w, uint64_t key, uint32_t row);
+/* The rows of key one by one: *pos SIZE_MAX to start; false at the end. */
+bool mem_word_map_next(const mem_word_map *w, uint64_t key, size_t *pos, uint32_t *row);
+void mem_word_map_dispose(mem_word_map *w);
 
 /* ---- the vector index of a handle (index.c) ---- */
 
@@ -184,8 +218,12 @@ typedef struct mem_index {
 /* Load or refresh (idempotent; cheap when nothing is new). Memories whose
  * embed_model differs from the embedder's are re-embedded and written back. */
 int mem_index_sync(struct cog_memory *m);
+/* words: the text's multiset when the vector is the hashing embedder's
+ * (else NULL): such rows of slot 0 are found by multiset, and only those
+ * with enough words for a near (not identical) multiset go into the LSH. */
 int mem_index_add(struct cog_memory *m, uint64_t id, unsigned int slot,
-                  unsigned int layer, const float *unit_vec);
+                  unsigned int layer, const float *unit_vec,
+                  const mem_words_key *words);
 void mem_index_kill(struct cog_memory *m, uint64_t id);
 void mem_index_free(mem_index *ix);
 /* Best k rows among slots in slot_mask (bit i = slot i) and layers. */
@@ -193,9 +231,13 @@ int mem_index_search(struct cog_memory *m, const float *query, size_t k,
                      unsigned int slot_mask, unsigned int layers,
                      mem_vec_hit *hits, size_t *nhits);
 /* The most similar live row of the handle's own namespace and `layer` with
- * cosine >= threshold (exact cosine over the LSH candidates): *id 0 if none. */
+ * cosine >= threshold (exact cosine over the candidates: the rows of the
+ * same word multiset when words is not NULL, and the LSH's unless words
+ * shows that only an identical multiset can be a duplicate; a threshold
+ * below the handle's dedupe_threshold may then miss rows): *id 0 if none. */
 int mem_index_near_duplicate(struct cog_memory *m, const float *unit_vec,
                              unsigned int layer, double threshold,
+                             const mem_words_key *words,
                              uint64_t *id, float *cosine);
 
 /* ---- ranking (rank.c) ---- */

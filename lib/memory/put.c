@@ -155,13 +155,14 @@ static int put_working(cog_memory *m, const char *text, size_t len,
 /* Merge into a near duplicate if the index knows one: COG_MEMORY_MERGED
  * (*id is the memory's), 0 when there is none, or an error. */
 static int try_merge(cog_memory *m, const char *text, size_t len,
-                     const cog_memory_put_options *o, const float *vec, int64_t now,
-                     int64_t expires_at, uint64_t *id)
+                     const cog_memory_put_options *o, const float *vec,
+                     const mem_words_key *words, int64_t now, int64_t expires_at,
+                     uint64_t *id)
 {
 	uint64_t dup = 0;
 	float cosine = 0;
-	int rc = mem_index_near_duplicate(m, vec, o->layer, m->opt.dedupe_threshold, &dup,
-		&cosine);
+	int rc = mem_index_near_duplicate(m, vec, o->layer, m->opt.dedupe_threshold, words,
+		&dup, &cosine);
 	if (rc)
 		return cog__error_wrap(rc, "%s", fn);
 	if (!dup)
@@ -190,7 +191,16 @@ static int put_stored(cog_memory *m, const char *text, size_t len,
 	 * search's sync (memory.h), not at every put: ingest stays cheap. */
 	if (dedupe && !m->index && (rc = mem_index_sync(m)))
 		return cog__error_wrap(rc, "%s", fn);
-	if (dedupe && (rc = try_merge(m, text, len, o, vec, now, expires_at, id)))
+	/* The word multiset: the index finds a hashing text's duplicates by it
+	 * (and a host vector's among hashing rows, which must agree in words). */
+	mem_words_key words = { 0 };
+	bool hash_embedder = strncmp(m->emb.model, "hash-", 5) == 0;
+	bool hashed = hash_embedder && model == m->emb.model;
+	if (hash_embedder && (dedupe || m->index) &&
+	    (rc = mem_words_key_of(text, len, hashed, &words)))
+		return cog__error_wrap(rc, "%s", fn);
+	if (dedupe && (rc = try_merge(m, text, len, o, vec, hash_embedder ? &words : NULL,
+	                              now, expires_at, id)))
 		return rc;
 	cog_storage_memory_record rec = { 0 };
 	rec.ns = m->ns;
@@ -208,7 +218,7 @@ static int put_stored(cog_memory *m, const char *text, size_t len,
 	rec.dim = (uint32_t)m->emb.dim;
 	rc = cog_storage_memory_put(m->store, &rec);
 	if (!rc && m->index)
-		rc = mem_index_add(m, rec.id, 0, o->layer, vec);
+		rc = mem_index_add(m, rec.id, 0, o->layer, vec, hashed ? &words : NULL);
 	if (rc)
 		return cog__error_wrap(rc, "%s", fn);
 	*id = rec.id;

@@ -609,6 +609,65 @@ START_TEST(test_merge_needs_same_words)
 }
 END_TEST
 
+/* n words "<stem><i>" from first, one of them (skip) left out (-1: none),
+ * then `extra` when not NULL. */
+static void words_text(char *out, size_t cap, const char *stem, int first, int n, int skip,
+                       const char *extra)
+{
+	size_t len = 0;
+	out[0] = 0;
+	for (int i = first; i < first + n; i++)
+		if (i != skip)
+			len += (size_t)snprintf(out + len, cap - len, "%s%s%d", len ? " " : "", stem, i);
+	if (extra)
+		snprintf(out + len, cap - len, " %s", extra);
+}
+
+/* Under the hashing embedder a merge needs a multiset Jaccard of the words
+ * >= 0.95: short texts only merge with the same words, longer ones also with
+ * one word more or less, long ones (the LSH) with one word changed. */
+START_TEST(test_merge_by_word_count)
+{
+	cog_ctx *ctx = ctx_open(_i);
+	cog_memory *m = mem_open(ctx, "acme", NULL);   /* default threshold 0.95 */
+	char t[1024], u[1024];
+	/* 10 words: one more, one less or one other is a new memory (J <= 0.91) */
+	words_text(t, sizeof(t), "short", 0, 10, -1, NULL);
+	uint64_t a = put(m, t);
+	words_text(u, sizeof(u), "short", 0, 10, -1, "more");
+	ck_assert_uint_ne(put(m, u), a);
+	words_text(u, sizeof(u), "short", 0, 10, 4, NULL);
+	ck_assert_uint_ne(put(m, u), a);
+	words_text(u, sizeof(u), "short", 0, 10, 4, "other");
+	ck_assert_uint_ne(put(m, u), a);
+	/* the same words in another order and case merge */
+	words_text(u, sizeof(u), "SHORT", 0, 10, -1, NULL);
+	ck_assert_uint_eq(put_opt(m, u, NULL, COG_MEMORY_MERGED), a);
+	/* 25 words: one word more merges (25/26), in either order of puts */
+	words_text(t, sizeof(t), "mid", 0, 25, -1, NULL);
+	uint64_t b = put(m, t);
+	words_text(u, sizeof(u), "mid", 0, 25, -1, "extra");
+	ck_assert_uint_eq(put_opt(m, u, NULL, COG_MEMORY_MERGED), b);
+	words_text(t, sizeof(t), "long", 0, 26, -1, NULL);
+	uint64_t c = put(m, t);
+	words_text(u, sizeof(u), "long", 0, 26, 7, NULL);
+	ck_assert_uint_eq(put_opt(m, u, NULL, COG_MEMORY_MERGED), c);
+	/* but one word changed is two words apart (24/26): a new memory */
+	words_text(u, sizeof(u), "mid", 0, 25, 3, "changed");
+	ck_assert_uint_ne(put(m, u), b);
+	/* 64 words: one word changed merges (63/65), through the LSH */
+	words_text(t, sizeof(t), "topic", 0, 64, -1, NULL);
+	uint64_t d = put(m, t);
+	words_text(u, sizeof(u), "topic", 0, 64, 30, "changed");
+	ck_assert_uint_eq(put_opt(m, u, NULL, COG_MEMORY_MERGED), d);
+	/* and three words for one do not (63/67) */
+	words_text(u, sizeof(u), "topic", 0, 64, 30, "changed again twice");
+	ck_assert_uint_ne(put(m, u), d);
+	cog_memory_free(m);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
 /* An LLM embedder's near duplicates merge on the cosine alone. */
 START_TEST(test_merge_llm_cosine)
 {
@@ -1192,6 +1251,7 @@ static Suite *api_suite(void)
 	tcase_add_loop_test(tc, test_merge, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_never_merge, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_merge_needs_same_words, 0, BACKENDS);
+	tcase_add_loop_test(tc, test_merge_by_word_count, 0, BACKENDS);
 	tcase_add_test(tc, test_merge_llm_cosine);
 	tcase_add_loop_test(tc, test_redaction, 0, BACKENDS);
 	tcase_add_loop_test(tc, test_metadata_redaction, 0, BACKENDS);

@@ -293,6 +293,66 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* Multiset keys: order, case and punctuation do not count, repeats do; a
+ * text one word longer has the shorter one among its keys one word shorter. */
+START_TEST(word_keys)
+{
+	mem_words_key a, b, c;
+	const char *t = "The cat saw the dog";
+	ck_assert_int_eq(mem_words_key_of(t, strlen(t), true, &a), 0);
+	ck_assert_uint_eq(a.count, 5);
+	ck_assert_uint_eq(a.ndel, 4);   /* "the" twice */
+	ck_assert(a.hashed);
+	t = "dog, THE saw... the cat!";
+	ck_assert_int_eq(mem_words_key_of(t, strlen(t), false, &b), 0);
+	ck_assert_uint_eq(a.key, b.key);
+	t = "the cat saw dog";
+	ck_assert_int_eq(mem_words_key_of(t, strlen(t), true, &c), 0);
+	ck_assert_uint_ne(c.key, a.key);
+	bool found = false;
+	for (size_t i = 0; i < a.ndel; i++)
+		found |= a.del[i] == c.key;
+	ck_assert(found);
+	t = "the the cat saw dog dog";
+	ck_assert_int_eq(mem_words_key_of(t, strlen(t), true, &c), 0);
+	ck_assert_uint_ne(c.key, a.key);
+	ck_assert_int_eq(mem_words_key_of("", 0, true, &c), 0);
+	ck_assert_uint_eq(c.count, 0);
+	ck_assert_uint_ne(c.key, 0);
+}
+END_TEST
+
+/* The bounds against every pair of multiset sizes a <= b and overlap i:
+ * a different multiset at Jaccard >= t has both sizes >= near, and one
+ * more than one word apart both >= far. */
+START_TEST(word_bounds)
+{
+	static const double ts[] = { 0.5, 0.8, 0.9, 0.95, 0.97, 0.99 };
+	for (size_t k = 0; k < sizeof(ts) / sizeof(ts[0]); k++) {
+		size_t near, far;
+		mem_words_bounds(ts[k], &near, &far);
+		ck_assert_uint_le(near, far);
+		for (size_t a = 1; a <= 300; a++)
+			for (size_t b = a; b <= 300; b++)
+				for (size_t i = 0; i <= a; i++) {
+					size_t d = a + b - 2 * i;
+					if (d == 0 || (double)i / (double)(a + b - i) < ts[k] - 1e-9)
+						continue;
+					ck_assert_msg(a >= near, "t %g: %zu %zu %zu", ts[k], a, b, i);
+					ck_assert_msg(d == 1 || a >= far, "t %g: %zu %zu %zu", ts[k], a, b, i);
+				}
+	}
+	size_t near, far;
+	mem_words_bounds(0.95, &near, &far);
+	ck_assert_uint_eq(near, 18);
+	ck_assert_uint_eq(far, 37);
+	mem_words_bounds(1.0, &near, &far);
+	ck_assert_uint_ge(near, 100000);   /* identical multisets only */
+	mem_words_bounds(0.0, &near, &far);
+	ck_assert_uint_eq(far, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("memory-dedupe");
@@ -302,6 +362,8 @@ int main(void)
 	tcase_add_test(tc, few_candidates_at_100k);
 	tcase_add_test(tc, every_dimension);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, word_keys);
+	tcase_add_test(tc, word_bounds);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
