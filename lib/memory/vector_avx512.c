@@ -53,6 +53,10 @@ INLINE512 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
  * Eight rows against one query, reduced together. The transpose-add below
  * pairs the lanes exactly as _mm512_reduce_add_ps does (i + 8, i + 4, i + 2,
  * i + 1), so each score is bit-identical to tile(..., 1, 1, ...).
+ * With pf, the next eight rows are prefetched into L2 (T1), not L1 (T0):
+ * T0 prefetches hold L1 miss buffers until their lines arrive, which
+ * throttled the stream to ~12 GB/s; into L2 it runs at about the speed of a
+ * plain sequential read (docs/PERFORMANCE.md).
  */
 INLINE512 void rows8(const float *rows, const float *q, size_t dim, int pf, float *out)
 {
@@ -65,7 +69,7 @@ INLINE512 void rows8(const float *rows, const float *q, size_t dim, int pf, floa
 		if (pf)
 			for (int b = 0; b < 8; b++)
 				_mm_prefetch((const char *)(rows + (size_t)(b + 8) * dim + i),
-				             _MM_HINT_T0);
+				             _MM_HINT_T1);
 		for (int b = 0; b < 8; b++)
 			acc[b] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(rows + (size_t)b * dim + i),
 			                         acc[b]);
