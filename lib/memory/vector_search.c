@@ -10,7 +10,10 @@
 #include "core_int.h"
 #include "vector.h"
 
-#define ROW_BLOCK 256      /* rows scored per kernel call (single query) */
+#define ROW_BLOCK 256      /* most rows scored per kernel call (batch, int8) */
+/* Rows per kernel call for a single float32 query: the kernel prefetches
+ * only inside its rows, so each call starts cold; 2048 scores are 8 KiB. */
+#define SINGLE_BLOCK 2048
 #define QUERY_GROUP 64     /* queries sharing one pass over the matrix (batch) */
 
 /* a ranks below b: lower score, or the same score and a higher id. */
@@ -126,8 +129,10 @@ int mem_vec_search_batch(const mem_vec_store *s, const float *queries, size_t nq
 	if (nq == 0)
 		return cog__error(COG_EINVAL, "%s: no queries", fn);
 	size_t group = nq < QUERY_GROUP ? nq : QUERY_GROUP;
-	size_t block = nq == 1 ? ROW_BLOCK : 16384 / dim;
+	size_t block = 16384 / dim;
 	block = block < 4 ? 4 : block > ROW_BLOCK ? ROW_BLOCK : block & ~(size_t)3;
+	if (nq == 1)
+		block = SINGLE_BLOCK;
 	float *qs = cog__calloc(group * dim, sizeof(float));
 	float *scores = cog__calloc(group * block, sizeof(float));
 	if (!qs || !scores) {
