@@ -3,7 +3,10 @@
  * run: a plain sequential read of the same bytes (the memory-bandwidth
  * floor), single queries (float32 and int8), batches of 64 queries, and
  * faiss IndexFlatIP single and batched when built with it. Median of runs.
- *   build-vec/tests/bench/bench_vector [rows] [runs]
+ * Single queries also run with an allow bitmap (every bit set, and a random
+ * half of the rows). isa forces the kernels (scalar, avx2, avx512; default:
+ * the run-time choice); nofaiss skips faiss.
+ *   build-vec/tests/bench/bench_vector [rows] [runs] [isa|auto] [nofaiss]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,12 @@ static float frand(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static uint8_t random_byte(void)
+{
+	(void)frand();
+	return (uint8_t)(rng_state >> 56);
 }
 
 static double now_ms(void)
@@ -69,6 +78,16 @@ int main(int argc, char **argv)
 	int runs = argc > 2 ? atoi(argv[2]) : 21;
 	if (runs < 1 || runs > 1000)
 		runs = 21;
+	if (argc > 3 && strcmp(argv[3], "auto") != 0) {
+		mem_vec_isa want = strcmp(argv[3], "scalar") == 0 ? MEM_VEC_SCALAR
+		                 : strcmp(argv[3], "avx2") == 0   ? MEM_VEC_AVX2
+		                                                  : MEM_VEC_AVX512;
+		if (mem_vec_isa_force(want)) {
+			fprintf(stderr, "%s\n", cog_error_last());
+			return 1;
+		}
+	}
+	int with_faiss = !(argc > 4 && strcmp(argv[4], "nofaiss") == 0);
 	mem_vec_store *s = NULL;
 	if (mem_vec_store_new(&s, DIM))
 		return 1;
@@ -88,6 +107,12 @@ int main(int argc, char **argv)
 	size_t nh[BATCH];
 	double *t_read = malloc((size_t)runs * sizeof(double)), *t_one = malloc((size_t)runs * sizeof(double));
 	double *t_i8 = malloc((size_t)runs * sizeof(double)), *t_batch = malloc((size_t)runs * sizeof(double));
+	double *t_all = malloc((size_t)runs * sizeof(double)), *t_half = malloc((size_t)runs * sizeof(double));
+	size_t abytes = (n + 7) / 8;
+	uint8_t *allow_all = malloc(abytes ? abytes : 1), *allow_half = malloc(abytes ? abytes : 1);
+	memset(allow_all, 0xff, abytes);
+	for (size_t i = 0; i < abytes; i++)
+		allow_half[i] = random_byte();
 	uint64_t sink = 0;
 	size_t bytes = s->count * DIM * sizeof(float);
 	printf("vector search: %zu x %d float32 (%.1f MB), k=%d, kernels %s, median of %d runs\n",
@@ -102,6 +127,12 @@ int main(int argc, char **argv)
 		double t3 = now_ms();
 		mem_vec_search_batch(s, qs + (size_t)r * BATCH * DIM, BATCH, DIM, K, NULL, hits, nh);
 		double t4 = now_ms();
+		mem_vec_search(s, qs + (size_t)r * DIM, DIM, K, allow_all, hits, nh);
+		double t5 = now_ms();
+		mem_vec_search(s, qs + (size_t)r * DIM, DIM, K, allow_half, hits, nh);
+		double t6 = now_ms();
+		t_all[r] = t5 - t4;
+		t_half[r] = t6 - t5;
 		t_read[r] = t1 - t0;
 		t_one[r] = t2 - t1;
 		t_i8[r] = t3 - t2;
@@ -113,32 +144,38 @@ int main(int argc, char **argv)
 	printf("  single query, float32        %8.3f ms  (%.2f x read)\n", m1, m1 / mr);
 	printf("  single query, int8           %8.3f ms  (%.2f x read)\n", m8, m8 / mr);
 	printf("  batch of %d, float32         %8.3f ms  (%.3f ms/query)\n", BATCH, mb, mb / BATCH);
+	double ma = median(t_all, runs), mh = median(t_half, runs);
+	printf("  single, allow all set        %8.3f ms  (%.2f x read)\n", ma, ma / mr);
+	printf("  single, allow random half    %8.3f ms  (%.2f x read)\n", mh, mh / mr);
 #ifdef BENCH_HAVE_FAISS
-	void *fx = faiss_flat_new(s->rows, s->count, DIM);   /* the same unit rows */
-	float *fd = malloc(BATCH * K * sizeof(float));
-	int64_t *fl = malloc(BATCH * K * sizeof(int64_t));
-	float *qn = malloc((size_t)runs * BATCH * DIM * sizeof(float));
-	for (size_t q = 0; q < (size_t)runs * BATCH; q++)
-		cog__vec_normalize(qs + q * DIM, DIM, qn + q * DIM, "bench");
-	for (int r = 0; r < runs; r++) {
-		double t0 = now_ms();
-		faiss_flat_search(fx, qn + (size_t)r * DIM, 1, K, fd, fl);
-		double t1 = now_ms();
-		faiss_flat_search(fx, qn + (size_t)r * BATCH * DIM, BATCH, K, fd, fl);
-		double t2 = now_ms();
-		t_one[r] = t1 - t0;
-		t_batch[r] = t2 - t1;
+	if (with_faiss) {
+		void *fx = faiss_flat_new(s->rows, s->count, DIM);   /* the same unit rows */
+		float *fd = malloc(BATCH * K * sizeof(float));
+		int64_t *fl = malloc(BATCH * K * sizeof(int64_t));
+		float *qn = malloc((size_t)runs * BATCH * DIM * sizeof(float));
+		for (size_t q = 0; q < (size_t)runs * BATCH; q++)
+			cog__vec_normalize(qs + q * DIM, DIM, qn + q * DIM, "bench");
+		for (int r = 0; r < runs; r++) {
+			double t0 = now_ms();
+			faiss_flat_search(fx, qn + (size_t)r * DIM, 1, K, fd, fl);
+			double t1 = now_ms();
+			faiss_flat_search(fx, qn + (size_t)r * BATCH * DIM, BATCH, K, fd, fl);
+			double t2 = now_ms();
+			t_one[r] = t1 - t0;
+			t_batch[r] = t2 - t1;
+		}
+		double f1 = median(t_one, runs), fb = median(t_batch, runs);
+		printf("  faiss IndexFlatIP single     %8.3f ms  (ours %.2f x faiss)\n", f1, m1 / f1);
+		printf("  faiss IndexFlatIP batch %d   %8.3f ms  (ours %.2f x faiss)\n", BATCH, fb, mb / fb);
+		faiss_flat_free(fx);
+		free(fd);
+		free(fl);
+		free(qn);
 	}
-	double f1 = median(t_one, runs), fb = median(t_batch, runs);
-	printf("  faiss IndexFlatIP single     %8.3f ms  (ours %.2f x faiss)\n", f1, m1 / f1);
-	printf("  faiss IndexFlatIP batch %d   %8.3f ms  (ours %.2f x faiss)\n", BATCH, fb, mb / fb);
-	faiss_flat_free(fx);
-	free(fd);
-	free(fl);
-	free(qn);
 #else
 	printf("  faiss: not built (libfaiss-dev not found)\n");
 #endif
+	(void)with_faiss;
 	printf("  (checksum %llu)\n", (unsigned long long)(sink & 0xff));
 	free(v);
 	free(qs);
@@ -147,6 +184,10 @@ int main(int argc, char **argv)
 	free(t_one);
 	free(t_i8);
 	free(t_batch);
+	free(t_all);
+	free(t_half);
+	free(allow_all);
+	free(allow_half);
 	mem_vec_store_free(s);
 	return 0;
 }
