@@ -60,6 +60,54 @@ INLINE256 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
 			out[(size_t)a * ld + (size_t)b] = hsum(acc[a][b]);
 }
 
+/*
+ * Eight rows against one query, reduced together. The adds pair the lanes
+ * exactly as hsum does (i + 4, then i + 2, then i + 1), so each score is
+ * bit-identical to tile(..., 1, 1, ...). With pf, the next eight rows are
+ * prefetched into L2 (T1; see vector_avx512.c), one prefetch per 64 bytes.
+ */
+INLINE256 void rows8(const float *rows, const float *q, size_t dim, int pf, float *out)
+{
+	__m256 acc[8];
+	for (int b = 0; b < 8; b++)
+		acc[b] = _mm256_setzero_ps();
+	size_t i = 0;
+	for (; i + 8 <= dim; i += 8) {
+		__m256 qv = _mm256_loadu_ps(q + i);
+		if (pf && (i & 15) == 0)
+			for (int b = 0; b < 8; b++)
+				_mm_prefetch((const char *)(rows + (size_t)(b + 8) * dim + i),
+				             _MM_HINT_T1);
+		for (int b = 0; b < 8; b++)
+			acc[b] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows + (size_t)b * dim + i),
+			                         acc[b]);
+	}
+	if (i < dim) {
+		int rest = (int)(dim - i);
+		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest),
+		                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		__m256 qv = _mm256_maskload_ps(q + i, m);
+		for (int b = 0; b < 8; b++)
+			acc[b] = _mm256_fmadd_ps(
+				qv, _mm256_maskload_ps(rows + (size_t)b * dim + i, m), acc[b]);
+	}
+	/* lanes i + 4: p[j] = [row j | row j + 4], four sums each */
+	__m256 p[4];
+	for (int j = 0; j < 4; j++)
+		p[j] = _mm256_add_ps(_mm256_permute2f128_ps(acc[j], acc[j + 4], 0x20),
+		                     _mm256_permute2f128_ps(acc[j], acc[j + 4], 0x31));
+	/* lanes i + 2: e[0] = [row 0 (2), row 1 (2) | row 4, row 5], e[1] rows 2, 3 | 6, 7 */
+	__m256 e[2];
+	for (int j = 0; j < 2; j++)
+		e[j] = _mm256_add_ps(
+			_mm256_shuffle_ps(p[2 * j], p[2 * j + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+			_mm256_shuffle_ps(p[2 * j], p[2 * j + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+	/* lanes i + 1: rows 0..3 | rows 4..7 */
+	_mm256_storeu_ps(out, _mm256_add_ps(
+		_mm256_shuffle_ps(e[0], e[1], _MM_SHUFFLE(2, 0, 2, 0)),
+		_mm256_shuffle_ps(e[0], e[1], _MM_SHUFFLE(3, 1, 3, 1))));
+}
+
 T256 static float avx2_dot_f32(const float *a, const float *b, size_t dim)
 {
 	float out;
@@ -82,6 +130,10 @@ T256 static void avx2_dot_tile(const float *rows, size_t nrows, const float *que
 	for (; q < nq; q++) {
 		const float *qs = queries + q * dim;
 		size_t r = 0;
+		for (; r + 16 <= nrows; r += 8)
+			rows8(rows + r * dim, qs, dim, 1, out + q * nrows + r);
+		for (; r + 8 <= nrows; r += 8)
+			rows8(rows + r * dim, qs, dim, 0, out + q * nrows + r);
 		for (; r + 4 <= nrows; r += 4)
 			tile(rows + r * dim, qs, dim, 1, 4, out + q * nrows + r, nrows);
 		for (; r < nrows; r++)
