@@ -33,11 +33,11 @@ static int32_t scalar_dot_i8(const int8_t *a, const int8_t *b, size_t dim)
 }
 
 static void scalar_dot_tile(const float *rows, size_t nrows, const float *queries, size_t nq,
-                            size_t dim, float *out)
+                            size_t dim, float *out, size_t ld)
 {
 	for (size_t q = 0; q < nq; q++)
 		for (size_t r = 0; r < nrows; r++)
-			out[q * nrows + r] = scalar_dot_f32(queries + q * dim, rows + r * dim, dim);
+			out[q * ld + r] = scalar_dot_f32(queries + q * dim, rows + r * dim, dim);
 }
 
 static void scalar_dot_rows_i8(const int8_t *rows, size_t nrows, const int8_t *query,

@@ -31,9 +31,9 @@ typedef enum mem_vec_isa {
 typedef struct mem_vec_kernels {
 	float (*dot_f32)(const float *a, const float *b, size_t dim);
 	int32_t (*dot_i8)(const int8_t *a, const int8_t *b, size_t dim);
-	/* out[q * nrows + r] = dot(queries[q], rows[r]) for q < nq, r < nrows. */
+	/* out[q * ld + r] = dot(queries[q], rows[r]) for q < nq, r < nrows (ld >= nrows). */
 	void (*dot_tile)(const float *rows, size_t nrows, const float *queries, size_t nq,
-	                 size_t dim, float *out);
+	                 size_t dim, float *out, size_t ld);
 	/* out[r] = dot_i8(rows[r], query) for r < nrows. */
 	void (*dot_rows_i8)(const int8_t *rows, size_t nrows, const int8_t *query, size_t dim,
 	                    int32_t *out);

@@ -111,28 +111,28 @@ T512 static float avx512_dot_f32(const float *a, const float *b, size_t dim)
 }
 
 T512 static void avx512_dot_tile(const float *rows, size_t nrows, const float *queries,
-                                 size_t nq, size_t dim, float *out)
+                                 size_t nq, size_t dim, float *out, size_t ld)
 {
 	size_t q = 0;
 	for (; q + 4 <= nq; q += 4) {
 		const float *qs = queries + q * dim;
 		size_t r = 0;
 		for (; r + 4 <= nrows; r += 4)
-			tile(rows + r * dim, qs, dim, 4, 4, out + q * nrows + r, nrows);
+			tile(rows + r * dim, qs, dim, 4, 4, out + q * ld + r, ld);
 		for (; r < nrows; r++)
-			tile(rows + r * dim, qs, dim, 4, 1, out + q * nrows + r, nrows);
+			tile(rows + r * dim, qs, dim, 4, 1, out + q * ld + r, ld);
 	}
 	for (; q < nq; q++) {
 		const float *qs = queries + q * dim;
 		size_t r = 0;
 		for (; r + 16 <= nrows; r += 8)
-			rows8(rows + r * dim, qs, dim, 1, out + q * nrows + r);
+			rows8(rows + r * dim, qs, dim, 1, out + q * ld + r);
 		for (; r + 8 <= nrows; r += 8)
-			rows8(rows + r * dim, qs, dim, 0, out + q * nrows + r);
+			rows8(rows + r * dim, qs, dim, 0, out + q * ld + r);
 		for (; r + 4 <= nrows; r += 4)
-			tile(rows + r * dim, qs, dim, 1, 4, out + q * nrows + r, nrows);
+			tile(rows + r * dim, qs, dim, 1, 4, out + q * ld + r, ld);
 		for (; r < nrows; r++)
-			tile(rows + r * dim, qs, dim, 1, 1, out + q * nrows + r, nrows);
+			tile(rows + r * dim, qs, dim, 1, 1, out + q * ld + r, ld);
 	}
 }
 

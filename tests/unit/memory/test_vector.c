@@ -62,8 +62,8 @@ START_TEST(simd_matches_scalar)
 			for (size_t i = 0; i < NR * dim + 1; i++)
 				r8[i] = (int8_t)((int)(rng() % 255) - 127);
 			float got[NQ * NR], want[NQ * NR];
-			k->dot_tile(r + 1, NR, q + 1, NQ, dim, got);
-			ref->dot_tile(r + 1, NR, q + 1, NQ, dim, want);
+			k->dot_tile(r + 1, NR, q + 1, NQ, dim, got, NR);
+			ref->dot_tile(r + 1, NR, q + 1, NQ, dim, want, NR);
 			for (size_t i = 0; i < NQ * NR; i++)
 				ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f * (float)dim + 1e-6f,
 				              "%s dim %zu tile %zu: %g vs %g", mem_vec_isa_name(all_isas[t]),
@@ -80,7 +80,7 @@ START_TEST(simd_matches_scalar)
 			ck_assert_ptr_nonnull(rw);
 			fill(rw, NW * dim + 1);
 			float gw[NW];
-			k->dot_tile(rw + 1, NW, q + 1, 1, dim, gw);
+			k->dot_tile(rw + 1, NW, q + 1, 1, dim, gw, NW);
 			for (size_t i = 0; i < NW; i++) {
 				float dw = k->dot_f32(q + 1, rw + 1 + i * dim, dim);
 				ck_assert_msg(dw == gw[i], "%s dim %zu row %zu: dot %g vs tile %g",
@@ -137,25 +137,48 @@ static int cmp_ref(const void *pa, const void *pb)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/*
+ * Allow bitmaps that take each path of the search: NULL (0), a random half
+ * (1: every row scored, then filtered), a random tenth (2: runs of allowed
+ * rows, mostly short), runs of 64 rows at random (3: long runs), every bit
+ * set (4), every bit clear (5). allow has room for (n + 7) / 8 bytes.
+ */
+enum { ALLOW_KINDS = 6 };
+
+static const uint8_t *make_allow(uint8_t *allow, size_t n, int kind)
+{
+	if (kind == 0)
+		return NULL;
+	memset(allow, kind == 4 ? 0xff : 0, (n + 7) / 8);
+	int run_on = 0;
+	for (size_t r = 0; r < n && kind != 4; r++) {
+		if (r % 64 == 0)
+			run_on = (int)(rng() & 1);
+		int on = kind == 1 ? (int)(rng() & 1) : kind == 2 ? rng() % 10 == 0 : kind == 3 && run_on;
+		if (on)
+			allow[r / 8] |= (uint8_t)(1u << (r % 8));
+	}
+	return allow;
+}
+
 START_TEST(topk_matches_sort)
 {
 	const size_t n = 1500, dim = 37;
 	mem_vec_store *s = make_store(n, dim, NULL);
-	uint8_t allow[(1500 + 7) / 8];
-	for (size_t i = 0; i < sizeof(allow); i++)
-		allow[i] = (uint8_t)rng();
+	uint8_t allow_buf[(1500 + 7) / 8];
 	for (size_t t = 0; t < COG_ARRAY_LEN(all_isas); t++) {
 		if (!mem_vec_isa_supported(all_isas[t]))
 			continue;
 		mem_vec_isa_force(all_isas[t]);
-		for (int use_allow = 0; use_allow < 2; use_allow++) {
+		for (int kind = 0; kind < ALLOW_KINDS; kind++) {
+			const uint8_t *allow = make_allow(allow_buf, n, kind);
 			float q[37], qn[37];
 			fill(q, dim);
 			ck_assert_int_eq(cog__vec_normalize(q, dim, qn, "test"), 0);
 			ref_hit *ref = malloc(n * sizeof(*ref));
 			size_t nref = 0;
 			for (size_t r = 0; r < n; r++)
-				if (!use_allow || (allow[r / 8] >> (r % 8)) & 1)
+				if (!allow || (allow[r / 8] >> (r % 8)) & 1)
 					ref[nref++] = (ref_hit){ cog__vec_dot(qn, s->rows + r * dim, dim),
 					                         s->ids[r] };
 			qsort(ref, nref, sizeof(*ref), cmp_ref);
@@ -163,13 +186,12 @@ START_TEST(topk_matches_sort)
 			for (size_t ki = 0; ki < COG_ARRAY_LEN(ks); ki++) {
 				mem_vec_hit hits[1000];
 				size_t nh = 0;
-				ck_assert_int_eq(mem_vec_search(s, q, dim, ks[ki], use_allow ? allow : NULL,
-				                                hits, &nh), 0);
+				ck_assert_int_eq(mem_vec_search(s, q, dim, ks[ki], allow, hits, &nh), 0);
 				ck_assert_uint_eq(nh, ks[ki] < nref ? ks[ki] : nref);
 				for (size_t i = 0; i < nh; i++) {
 					ck_assert_msg(hits[i].id == ref[i].id && hits[i].score == ref[i].score,
-					              "%s k %zu hit %zu: id %llu %g vs %llu %g",
-					              mem_vec_isa_name(all_isas[t]), ks[ki], i,
+					              "%s allow %d k %zu hit %zu: id %llu %g vs %llu %g",
+					              mem_vec_isa_name(all_isas[t]), kind, ks[ki], i,
 					              (unsigned long long)hits[i].id, hits[i].score,
 					              (unsigned long long)ref[i].id, ref[i].score);
 					ck_assert_uint_eq(s->ids[hits[i].row], hits[i].id);
@@ -193,21 +215,26 @@ START_TEST(batch_equals_single)
 		fill(qs, nq * dim);
 		mem_vec_hit *bh = malloc(nq * k * sizeof(*bh));
 		size_t *bn = malloc(nq * sizeof(size_t));
+		uint8_t allow_buf[(3001 + 7) / 8];
 		for (size_t t = 0; t < COG_ARRAY_LEN(all_isas); t++) {
 			if (!mem_vec_isa_supported(all_isas[t]))
 				continue;
 			mem_vec_isa_force(all_isas[t]);
-			ck_assert_int_eq(mem_vec_search_batch(s, qs, nq, dim, k, NULL, bh, bn), 0);
-			for (size_t q = 0; q < nq; q++) {
-				mem_vec_hit h[25];
-				size_t nh;
-				ck_assert_int_eq(mem_vec_search(s, qs + q * dim, dim, k, NULL, h, &nh), 0);
-				ck_assert_uint_eq(nh, bn[q]);
-				for (size_t i = 0; i < nh; i++)
-					ck_assert_msg(h[i].id == bh[q * k + i].id &&
-					              h[i].score == bh[q * k + i].score,
-					              "%s dim %zu query %zu hit %zu", mem_vec_isa_name(all_isas[t]),
-					              dim, q, i);
+			for (int kind = 0; kind < 4; kind++) {   /* NULL, half, tenth, runs */
+				const uint8_t *allow = make_allow(allow_buf, n, kind);
+				ck_assert_int_eq(mem_vec_search_batch(s, qs, nq, dim, k, allow, bh, bn), 0);
+				for (size_t q = 0; q < nq; q++) {
+					mem_vec_hit h[25];
+					size_t nh;
+					ck_assert_int_eq(mem_vec_search(s, qs + q * dim, dim, k, allow, h, &nh),
+					                 0);
+					ck_assert_uint_eq(nh, bn[q]);
+					for (size_t i = 0; i < nh; i++)
+						ck_assert_msg(h[i].id == bh[q * k + i].id &&
+						              h[i].score == bh[q * k + i].score,
+						              "%s allow %d dim %zu query %zu hit %zu",
+						              mem_vec_isa_name(all_isas[t]), kind, dim, q, i);
+				}
 			}
 		}
 		mem_vec_isa_reset();
