@@ -4,6 +4,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "core_int.h"
 #include "vector.h"
@@ -35,13 +39,58 @@ void mem_vec_store_free(mem_vec_store *s)
 	cog_free(s);
 }
 
-/* Grow *p to new_count elements of size bytes (contents kept). */
-static int grow(void **p, size_t new_count, size_t size)
+#define HUGE_MIN ((size_t)4 << 20)   /* matrices this large ask for huge pages */
+
+/*
+ * Ask for transparent huge pages over the page-aligned inside of a large
+ * matrix (a hint; contents are kept, and a failure changes nothing). Search
+ * streams the whole matrix: with 4 KiB pages every page costs a TLB miss
+ * (a nested walk under a hypervisor) and the hardware prefetchers stop at
+ * page boundaries. Pages written after the advice come as 2 MiB pages where
+ * the kernel allows it (THP "madvise" or "always").
+ */
+static void advise_huge(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+	long ps = sysconf(_SC_PAGESIZE);
+	if (bytes < HUGE_MIN || ps <= 0)
+		return;
+	uintptr_t page = (uintptr_t)ps;
+	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + bytes) & ~(page - 1);
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)bytes;
+#endif
+}
+
+/*
+ * Grow *p (used of its elements in use) to new_count elements of size bytes.
+ * A matrix of HUGE_MIN bytes or more moves to a new allocation that is
+ * advised before the copy writes it, so it is backed by huge pages from the
+ * start; realloc's mremap would carry the old pages along, split to 4 KiB
+ * (the peak is old + new size while it copies).
+ */
+static int grow(void **p, size_t used, size_t new_count, size_t size, int matrix)
 {
 	if (new_count > SIZE_MAX / size)
 		return cog__error(COG_EINVAL, "vector store: %zu elements of %zu bytes overflow",
 		                  new_count, size);
-	void *n = cog_realloc(*p, new_count * size);
+	size_t bytes = new_count * size;
+	void *n;
+	if (matrix && bytes >= HUGE_MIN) {
+		n = cog_malloc(bytes);
+		if (n) {
+			advise_huge(n, bytes);
+			if (used)
+				memcpy(n, *p, used * size);
+			cog_free(*p);
+		}
+	} else {
+		n = cog_realloc(*p, bytes);
+	}
 	if (!n)
 		return cog__oom("vector store: grow");
 	*p = n;
@@ -61,13 +110,14 @@ static int reserve(mem_vec_store *s, size_t need)
 	if (cap > UINT32_MAX)
 		cap = UINT32_MAX;
 	size_t d = s->dim;
-	int rc = grow((void **)&s->rows, cap * d, sizeof(float));
+	size_t used = s->count * d;
+	int rc = grow((void **)&s->rows, used, cap * d, sizeof(float), 1);
 	if (rc == 0)
-		rc = grow((void **)&s->rows_i8, cap * d, 1);
+		rc = grow((void **)&s->rows_i8, used, cap * d, 1, 1);
 	if (rc == 0)
-		rc = grow((void **)&s->scales, cap, sizeof(float));
+		rc = grow((void **)&s->scales, s->count, cap, sizeof(float), 0);
 	if (rc == 0)
-		rc = grow((void **)&s->ids, cap, sizeof(uint64_t));
+		rc = grow((void **)&s->ids, s->count, cap, sizeof(uint64_t), 0);
 	if (rc == 0)
 		s->cap = cap;
 	return rc;
