@@ -176,6 +176,15 @@ int main(int argc, char **argv)
 	printf("  faiss: not built (libfaiss-dev not found)\n");
 #endif
 	(void)with_faiss;
+	FILE *sm = fopen("/proc/self/smaps_rollup", "r");   /* Linux: huge pages in use */
+	char line[128];
+	while (sm && fgets(line, sizeof(line), sm))
+		if (strncmp(line, "AnonHugePages:", 14) == 0)
+			printf("  (process AnonHugePages %.*s)\n",
+			       (int)strcspn(line + 14 + strspn(line + 14, " "), "\n"),
+			       line + 14 + strspn(line + 14, " "));
+	if (sm)
+		fclose(sm);
 	printf("  (checksum %llu)\n", (unsigned long long)(sink & 0xff));
 	free(v);
 	free(qs);
