@@ -273,6 +273,32 @@ START_TEST(int8_recall)
 }
 END_TEST
 
+/* Growing past 4 MiB moves the matrices to new (huge-page) allocations:
+ * every row, int8 row, scale and id survives each move. */
+START_TEST(store_keeps_rows_when_growing)
+{
+	const size_t n = 9000, dim = 384;   /* capacity 16384 rows: 24 MiB float32, 6 MiB int8 */
+	float *raw = NULL;
+	mem_vec_store *s = make_store(n, dim, &raw);
+	ck_assert_uint_eq(s->count, n);
+	float *row = malloc(dim * sizeof(float));
+	int8_t *q8 = malloc(dim);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(cog__vec_normalize(raw + i * dim, dim, row, "test"), 0);
+		ck_assert_msg(memcmp(row, s->rows + i * dim, dim * sizeof(float)) == 0, "row %zu", i);
+		float scale;
+		cog__vec_quantize_i8(row, dim, q8, &scale);
+		ck_assert_msg(memcmp(q8, s->rows_i8 + i * dim, dim) == 0, "int8 row %zu", i);
+		ck_assert(scale == s->scales[i]);
+		ck_assert_uint_eq(s->ids[i], (uint64_t)(n - i) * 3);
+	}
+	free(row);
+	free(q8);
+	free(raw);
+	mem_vec_store_free(s);
+}
+END_TEST
+
 static void expect_einval(int rc, const char *in_message)
 {
 	ck_assert_int_eq(rc, COG_EINVAL);
@@ -333,6 +359,7 @@ int main(void)
 	tcase_add_test(tc, topk_matches_sort);
 	tcase_add_test(tc, batch_equals_single);
 	tcase_add_test(tc, int8_recall);
+	tcase_add_test(tc, store_keeps_rows_when_growing);
 	tcase_add_test(tc, bad_input);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
