@@ -39,6 +39,41 @@ typedef struct mem_vec_kernels {
 	                    int32_t *out);
 } mem_vec_kernels;
 
+/*
+ * Software prefetch for the single-query kernels: while eight rows are
+ * scored in steps, the next eight rows (which must exist) are prefetched into
+ * L2, 64 bytes at a time in address order, spread evenly over the steps.
+ * (Used by vector_avx2.c and vector_avx512.c, compiled with GCC or Clang.)
+ */
+typedef struct mem_vec_pf {
+	const char *next;   /* the next eight rows */
+	size_t lines;       /* 64-byte lines to prefetch (0: none) */
+	size_t steps;       /* steps to spread them over */
+	size_t credit;      /* lines * steps done so far, mod steps */
+	size_t done;        /* lines prefetched */
+} mem_vec_pf;
+
+static inline mem_vec_pf mem_vec_pf_start(const float *rows, size_t dim, int pf, size_t steps)
+{
+	mem_vec_pf p = { 0, 0, 1, 0, 0 };
+	if (pf && steps) {
+		p.next = (const char *)(rows + 8 * dim);
+		p.lines = (8 * dim * sizeof(float) + 63) / 64;
+		p.steps = steps;
+	}
+	return p;
+}
+
+/* One step: after all the steps, exactly the lines have been prefetched. */
+static inline void mem_vec_pf_step(mem_vec_pf *p)
+{
+	p->credit += p->lines;
+	while (p->credit >= p->steps) {
+		p->credit -= p->steps;
+		__builtin_prefetch(p->next + 64 * p->done++, 0, 2);   /* 2: prefetcht1 on x86 */
+	}
+}
+
 /* Kernel tables (NULL members when not compiled for this target). */
 extern const mem_vec_kernels mem_vec_scalar_kernels;
 #if defined(__x86_64__) || defined(__i386__)

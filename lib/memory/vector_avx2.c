@@ -63,33 +63,28 @@ INLINE256 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
 /*
  * Eight rows against one query, reduced together. The adds pair the lanes
  * exactly as hsum does (i + 4, then i + 2, then i + 1), so each score is
- * bit-identical to tile(..., 1, 1, ...). With pf, the next eight rows are
- * prefetched into L2 (T1; see vector_avx512.c), one prefetch per 64 bytes.
+ * bit-identical to tile(..., 1, 1, ...). Rows in address order, one
+ * accumulator each, prefetch of the next eight into L2 with pf: see
+ * vector_avx512.c.
  */
 INLINE256 void rows8(const float *rows, const float *q, size_t dim, int pf, float *out)
 {
 	__m256 acc[8];
-	for (int b = 0; b < 8; b++)
-		acc[b] = _mm256_setzero_ps();
-	size_t i = 0;
-	for (; i + 8 <= dim; i += 8) {
-		__m256 qv = _mm256_loadu_ps(q + i);
-		if (pf && (i & 15) == 0)
-			for (int b = 0; b < 8; b++)
-				_mm_prefetch((const char *)(rows + (size_t)(b + 8) * dim + i),
-				             _MM_HINT_T1);
-		for (int b = 0; b < 8; b++)
-			acc[b] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows + (size_t)b * dim + i),
-			                         acc[b]);
-	}
-	if (i < dim) {
-		int rest = (int)(dim - i);
-		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest),
-		                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-		__m256 qv = _mm256_maskload_ps(q + i, m);
-		for (int b = 0; b < 8; b++)
-			acc[b] = _mm256_fmadd_ps(
-				qv, _mm256_maskload_ps(rows + (size_t)b * dim + i, m), acc[b]);
+	size_t full = dim & ~(size_t)7;
+	__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(dim - full)),
+	                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+	mem_vec_pf pfs = mem_vec_pf_start(rows, dim, pf, 8 * (dim / 8));
+	for (int b = 0; b < 8; b++) {
+		const float *row = rows + (size_t)b * dim;
+		__m256 a = _mm256_setzero_ps();
+		for (size_t i = 0; i < full; i += 8) {
+			mem_vec_pf_step(&pfs);
+			a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(row + i), a);
+		}
+		if (full < dim)
+			a = _mm256_fmadd_ps(_mm256_maskload_ps(q + full, m),
+			                    _mm256_maskload_ps(row + full, m), a);
+		acc[b] = a;
 	}
 	/* lanes i + 4: p[j] = [row j | row j + 4], four sums each */
 	__m256 p[4];

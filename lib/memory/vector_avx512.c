@@ -53,33 +53,32 @@ INLINE512 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
  * Eight rows against one query, reduced together. The transpose-add below
  * pairs the lanes exactly as _mm512_reduce_add_ps does (i + 8, i + 4, i + 2,
  * i + 1), so each score is bit-identical to tile(..., 1, 1, ...).
- * With pf, the next eight rows are prefetched into L2 (T1), not L1 (T0):
- * T0 prefetches hold L1 miss buffers until their lines arrive, which
- * throttled the stream to ~12 GB/s; into L2 it runs at about the speed of a
- * plain sequential read (docs/PERFORMANCE.md).
+ *
+ * The rows are read one after the other, in address order, each into its
+ * own accumulator (out-of-order execution overlaps the eight chains). With
+ * pf, the next eight rows are prefetched into L2 (T1), not L1 (T0): T0
+ * prefetches hold L1 miss buffers until their lines arrive, which throttled
+ * the stream to ~12 GB/s; the prefetches too go in address order, spread
+ * over the steps (mem_vec_pf). Reading the eight rows column by column (one
+ * 64-byte step of each row in turn) was 8-15 % slower.
  */
 INLINE512 void rows8(const float *rows, const float *q, size_t dim, int pf, float *out)
 {
 	__m512 acc[8];
-	for (int b = 0; b < 8; b++)
-		acc[b] = _mm512_setzero_ps();
-	size_t i = 0;
-	for (; i + 16 <= dim; i += 16) {
-		__m512 qv = _mm512_loadu_ps(q + i);
-		if (pf)
-			for (int b = 0; b < 8; b++)
-				_mm_prefetch((const char *)(rows + (size_t)(b + 8) * dim + i),
-				             _MM_HINT_T1);
-		for (int b = 0; b < 8; b++)
-			acc[b] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(rows + (size_t)b * dim + i),
-			                         acc[b]);
-	}
-	if (i < dim) {
-		__mmask16 m = (__mmask16)((1u << (dim - i)) - 1u);
-		__m512 qv = _mm512_maskz_loadu_ps(m, q + i);
-		for (int b = 0; b < 8; b++)
-			acc[b] = _mm512_fmadd_ps(
-				qv, _mm512_maskz_loadu_ps(m, rows + (size_t)b * dim + i), acc[b]);
+	size_t full = dim & ~(size_t)15;
+	__mmask16 m = (__mmask16)((1u << (dim - full)) - 1u);
+	mem_vec_pf pfs = mem_vec_pf_start(rows, dim, pf, 8 * (dim / 16));
+	for (int b = 0; b < 8; b++) {
+		const float *row = rows + (size_t)b * dim;
+		__m512 a = _mm512_setzero_ps();
+		for (size_t i = 0; i < full; i += 16) {
+			mem_vec_pf_step(&pfs);
+			a = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(row + i), a);
+		}
+		if (full < dim)
+			a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + full),
+			                    _mm512_maskz_loadu_ps(m, row + full), a);
+		acc[b] = a;
 	}
 	/* lanes i + 8: [row a halves | row b halves] */
 	__m512 s[4];
