@@ -40,6 +40,19 @@ typedef struct mem_vec_kernels {
 } mem_vec_kernels;
 
 /*
+ * Put before the short constant loops of the kernels (over the rows and
+ * queries of a tile): fully unrolled, their accumulators stay in registers;
+ * GCC -O2 otherwise keeps them in a stack array and loops over it.
+ */
+#if defined(__clang__)
+#define MEM_VEC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define MEM_VEC_UNROLL _Pragma("GCC unroll 16")
+#else
+#define MEM_VEC_UNROLL
+#endif
+
+/*
  * Software prefetch for the single-query kernels: while eight rows are
  * scored in steps, the next eight rows (which must exist) are prefetched into
  * L2, 64 bytes at a time in address order, spread evenly over the steps.

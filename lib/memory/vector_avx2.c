@@ -28,17 +28,17 @@ INLINE256 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
                     size_t ld)
 {
 	__m256 acc[4][4];
-	for (int a = 0; a < Q; a++)
-		for (int b = 0; b < R; b++)
+	MEM_VEC_UNROLL for (int a = 0; a < Q; a++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			acc[a][b] = _mm256_setzero_ps();
 	size_t i = 0;
 	for (; i + 8 <= dim; i += 8) {
 		__m256 rv[4];
-		for (int b = 0; b < R; b++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			rv[b] = _mm256_loadu_ps(rows + (size_t)b * dim + i);
-		for (int a = 0; a < Q; a++) {
+		MEM_VEC_UNROLL for (int a = 0; a < Q; a++) {
 			__m256 qv = _mm256_loadu_ps(qs + (size_t)a * dim + i);
-			for (int b = 0; b < R; b++)
+			MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 				acc[a][b] = _mm256_fmadd_ps(qv, rv[b], acc[a][b]);
 		}
 	}
@@ -47,16 +47,16 @@ INLINE256 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
 		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest),
 		                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 		__m256 rv[4];
-		for (int b = 0; b < R; b++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			rv[b] = _mm256_maskload_ps(rows + (size_t)b * dim + i, m);
-		for (int a = 0; a < Q; a++) {
+		MEM_VEC_UNROLL for (int a = 0; a < Q; a++) {
 			__m256 qv = _mm256_maskload_ps(qs + (size_t)a * dim + i, m);
-			for (int b = 0; b < R; b++)
+			MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 				acc[a][b] = _mm256_fmadd_ps(qv, rv[b], acc[a][b]);
 		}
 	}
-	for (int a = 0; a < Q; a++)
-		for (int b = 0; b < R; b++)
+	MEM_VEC_UNROLL for (int a = 0; a < Q; a++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			out[(size_t)a * ld + (size_t)b] = hsum(acc[a][b]);
 }
 
@@ -74,7 +74,7 @@ INLINE256 void rows8(const float *rows, const float *q, size_t dim, int pf, floa
 	__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(dim - full)),
 	                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 	mem_vec_pf pfs = mem_vec_pf_start(rows, dim, pf, 8 * (dim / 8));
-	for (int b = 0; b < 8; b++) {
+	MEM_VEC_UNROLL for (int b = 0; b < 8; b++) {
 		const float *row = rows + (size_t)b * dim;
 		__m256 a = _mm256_setzero_ps();
 		for (size_t i = 0; i < full; i += 8) {
@@ -88,12 +88,12 @@ INLINE256 void rows8(const float *rows, const float *q, size_t dim, int pf, floa
 	}
 	/* lanes i + 4: p[j] = [row j | row j + 4], four sums each */
 	__m256 p[4];
-	for (int j = 0; j < 4; j++)
+	MEM_VEC_UNROLL for (int j = 0; j < 4; j++)
 		p[j] = _mm256_add_ps(_mm256_permute2f128_ps(acc[j], acc[j + 4], 0x20),
 		                     _mm256_permute2f128_ps(acc[j], acc[j + 4], 0x31));
 	/* lanes i + 2: e[0] = [row 0 (2), row 1 (2) | row 4, row 5], e[1] rows 2, 3 | 6, 7 */
 	__m256 e[2];
-	for (int j = 0; j < 2; j++)
+	MEM_VEC_UNROLL for (int j = 0; j < 2; j++)
 		e[j] = _mm256_add_ps(
 			_mm256_shuffle_ps(p[2 * j], p[2 * j + 1], _MM_SHUFFLE(1, 0, 1, 0)),
 			_mm256_shuffle_ps(p[2 * j], p[2 * j + 1], _MM_SHUFFLE(3, 2, 3, 2)));
@@ -140,18 +140,18 @@ T256 static void avx2_dot_tile(const float *rows, size_t nrows, const float *que
 INLINE256 void rows_i8(const int8_t *rows, const int8_t *query, size_t dim, int R, int32_t *out)
 {
 	__m256i acc[4];
-	for (int b = 0; b < R; b++)
+	MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 		acc[b] = _mm256_setzero_si256();
 	size_t i = 0;
 	for (; i + 16 <= dim; i += 16) {
 		__m256i qv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(query + i)));
-		for (int b = 0; b < R; b++) {
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++) {
 			__m256i rv = _mm256_cvtepi8_epi16(
 				_mm_loadu_si128((const __m128i *)(rows + (size_t)b * dim + i)));
 			acc[b] = _mm256_add_epi32(acc[b], _mm256_madd_epi16(qv, rv));
 		}
 	}
-	for (int b = 0; b < R; b++) {
+	MEM_VEC_UNROLL for (int b = 0; b < R; b++) {
 		__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc[b]),
 		                          _mm256_extracti128_si256(acc[b], 1));
 		s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));

@@ -19,33 +19,33 @@ INLINE512 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
                     size_t ld)
 {
 	__m512 acc[4][4];
-	for (int a = 0; a < Q; a++)
-		for (int b = 0; b < R; b++)
+	MEM_VEC_UNROLL for (int a = 0; a < Q; a++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			acc[a][b] = _mm512_setzero_ps();
 	size_t i = 0;
 	for (; i + 16 <= dim; i += 16) {
 		__m512 rv[4];
-		for (int b = 0; b < R; b++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			rv[b] = _mm512_loadu_ps(rows + (size_t)b * dim + i);
-		for (int a = 0; a < Q; a++) {
+		MEM_VEC_UNROLL for (int a = 0; a < Q; a++) {
 			__m512 qv = _mm512_loadu_ps(qs + (size_t)a * dim + i);
-			for (int b = 0; b < R; b++)
+			MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 				acc[a][b] = _mm512_fmadd_ps(qv, rv[b], acc[a][b]);
 		}
 	}
 	if (i < dim) {
 		__mmask16 m = (__mmask16)((1u << (dim - i)) - 1u);
 		__m512 rv[4];
-		for (int b = 0; b < R; b++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			rv[b] = _mm512_maskz_loadu_ps(m, rows + (size_t)b * dim + i);
-		for (int a = 0; a < Q; a++) {
+		MEM_VEC_UNROLL for (int a = 0; a < Q; a++) {
 			__m512 qv = _mm512_maskz_loadu_ps(m, qs + (size_t)a * dim + i);
-			for (int b = 0; b < R; b++)
+			MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 				acc[a][b] = _mm512_fmadd_ps(qv, rv[b], acc[a][b]);
 		}
 	}
-	for (int a = 0; a < Q; a++)
-		for (int b = 0; b < R; b++)
+	MEM_VEC_UNROLL for (int a = 0; a < Q; a++)
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 			out[(size_t)a * ld + (size_t)b] = _mm512_reduce_add_ps(acc[a][b]);
 }
 
@@ -68,7 +68,7 @@ INLINE512 void rows8(const float *rows, const float *q, size_t dim, int pf, floa
 	size_t full = dim & ~(size_t)15;
 	__mmask16 m = (__mmask16)((1u << (dim - full)) - 1u);
 	mem_vec_pf pfs = mem_vec_pf_start(rows, dim, pf, 8 * (dim / 16));
-	for (int b = 0; b < 8; b++) {
+	MEM_VEC_UNROLL for (int b = 0; b < 8; b++) {
 		const float *row = rows + (size_t)b * dim;
 		__m512 a = _mm512_setzero_ps();
 		for (size_t i = 0; i < full; i += 16) {
@@ -82,13 +82,13 @@ INLINE512 void rows8(const float *rows, const float *q, size_t dim, int pf, floa
 	}
 	/* lanes i + 8: [row a halves | row b halves] */
 	__m512 s[4];
-	for (int p = 0; p < 4; p++)
+	MEM_VEC_UNROLL for (int p = 0; p < 4; p++)
 		s[p] = _mm512_add_ps(
 			_mm512_shuffle_f32x4(acc[2 * p], acc[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
 			_mm512_shuffle_f32x4(acc[2 * p], acc[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
 	/* lanes i + 4: one 128-bit block per row, rows 0-3 and rows 4-7 */
 	__m512 t[2];
-	for (int p = 0; p < 2; p++)
+	MEM_VEC_UNROLL for (int p = 0; p < 2; p++)
 		t[p] = _mm512_add_ps(
 			_mm512_shuffle_f32x4(s[2 * p], s[2 * p + 1], _MM_SHUFFLE(2, 0, 2, 0)),
 			_mm512_shuffle_f32x4(s[2 * p], s[2 * p + 1], _MM_SHUFFLE(3, 1, 3, 1)));
@@ -139,18 +139,18 @@ T512 static void avx512_dot_tile(const float *rows, size_t nrows, const float *q
 INLINE512 void rows_i8(const int8_t *rows, const int8_t *query, size_t dim, int R, int32_t *out)
 {
 	__m512i acc[4];
-	for (int b = 0; b < R; b++)
+	MEM_VEC_UNROLL for (int b = 0; b < R; b++)
 		acc[b] = _mm512_setzero_si512();
 	size_t i = 0;
 	for (; i + 16 <= dim; i += 16) {
 		__m512i qv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(query + i)));
-		for (int b = 0; b < R; b++) {
+		MEM_VEC_UNROLL for (int b = 0; b < R; b++) {
 			__m512i rv = _mm512_cvtepi8_epi32(
 				_mm_loadu_si128((const __m128i *)(rows + (size_t)b * dim + i)));
 			acc[b] = _mm512_add_epi32(acc[b], _mm512_mullo_epi32(qv, rv));
 		}
 	}
-	for (int b = 0; b < R; b++) {
+	MEM_VEC_UNROLL for (int b = 0; b < R; b++) {
 		int32_t sum = _mm512_reduce_add_epi32(acc[b]);
 		for (size_t j = i; j < dim; j++)
 			sum += (int32_t)rows[(size_t)b * dim + j] * (int32_t)query[j];
