@@ -64,21 +64,19 @@ INLINE256 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
  * Eight rows against one query, reduced together. The adds pair the lanes
  * exactly as hsum does (i + 4, then i + 2, then i + 1), so each score is
  * bit-identical to tile(..., 1, 1, ...). Rows in address order, one
- * accumulator each, prefetch of the next eight into L2 with pf: see
- * vector_avx512.c.
+ * accumulator each, a prefetch where a page starts: see vector_avx512.c.
  */
-INLINE256 void rows8(const float *rows, const float *q, size_t dim, int pf, float *out)
+INLINE256 void rows8(const float *rows, const float *q, size_t dim, float *out)
 {
 	__m256 acc[8];
 	size_t full = dim & ~(size_t)7;
 	__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(dim - full)),
 	                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-	mem_vec_pf pfs = mem_vec_pf_start(rows, dim, pf, 8 * (dim / 8));
 	MEM_VEC_UNROLL for (int b = 0; b < 8; b++) {
 		const float *row = rows + (size_t)b * dim;
 		__m256 a = _mm256_setzero_ps();
 		for (size_t i = 0; i < full; i += 8) {
-			mem_vec_pf_step(&pfs);
+			mem_vec_pf_page(row + i, 32);
 			a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(row + i), a);
 		}
 		if (full < dim)
@@ -125,10 +123,8 @@ T256 static void avx2_dot_tile(const float *rows, size_t nrows, const float *que
 	for (; q < nq; q++) {
 		const float *qs = queries + q * dim;
 		size_t r = 0;
-		for (; r + 16 <= nrows; r += 8)
-			rows8(rows + r * dim, qs, dim, 1, out + q * ld + r);
 		for (; r + 8 <= nrows; r += 8)
-			rows8(rows + r * dim, qs, dim, 0, out + q * ld + r);
+			rows8(rows + r * dim, qs, dim, out + q * ld + r);
 		for (; r + 4 <= nrows; r += 4)
 			tile(rows + r * dim, qs, dim, 1, 4, out + q * ld + r, ld);
 		for (; r < nrows; r++)

@@ -55,24 +55,21 @@ INLINE512 void tile(const float *rows, const float *qs, size_t dim, int Q, int R
  * i + 1), so each score is bit-identical to tile(..., 1, 1, ...).
  *
  * The rows are read one after the other, in address order, each into its
- * own accumulator (out-of-order execution overlaps the eight chains). With
- * pf, the next eight rows are prefetched into L2 (T1), not L1 (T0): T0
- * prefetches hold L1 miss buffers until their lines arrive, which throttled
- * the stream to ~12 GB/s; the prefetches too go in address order, spread
- * over the steps (mem_vec_pf). Reading the eight rows column by column (one
- * 64-byte step of each row in turn) was 8-15 % slower.
+ * own accumulator (out-of-order execution overlaps the eight chains), with a
+ * prefetch where a page starts (mem_vec_pf_page). Reading them column by
+ * column (one 64-byte step of each row in turn) needed a prefetch of every
+ * line and ran at 0.95-1.1 x the bench's sequential read, ~0.75 x now.
  */
-INLINE512 void rows8(const float *rows, const float *q, size_t dim, int pf, float *out)
+INLINE512 void rows8(const float *rows, const float *q, size_t dim, float *out)
 {
 	__m512 acc[8];
 	size_t full = dim & ~(size_t)15;
 	__mmask16 m = (__mmask16)((1u << (dim - full)) - 1u);
-	mem_vec_pf pfs = mem_vec_pf_start(rows, dim, pf, 8 * (dim / 16));
 	MEM_VEC_UNROLL for (int b = 0; b < 8; b++) {
 		const float *row = rows + (size_t)b * dim;
 		__m512 a = _mm512_setzero_ps();
 		for (size_t i = 0; i < full; i += 16) {
-			mem_vec_pf_step(&pfs);
+			mem_vec_pf_page(row + i, 64);
 			a = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(row + i), a);
 		}
 		if (full < dim)
@@ -124,10 +121,8 @@ T512 static void avx512_dot_tile(const float *rows, size_t nrows, const float *q
 	for (; q < nq; q++) {
 		const float *qs = queries + q * dim;
 		size_t r = 0;
-		for (; r + 16 <= nrows; r += 8)
-			rows8(rows + r * dim, qs, dim, 1, out + q * ld + r);
 		for (; r + 8 <= nrows; r += 8)
-			rows8(rows + r * dim, qs, dim, 0, out + q * ld + r);
+			rows8(rows + r * dim, qs, dim, out + q * ld + r);
 		for (; r + 4 <= nrows; r += 4)
 			tile(rows + r * dim, qs, dim, 1, 4, out + q * ld + r, ld);
 		for (; r < nrows; r++)

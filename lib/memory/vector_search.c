@@ -11,8 +11,8 @@
 #include "vector.h"
 
 #define ROW_BLOCK 256      /* most rows scored per kernel call (batch, int8) */
-/* Rows per kernel call for a single float32 query: the kernel prefetches
- * only inside its rows, so each call starts cold; 2048 scores are 8 KiB. */
+/* Rows per kernel call for a single float32 query (fewer calls and filter
+ * passes than ROW_BLOCK; 2048 scores are 8 KiB). */
 #define SINGLE_BLOCK 2048
 #define QUERY_GROUP 64     /* queries sharing one pass over the matrix (batch) */
 
