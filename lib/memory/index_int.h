@@ -49,6 +49,10 @@ int ix_append(mem_index *ix, uint64_t id, unsigned int slot, unsigned int layer,
               const float *vec, const mem_words_key *words);
 /* Whether a model name is the hashing embedder's ("hash-<dim>"). */
 bool ix_model_hashed(const char *model);
+/* The index, loaded and for the embedder's current model (index.c). */
+int ix_ensure(struct cog_memory *m);
+/* Whether a row was switched off (forgotten, replaced). */
+bool ix_row_dead(const mem_index *ix, size_t row);
 /* The layer's index 0..3, or -1 for anything but one layer bit. */
 int ix_layer_index(unsigned int layer);
 
