@@ -153,15 +153,11 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-typedef struct words_acc {
-	uint64_t *v, local[128];
-	size_t n, cap;
-	bool failed;
-} words_acc;
-
+/* One FNV-1a hash per word, in a local array that doubles on the heap only
+ * for long texts: no allocation per word. */
 static int acc_word(const char *word, size_t len, void *user_data)
 {
-	words_acc *w = user_data;
+	mem_words *w = user_data;
 	if (w->n == w->cap) {
 		uint64_t *v = cog_malloc(2 * w->cap * sizeof(uint64_t));
 		if (!v) {
@@ -174,7 +170,7 @@ static int acc_word(const char *word, size_t len, void *user_data)
 		w->v = v;
 		w->cap *= 2;
 	}
-	uint64_t h = UINT64_C(14695981039346656037);  /* FNV-1a */
+	uint64_t h = UINT64_C(14695981039346656037);
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)word[i]) * UINT64_C(1099511628211);
 	w->v[w->n++] = h;
@@ -203,6 +199,47 @@ static void sort_u64(uint64_t *v, size_t n)
 	}
 }
 
+int mem_words_sorted(const char *text, size_t len, mem_words *w)
+{
+	w->v = w->local;
+	w->n = 0;
+	w->cap = COG_ARRAY_LEN(w->local);
+	w->failed = false;
+	cog_text_words(text, len, acc_word, w);
+	if (w->failed) {
+		mem_words_dispose(w);
+		return cog__oom("memory: words");
+	}
+	sort_u64(w->v, w->n);
+	return COG_OK;
+}
+
+void mem_words_dispose(mem_words *w)
+{
+	if (w->v != w->local)
+		cog_free(w->v);
+	w->v = w->local;
+	w->n = 0;
+}
+
+double mem_words_jaccard(const mem_words *a, const mem_words *b)
+{
+	size_t i = 0, j = 0, both = 0;
+	while (i < a->n && j < b->n) {
+		if (a->v[i] == b->v[j]) {
+			both++;
+			i++;
+			j++;
+		} else if (a->v[i] < b->v[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	size_t any = a->n + b->n - both;
+	return any ? (double)both / (double)any : 1.0;
+}
+
 /* The k-th occurrence (0-based) of a word. */
 static uint64_t occurrence(uint64_t word, size_t k)
 {
@@ -217,16 +254,14 @@ static uint64_t finish(uint64_t sum, size_t count)
 
 int mem_words_key_of(const char *text, size_t len, bool hashed, mem_words_key *out)
 {
-	words_acc w = { .n = 0, .cap = COG_ARRAY_LEN(w.local), .failed = false };
-	w.v = w.local;
+	mem_words w;
 	out->key = 0;
 	out->count = 0;
 	out->ndel = 0;
 	out->hashed = hashed;
-	cog_text_words(text, len, acc_word, &w);
-	if (w.failed)
-		return cog__oom("near-duplicate index: words");
-	sort_u64(w.v, w.n);
+	int rc = mem_words_sorted(text, len, &w);
+	if (rc)
+		return rc;
 	/* the sum, then each distinct word's last occurrence taken out */
 	uint64_t sum = 0;
 	for (size_t i = 0, k = 0; i < w.n; i++) {
@@ -241,8 +276,7 @@ int mem_words_key_of(const char *text, size_t len, bool hashed, mem_words_key *o
 			if (i + 1 == w.n || w.v[i + 1] != w.v[i])
 				out->del[out->ndel++] = finish(sum - occurrence(w.v[i], k), w.n - 1);
 		}
-	if (w.v != w.local)
-		cog_free(w.v);
+	mem_words_dispose(&w);
 	return COG_OK;
 }
 

@@ -164,6 +164,18 @@ int mem_lsh_query(mem_lsh *l, const float *unit_vec, const uint32_t **rows, size
 
 /* ---- the word multisets of hashing-embedder rows (dedupe_hash.c) ---- */
 
+/* A text's words (cog_text_words) as sorted 64-bit hashes, repeats kept:
+ * v points at local for the usual few dozen words. */
+typedef struct mem_words {
+	uint64_t *v, local[128];
+	size_t n, cap;
+	bool failed;
+} mem_words;
+int mem_words_sorted(const char *text, size_t len, mem_words *w);
+void mem_words_dispose(mem_words *w);
+/* Multiset Jaccard similarity of two sorted word lists (1 when both empty). */
+double mem_words_jaccard(const mem_words *a, const mem_words *b);
+
 /* A text's word multiset (cog_text_words) as one key, a sum of one hash
  * per word occurrence, and for texts of at most MEM_WORDS_DEL_MAX words the
  * keys of the multisets one word shorter (one per distinct word); hashed:

@@ -91,85 +91,25 @@ static int merge_metadata(const char *old, const char *add, char **out)
 
 /* ---- the lexical check of hashing embeddings ---- */
 
-/* Word hashes, grown by doubling from a local array: no allocation per word. */
-typedef struct word_set {
-	uint64_t *v, local[64];
-	size_t n, cap;
-	bool failed;
-} word_set;
-
-static int add_word(const char *word, size_t len, void *user_data)
-{
-	word_set *w = user_data;
-	if (w->n == w->cap) {
-		uint64_t *v = cog_malloc(2 * w->cap * sizeof(uint64_t));
-		if (!v) {
-			w->failed = true;
-			return 1;
-		}
-		memcpy(v, w->v, w->n * sizeof(uint64_t));
-		if (w->v != w->local)
-			cog_free(w->v);
-		w->v = v;
-		w->cap *= 2;
-	}
-	uint64_t h = UINT64_C(14695981039346656037);  /* FNV-1a */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)word[i]) * UINT64_C(1099511628211);
-	w->v[w->n++] = h;
-	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static int words_of(const char *text, size_t len, word_set *w)
-{
-	w->v = w->local;
-	w->n = 0;
-	w->cap = COG_ARRAY_LEN(w->local);
-	w->failed = false;
-	cog_text_words(text, len, add_word, w);
-	if (w->failed)
-		return cog__oom(fn);
-	qsort(w->v, w->n, sizeof(uint64_t), cmp_u64);
-	return COG_OK;
-}
-
 /* Whether the (lower-cased) word multisets of a and b have a Jaccard
  * similarity of at least threshold: the hashing embedder's vectors of texts
  * a short word apart can collide above the cosine threshold. */
 static int same_words(const char *a, size_t alen, const char *b, size_t blen,
                       double threshold, bool *same)
 {
-	word_set x, y;
-	int rc = words_of(a, alen, &x);
-	if (!rc)
-		rc = words_of(b, blen, &y);
-	else
-		y.v = y.local;
-	size_t i = 0, j = 0, both = 0;
-	while (!rc && i < x.n && j < y.n) {
-		if (x.v[i] == y.v[j]) {
-			both++;
-			i++;
-			j++;
-		} else if (x.v[i] < y.v[j]) {
-			i++;
-		} else {
-			j++;
-		}
+	mem_words x, y;
+	*same = false;
+	int rc = mem_words_sorted(a, alen, &x);
+	if (rc)
+		return rc;
+	if ((rc = mem_words_sorted(b, blen, &y))) {
+		mem_words_dispose(&x);
+		return rc;
 	}
-	size_t any = x.n + y.n - both;
-	*same = !rc && (any == 0 || (double)both / (double)any >= threshold - 1e-9);
-	if (x.v != x.local)
-		cog_free(x.v);
-	if (y.v != y.local)
-		cog_free(y.v);
-	return rc;
+	*same = mem_words_jaccard(&x, &y) >= threshold - 1e-9;
+	mem_words_dispose(&x);
+	mem_words_dispose(&y);
+	return COG_OK;
 }
 
 /* Merge the put into memory `id`: COG_MEMORY_MERGED, 0 when it turned out
