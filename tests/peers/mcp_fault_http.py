@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""A streamable-HTTP MCP server that misbehaves on demand (python3 stdlib only).
+
+The faults the reference servers do not produce when asked: a GET stream that
+drops, a request's event stream that drops before its answer, a bearer token
+it requires, a session that expires. Listens on 127.0.0.1:$PORT, path /mcp.
+
+What it serves: initialize (a JSON answer with an mcp-session-id header),
+tools/list (one tool, "echo") and tools/call of "echo" (a JSON answer, unless a
+fault says otherwise); notifications and responses get 202; DELETE ends the
+session. On the GET stream it sends notifications/message events whose data is
+"tick-NNN" (NNN from 001), each with id "g<N>", then keeps the stream open with
+comments until the client goes.
+
+Flags:
+  --drop-get-after N        each GET stream sends at most N events ("retry:
+                            100"), then drops the connection (a chunked body
+                            cut short); a GET with Last-Event-ID: g<K> goes on
+                            from event K+1. 2*N events in all (--ticks T
+                            changes that).
+  --drop-post-before-answer a tools/call is answered with an event stream that
+                            sends a priming event (id "p<n>-0", retry: 100)
+                            and drops; a GET with Last-Event-ID: p<n>-0 gets
+                            the answer (id "p<n>-1") and ends.
+  --require-bearer TOKEN    401 for requests without "Authorization: Bearer
+                            TOKEN".
+  --expire-session          the session expires at the second tools/call: 404
+                            for it and every request after (the first call and
+                            the tools/list a client may send with it work).
+
+GET /stats (no token needed) reports what it saw, as JSON: "authorization"
+(the Authorization values of POSTs), "last_event_ids" (the Last-Event-ID of
+GETs), "deletes", "get_streams", "posts", "session".
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ARGS = None
+LOCK = threading.Lock()
+STATS = {"authorization": [], "last_event_ids": [], "deletes": 0,
+         "get_streams": 0, "posts": 0, "session": None}
+STATE = {"expired": False, "post_streams": {}, "post_count": 0}
+
+ECHO_TOOL = {
+    "name": "echo",
+    "description": "Echoes back the input",
+    "inputSchema": {"type": "object",
+                    "properties": {"message": {"type": "string"}},
+                    "required": ["message"]},
+}
+
+
+def tick_event(n):
+    msg = {"jsonrpc": "2.0", "method": "notifications/message",
+           "params": {"level": "info", "logger": "fault",
+                      "data": "tick-%03d" % n}}
+    return "id: g%d\nretry: 100\ndata: %s\n\n" % (n, json.dumps(msg))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("fault-http: " + (fmt % args) + "\n")
+
+    # ---- helpers ----
+    def reply(self, status, body=b"", ctype="application/json", headers=None):
+        self.send_response(status)
+        if body:
+            self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def reply_json(self, obj, headers=None):
+        self.reply(200, json.dumps(obj).encode(), headers=headers)
+
+    def start_stream(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+
+    def chunk(self, text):
+        data = text.encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def drop(self):
+        """Cut the connection without the last chunk: a broken stream."""
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            self.connection.shutdown(2)
+        except OSError:
+            pass
+
+    def authorized(self):
+        if not ARGS.require_bearer:
+            return True
+        if self.headers.get("Authorization") == "Bearer " + ARGS.require_bearer:
+            return True
+        self.reply(401, b'{"error":"missing or wrong bearer token"}')
+        return False
+
+    def session_ok(self):
+        with LOCK:
+            expired = STATE["expired"]
+            sid = STATS["session"]
+        if expired:
+            self.reply(404, b'{"jsonrpc":"2.0","error":{"code":-32001,'
+                            b'"message":"Session not found"},"id":null}')
+            return False
+        if sid and self.headers.get("mcp-session-id") != sid:
+            self.reply(400, b'{"error":"bad or missing mcp-session-id"}')
+            return False
+        return True
+
+    # ---- POST ----
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        with LOCK:
+            STATS["posts"] += 1
+            STATS["authorization"].append(self.headers.get("Authorization"))
+        if not self.authorized():
+            return
+        try:
+            msg = json.loads(body)
+        except ValueError:
+            self.reply(400, b'{"error":"not JSON"}')
+            return
+        method = msg.get("method")
+        if method == "initialize":
+            sid = str(uuid.uuid4())
+            with LOCK:
+                STATS["session"] = sid
+            result = {"protocolVersion": msg["params"]["protocolVersion"],
+                      "capabilities": {"tools": {}, "logging": {}},
+                      "serverInfo": {"name": "mcp-fault-http", "version": "1"}}
+            self.reply_json({"jsonrpc": "2.0", "id": msg["id"], "result": result},
+                            headers={"mcp-session-id": sid})
+            return
+        if not self.session_ok():
+            return
+        if "id" not in msg or method is None:
+            self.reply(202)
+            return
+        if method == "tools/list":
+            self.reply_json({"jsonrpc": "2.0", "id": msg["id"],
+                             "result": {"tools": [ECHO_TOOL]}})
+        elif method == "tools/call":
+            self.tools_call(msg)
+        elif method == "ping":
+            self.reply_json({"jsonrpc": "2.0", "id": msg["id"], "result": {}})
+        else:
+            self.reply_json({"jsonrpc": "2.0", "id": msg["id"], "error":
+                             {"code": -32601, "message": "method not found"}})
+
+    def tools_call(self, msg):
+        text = (msg.get("params", {}).get("arguments") or {}).get("message", "")
+        answer = {"jsonrpc": "2.0", "id": msg["id"],
+                  "result": {"content": [{"type": "text", "text": "Echo: " + text}]}}
+        with LOCK:
+            STATE["post_count"] += 1
+            n = STATE["post_count"]
+            if ARGS.expire_session and n >= 2:
+                STATE["expired"] = True
+        if not self.session_ok():
+            return
+        if not ARGS.drop_post_before_answer:
+            self.reply_json(answer)
+            return
+        prime = "p%d-0" % n
+        with LOCK:
+            STATE["post_streams"][prime] = "id: p%d-1\ndata: %s\n\n" % (n, json.dumps(answer))
+        self.start_stream()
+        self.chunk("id: %s\nretry: 100\ndata:\n\n" % prime)
+        time.sleep(0.05)
+        self.drop()
+
+    # ---- GET ----
+    def do_GET(self):
+        if self.path == "/stats":
+            with LOCK:
+                self.reply_json(STATS)
+            return
+        if self.path != "/mcp":
+            self.reply(404, b'{"error":"not found"}')
+            return
+        last = self.headers.get("Last-Event-ID")
+        with LOCK:
+            STATS["get_streams"] += 1
+            STATS["last_event_ids"].append(last)
+        if not self.authorized() or not self.session_ok():
+            return
+        if "text/event-stream" not in (self.headers.get("Accept") or ""):
+            self.reply(406, b'{"error":"Accept must include text/event-stream"}')
+            return
+        with LOCK:
+            replay = STATE["post_streams"].pop(last, None) if last else None
+        self.start_stream()
+        try:
+            if replay is not None:
+                self.chunk(replay)
+                self.chunk("")  # the last chunk: the stream ends
+                return
+            self.get_stream(last)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def get_stream(self, last):
+        first = 1
+        if last and last.startswith("g") and last[1:].isdigit():
+            first = int(last[1:]) + 1
+        per = ARGS.drop_get_after
+        total = ARGS.ticks if ARGS.ticks else (2 * per if per else 3)
+        n = first
+        sent = 0
+        while n <= total and not (per and sent >= per):
+            self.chunk(tick_event(n))
+            n += 1
+            sent += 1
+            time.sleep(0.02)
+        if per and sent >= per and n <= total:
+            self.drop()
+            return
+        while True:  # idle until the client goes
+            self.chunk(": keep-alive\n\n")
+            time.sleep(0.2)
+
+    # ---- DELETE ----
+    def do_DELETE(self):
+        with LOCK:
+            STATS["deletes"] += 1
+        if not self.authorized() or not self.session_ok():
+            return
+        with LOCK:
+            STATE["expired"] = True
+        self.reply(200)
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--drop-get-after", type=int, default=0)
+    p.add_argument("--ticks", type=int, default=0)
+    p.add_argument("--drop-post-before-answer", action="store_true")
+    p.add_argument("--require-bearer")
+    p.add_argument("--expire-session", action="store_true")
+    ARGS = p.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
