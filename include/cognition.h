@@ -14,5 +14,6 @@
 #include "cognition/llm.h"
 #include "cognition/memory.h"
 #include "cognition/plan.h"
+#include "cognition/mcp.h"
 
 #endif /* COGNITION_H */

@@ -1,0 +1,181 @@
+/*
+ * Reading what an MCP server sends back over HTTP, as it arrives: a JSON
+ * body (one message or a batch) or a text/event-stream whose events carry
+ * one message each. The first non-blank byte decides: '{' or '[' is JSON,
+ * anything else an event stream (servers answer with either, whatever
+ * Content-Type says). Messages go to mcp_receive(); the reader notes when
+ * the response it waits for went by, and may end the transfer then.
+ */
+#include <string.h>
+
+#include "http_int.h"
+
+/* Whether msg (or, for a batch, one of its members) is the response to
+ * request id. */
+static bool is_response_to(const cJSON *msg, int64_t id)
+{
+	if (cJSON_IsArray(msg)) {
+		const cJSON *item;
+		cJSON_ArrayForEach(item, msg)
+			if (is_response_to(item, id))
+				return true;
+		return false;
+	}
+	const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (!cJSON_IsNumber(mid) || mid->valuedouble != (double)id)
+		return false;
+	return cJSON_HasObjectItem(msg, "result") || cJSON_HasObjectItem(msg, "error");
+}
+
+/* Parse text[0..len) as exactly one JSON value; NULL when it is not. */
+static cJSON *parse_exact(const char *text, size_t len)
+{
+	const char *end = NULL;
+	cJSON *msg = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!msg)
+		return NULL;
+	size_t used = (size_t)(end - text);
+	while (used < len && strchr(" \t\r\n", text[used]) && text[used])
+		used++;
+	if (used < len) {
+		cJSON_Delete(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* One message: to mcp_receive(); a stop of the transfer once the
+ * awaited response went by, when asked. */
+static int reader_message(mcp_http_reader *r, const char *text, size_t len)
+{
+	cog_mcp *m = r->h->m;
+	cJSON *msg = parse_exact(text, len);
+	if (!msg) {
+		/* Logs it with its start; the stream goes on. */
+		(void)mcp_receive_text(m, text, len);
+		return 0;
+	}
+	if (r->want && !r->answered && is_response_to(msg, r->id))
+		r->answered = true;
+	(void)mcp_receive(m, msg);
+	if (r->answered && r->stop_when_answered) {
+		r->stopped = true;
+		return COG_ECANCELED;
+	}
+	return 0;
+}
+
+static int on_event(const char *type, const char *data, size_t data_len,
+                    const char *id, void *user_data)
+{
+	mcp_http_reader *r = user_data;
+	(void)id; /* the reader keeps the last one */
+	/* Servers send events without data to prime a stream (its first id)
+	 * and may use other event types for things that are not messages. */
+	if (data_len == 0 || strcmp(type, "message") != 0)
+		return 0;
+	r->events++;
+	return reader_message(r, data, data_len);
+}
+
+void mcp_http_reader_init(mcp_http_reader *r, mcp_http *h, int64_t id, bool want)
+{
+	memset(r, 0, sizeof(*r));
+	r->h = h;
+	r->id = id;
+	r->want = want;
+	llm_sse_init(&r->sse, on_event, r);
+	r->sse.max_line = h->m->cfg.max_message_bytes;
+}
+
+void mcp_http_reader_reset(mcp_http_reader *r)
+{
+	/* The last event id and retry: outlive a stream (they are what the
+	 * next one resumes from). */
+	cog_buf id = r->sse.id;
+	long retry = r->sse.retry_ms;
+	r->sse.id = (cog_buf)COG_BUF_INIT;
+	llm_sse_dispose(&r->sse);
+	llm_sse_init(&r->sse, on_event, r);
+	r->sse.max_line = r->h->m->cfg.max_message_bytes;
+	r->sse.id = id;
+	r->sse.retry_ms = retry;
+	cog_buf_clear(&r->json);
+	r->mode = MCP_BODY_UNKNOWN;
+	r->head_len = 0;
+	r->head[0] = '\0';
+	r->stopped = false;
+	r->events = 0;
+	r->bytes = 0;
+}
+
+void mcp_http_reader_dispose(mcp_http_reader *r)
+{
+	llm_sse_dispose(&r->sse);
+	cog_buf_dispose(&r->json);
+}
+
+int mcp_http_on_chunk(const char *data, size_t len, void *user_data)
+{
+	mcp_http_reader *r = user_data;
+	cog_mcp *m = r->h->m;
+	r->bytes += len;
+	if (r->head_len < MCP_HTTP_HEAD_MAX) {
+		size_t n = MCP_HTTP_HEAD_MAX - r->head_len;
+		n = n < len ? n : len;
+		memcpy(r->head + r->head_len, data, n);
+		r->head_len += n;
+		r->head[r->head_len] = '\0';
+	}
+	if (r->mode == MCP_BODY_UNKNOWN) {
+		size_t skip = 0;
+		while (skip < len && strchr(" \t\r\n", data[skip]) && data[skip])
+			skip++;
+		if (skip == len)
+			return 0;
+		data += skip;
+		len -= skip;
+		r->mode = data[0] == '{' || data[0] == '[' ? MCP_BODY_JSON : MCP_BODY_SSE;
+		if (r->mode == MCP_BODY_SSE && r->on_get_stream) {
+			pthread_mutex_lock(&r->h->lock);
+			r->h->get_open = true;
+			pthread_mutex_unlock(&r->h->lock);
+		}
+	}
+	if (r->mode == MCP_BODY_SSE)
+		return llm_sse_feed(&r->sse, data, len);
+	if (r->json.len + len > m->cfg.max_message_bytes)
+		return cog__error(COG_ERANGE, "mcp \"%s\": the server's JSON answer is "
+		                  "longer than max_message_bytes (%zu)", m->cfg.name,
+		                  m->cfg.max_message_bytes);
+	return cog_buf_put(&r->json, data, len);
+}
+
+int mcp_http_reader_finish_json(mcp_http_reader *r)
+{
+	if (r->mode != MCP_BODY_JSON)
+		return 0;
+	cog_mcp *m = r->h->m;
+	cJSON *msg = parse_exact(r->json.ptr, r->json.len);
+	if (!msg) {
+		char url[512];
+		mcp_http_url_for_message(r->h, url, sizeof(url));
+		return cog__error(COG_EPROTO, "mcp \"%s\": %s answered with a body that "
+		                  "is not one JSON value: %.80s", m->cfg.name, url,
+		                  r->head);
+	}
+	if (r->want && !r->answered && is_response_to(msg, r->id))
+		r->answered = true;
+	(void)mcp_receive(m, msg);
+	return 0;
+}
+
+const char *mcp_http_reader_last_id(const mcp_http_reader *r)
+{
+	return r->sse.id.len ? r->sse.id.ptr : NULL;
+}
+
+long mcp_http_reader_retry(const mcp_http_reader *r)
+{
+	return r->sse.retry_ms;
+}

@@ -1,0 +1,54 @@
+/*
+ * What the tool files of lib/mcp share (tools.c, tools_schema.c,
+ * tools_define.c, tools_refresh.c). Private to them.
+ */
+#ifndef COG_MCP_TOOLS_INT_H
+#define COG_MCP_TOOLS_INT_H
+
+#include "cognition/schema.h"
+#include "mcp_int.h"
+
+/* tools/list, every page, allowed tools only (objects with a name). */
+int mcp_tools_fetch(cog_mcp *m, cJSON **tools);
+/* Replace m->tools (caller holds tools_lock); takes `tools`. */
+void mcp_tools_store_locked(cog_mcp *m, cJSON *tools);
+/* tools/call of `tool`: *result_out gets the CallToolResult whenever the
+ * server answered one with a content array; isError: COG_EUSER and
+ * *error_text the text (cog_malloc'd). Messages without a prefix. */
+int mcp_tools_call(cog_mcp *m, const char *tool, const char *arguments_json,
+                   unsigned int timeout_ms, cJSON **result_out, char **error_text);
+/* The text items of a result joined, cut to ~1 KiB (cog_malloc'd). */
+char *mcp_tools_error_text(const cJSON *result);
+
+/* Compiled outputSchemas, one per (connection, tool, schema text), kept
+ * until mcp_schema_cache_purge(); counted references so that a purge
+ * during a validation is harmless. */
+typedef struct mcp_schema_ref mcp_schema_ref;
+int mcp_schema_cache_get(cog_mcp *m, const char *tool, const char *schema_text,
+                         mcp_schema_ref **out);
+const cog_schema *mcp_schema_ref_schema(const mcp_schema_ref *ref);
+void mcp_schema_ref_release(mcp_schema_ref *ref);
+/* Drop the connection's entries (after m->closing is set). */
+void mcp_schema_cache_purge(cog_mcp *m);
+
+/* tools_define.c: the registry side. Callers hold tools_lock. */
+/* The cog names of the catalogue's tools with `prefix`: an object
+ * cog name -> server tool name (unique: a clash or a name over 64 bytes
+ * gets a short hash of the server's name). NULL on OOM (error set). */
+cJSON *mcp_tools_names(const char *prefix, const cJSON *tools);
+/* Define server tool `tool` (an object of the catalogue) as cog_name and
+ * remember it in m->defined. */
+int mcp_define_one_locked(cog_mcp *m, const char *cog_name, const cJSON *tool);
+/* Remove cog tool `cog_name` of this connection and forget it. */
+void mcp_undefine_one_locked(cog_mcp *m, const char *cog_name);
+/* The catalogue's tool named `name`, or NULL. */
+const cJSON *mcp_tools_find(const cJSON *tools, const char *name);
+/* tools_refresh.c: start a refresh (or have the running one go again);
+ * caller holds tools_lock. While no refresh runs, refresh_again is the
+ * "changed since the last list" mark. */
+void mcp_tools_refresh_kick_locked(cog_mcp *m);
+
+/* Whether the connection is closing (m->lock taken briefly). */
+bool mcp_tools_closing(cog_mcp *m);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * JSON-RPC requests and their waiters. Ids are integers from 1; a waiter is
+ * registered in m->pending before its request is sent (the answer may come
+ * before send returns: HTTP answers in the POST, and a fast stdio server
+ * beats the writer). Waiting is in slices of at most 50 ms so that
+ * cog_ctx_cancel() and cog_mcp_close() are seen promptly; a request given
+ * up on (timeout, cancel) is announced to the server with
+ * notifications/cancelled. Also the thread's last JSON-RPC error code, the
+ * notifications and responses we send, and cog_mcp_request/notify.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mcp_int.h"
+
+#define SLICE_MS 50
+
+static _Thread_local int last_error_code;
+
+void mcp_set_last_error_code(int code)
+{
+	last_error_code = code;
+}
+
+int cog_mcp_last_error_code(void)
+{
+	return last_error_code;
+}
+
+/* ---- the pending list (under m->lock) ---- */
+
+static void pending_unlink_locked(cog_mcp *m, mcp_pending *p)
+{
+	for (mcp_pending **pp = &m->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			p->next = NULL;
+			return;
+		}
+	}
+}
+
+static void pending_free(mcp_pending *p)
+{
+	if (!p)
+		return;
+	cJSON_Delete(p->result);
+	cJSON_Delete(p->error);
+	cog_free(p->why);
+	cog_free(p);
+}
+
+void mcp_rpc_fail_all_locked(cog_mcp *m, int status, const char *why)
+{
+	while (m->pending) {
+		mcp_pending *p = m->pending;
+		m->pending = p->next;
+		p->next = NULL;
+		p->done = true;
+		p->status = status;
+		cog_free(p->why);
+		p->why = cog__strdup(why ? why : cog_strerror(status));
+	}
+	pthread_cond_broadcast(&m->cond);
+}
+
+void mcp_rpc_resolve(cog_mcp *m, cJSON *msg)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	bool found = false;
+	if (cJSON_IsNumber(id)) {
+		pthread_mutex_lock(&m->lock);
+		for (mcp_pending *p = m->pending; p; p = p->next) {
+			if ((double)p->id != id->valuedouble)
+				continue;
+			p->result = cJSON_DetachItemFromObjectCaseSensitive(msg, "result");
+			p->error = cJSON_DetachItemFromObjectCaseSensitive(msg, "error");
+			p->done = true;
+			pending_unlink_locked(m, p);
+			pthread_cond_broadcast(&m->cond);
+			found = true;
+			break;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (!found) {
+		/* Typically the answer to a request we gave up on. */
+		char *text = cJSON_IsNumber(id) || cJSON_IsString(id) ? cog_json_print(id) : NULL;
+		mcp_log(m, COG_LOG_DEBUG, NULL, "mcp: response to id %s, which no one "
+			"waits for (dropped)", text ? text : "(none)");
+		cog_free(text);
+	}
+	cJSON_Delete(msg);
+}
+
+/* ---- sending ---- */
+
+static uint64_t deadline_after(unsigned int ms)
+{
+	return cog_clock_mono_ns() + (uint64_t)ms * 1000000u;
+}
+
+static int send_message(cog_mcp *m, cJSON *msg, int what, int64_t id,
+                        uint64_t deadline_ns, const char *method)
+{
+	char *text = cog_json_print(msg);
+	cJSON_Delete(msg);
+	if (!text)
+		return cog__oom(method);
+	int rc = m->ops->send(m, text, strlen(text), what, id, deadline_ns);
+	cog_free(text);
+	return rc;
+}
+
+static cJSON *envelope(void)
+{
+	cJSON *msg = cJSON_CreateObject();
+	if (msg && cog_json_add_string(msg, "jsonrpc", "2.0") != 0) {
+		cJSON_Delete(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Take params (may be NULL) into msg. */
+static bool add_params(cJSON *msg, cJSON *params)
+{
+	if (!params)
+		return true;
+	if (!cJSON_AddItemToObject(msg, "params", params)) {
+		cJSON_Delete(params);
+		return false;
+	}
+	return true;
+}
+
+int mcp_notify(cog_mcp *m, const char *method, cJSON *params)
+{
+	cJSON *msg = envelope();
+	if (!msg || cog_json_add_string(msg, "method", method) != 0) {
+		cJSON_Delete(msg);
+		cJSON_Delete(params);
+		return cog__oom(method);
+	}
+	if (!add_params(msg, params)) {
+		cJSON_Delete(msg);
+		return cog__oom(method);
+	}
+	return send_message(m, msg, MCP_SEND_NOTIFICATION, 0,
+	                    deadline_after(m->cfg.timeout_ms), method);
+}
+
+int mcp_respond(cog_mcp *m, const cJSON *id, cJSON *result, int code,
+                const char *message)
+{
+	cJSON *msg = envelope();
+	cJSON *id_copy = id ? cJSON_Duplicate(id, true) : cJSON_CreateNull();
+	bool ok = msg && id_copy && cJSON_AddItemToObject(msg, "id", id_copy);
+	if (!ok)
+		cJSON_Delete(id_copy);
+	if (ok && result) {
+		ok = cJSON_AddItemToObject(msg, "result", result);
+		if (!ok)
+			cJSON_Delete(result);
+		result = NULL;
+	} else if (ok) {
+		cJSON *error = cJSON_AddObjectToObject(msg, "error");
+		ok = error && cog_json_add_number(error, "code", code) == 0 &&
+			cog_json_add_string(error, "message", message ? message : "") == 0;
+	}
+	cJSON_Delete(result);
+	if (!ok) {
+		cJSON_Delete(msg);
+		return cog__oom("mcp response");
+	}
+	return send_message(m, msg, MCP_SEND_RESPONSE, 0,
+	                    deadline_after(m->cfg.timeout_ms), "mcp response");
+}
+
+/* notifications/cancelled for a request we stop waiting for; its failure
+ * changes nothing for the caller (whose error is kept). */
+static void send_cancelled(cog_mcp *m, int64_t id, const char *reason)
+{
+	cog_buf saved = COG_BUF_INIT;
+	cog_buf_puts(&saved, cog_error_last());
+	int code = cog_error_last_code();
+	cJSON *params = cJSON_CreateObject();
+	if (params && (cog_json_add_number(params, "requestId", (double)id) != 0 ||
+	               cog_json_add_string(params, "reason", reason) != 0)) {
+		cJSON_Delete(params);
+		params = NULL;
+	}
+	if (params && mcp_notify(m, "notifications/cancelled", params) != 0)
+		mcp_log(m, COG_LOG_DEBUG, NULL, "mcp: could not send "
+			"notifications/cancelled for request %lld: %s", (long long)id,
+			cog_error_last());
+	cog__error(code, "%s", saved.ptr ? saved.ptr : "");
+	cog_buf_dispose(&saved);
+}
+
+/* ---- requests ---- */
+
+static cJSON *request_message(const char *method, cJSON *params, int64_t id,
+                              const char *progress_token)
+{
+	cJSON *msg = envelope();
+	if (!msg || cog_json_add_number(msg, "id", (double)id) != 0 ||
+	    cog_json_add_string(msg, "method", method) != 0) {
+		cJSON_Delete(msg);
+		cJSON_Delete(params);
+		return NULL;
+	}
+	if (progress_token) {
+		if (!params)
+			params = cJSON_CreateObject();
+		cJSON *meta = params ? cJSON_GetObjectItemCaseSensitive(params, "_meta") : NULL;
+		if (params && !cJSON_IsObject(meta)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(params, "_meta");
+			meta = cJSON_AddObjectToObject(params, "_meta");
+		}
+		if (meta) {
+			cJSON_DeleteItemFromObjectCaseSensitive(meta, "progressToken");
+			if (cog_json_add_string(meta, "progressToken", progress_token) != 0)
+				meta = NULL;
+		}
+		if (!meta) {
+			cJSON_Delete(params);
+			cJSON_Delete(msg);
+			return NULL;
+		}
+	}
+	if (!add_params(msg, params)) {
+		cJSON_Delete(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static struct timespec mono_after_ms(unsigned int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/* Wait for p under m->lock; 0 when done, else COG_ETIMEOUT/COG_ECANCELED
+ * (p is then still linked). */
+static int wait_locked(cog_mcp *m, mcp_pending *p, uint64_t deadline_ns)
+{
+	while (!p->done) {
+		if (m->closing)
+			return COG_ECANCELED;
+		if (cog_ctx_is_canceled(m->ctx))
+			return COG_ECANCELED;
+		uint64_t now = cog_clock_mono_ns();
+		if (now >= deadline_ns)
+			return COG_ETIMEOUT;
+		uint64_t left_ms = (deadline_ns - now + 999999u) / 1000000u;
+		struct timespec until = mono_after_ms(left_ms < SLICE_MS ?
+		                                      (unsigned int)left_ms : SLICE_MS);
+		pthread_cond_timedwait(&m->cond, &m->lock, &until);
+	}
+	return COG_OK;
+}
+
+/* The outcome of an answered request. */
+static int take_answer(cog_mcp *m, mcp_pending *p, const char *method,
+                       cJSON **result)
+{
+	if (p->status != 0)
+		return cog__error(p->status, "%s: %s", method, p->why ? p->why :
+			cog_strerror(p->status));
+	if (p->error) {
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(p->error, "code");
+		const char *message = cog_json_get_string(p->error, "message");
+		if (!cJSON_IsNumber(code))
+			return cog__error(COG_EPROTO, "%s: server \"%s\" answered with an "
+				"error without an integer code", method, m->cfg.name);
+		mcp_set_last_error_code(code->valueint);
+		return cog__error(COG_ERROR, "%s: server error %d: %s", method,
+			code->valueint, message ? message : "(no message)");
+	}
+	if (!p->result)
+		return cog__error(COG_EPROTO, "%s: server \"%s\" answered without a "
+			"result or an error", method, m->cfg.name);
+	*result = p->result;
+	p->result = NULL;
+	return COG_OK;
+}
+
+int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
+                    unsigned int timeout_ms, const char *progress_token,
+                    cJSON **result)
+{
+	*result = NULL;
+	mcp_set_last_error_code(0);
+	if (timeout_ms == 0)
+		timeout_ms = m->cfg.timeout_ms;
+	uint64_t start = cog_clock_mono_ns();
+	uint64_t deadline = start + (uint64_t)timeout_ms * 1000000u;
+	mcp_pending *p = cog__calloc(1, sizeof(*p));
+	if (!p) {
+		cJSON_Delete(params);
+		return cog__oom(method);
+	}
+	p->progress_token = progress_token;
+
+	if (cog_ctx_is_canceled(m->ctx)) {
+		cJSON_Delete(params);
+		cog_free(p);
+		return cog__error(COG_ECANCELED, "%s: canceled before it was sent", method);
+	}
+	pthread_mutex_lock(&m->lock);
+	if (m->closing || m->down_reason) {
+		int rc = m->closing ?
+			cog__error(COG_ECANCELED, "%s: the connection to server \"%s\" is "
+				"closing", method, m->cfg.name) :
+			cog__error(COG_EUNAVAILABLE, "%s: server \"%s\" is down: %s", method,
+				m->cfg.name, m->down_reason);
+		pthread_mutex_unlock(&m->lock);
+		cJSON_Delete(params);
+		cog_free(p);
+		return rc;
+	}
+	p->id = m->next_id++;
+	p->next = m->pending;
+	m->pending = p;
+	pthread_mutex_unlock(&m->lock);
+
+	int rc;
+	cJSON *msg = request_message(method, params, p->id, progress_token);
+	if (!msg)
+		rc = cog__oom(method);
+	else
+		rc = send_message(m, msg, MCP_SEND_REQUEST, p->id, deadline, method);
+
+	bool send_failed = false;
+	pthread_mutex_lock(&m->lock);
+	if (rc == 0 || p->done) {
+		rc = wait_locked(m, p, deadline);
+	} else {
+		cog__error_wrap(rc, "%s", method);
+		send_failed = true;
+	}
+	bool give_up = !p->done;
+	if (give_up)
+		pending_unlink_locked(m, p);
+	pthread_mutex_unlock(&m->lock);
+
+	if (give_up) {
+		if (rc == COG_ETIMEOUT || rc == COG_ECANCELED) {
+			unsigned int waited = (unsigned int)((cog_clock_mono_ns() - start) / 1000000u);
+			const char *reason = rc == COG_ETIMEOUT ? "timed out" : "canceled";
+			if (!send_failed)
+				cog__error(rc, "%s: %s after %u ms (timeout %u ms) waiting for "
+					"server \"%s\"", method, reason, waited, timeout_ms, m->cfg.name);
+			send_cancelled(m, p->id, rc == COG_ETIMEOUT ?
+				"the client's timeout was reached" : "canceled by the client");
+		}
+		pending_free(p);
+		return rc;
+	}
+	rc = take_answer(m, p, method, result);
+	pending_free(p);
+	return rc;
+}
+
+int mcp_request(cog_mcp *m, const char *method, cJSON *params,
+                unsigned int timeout_ms, const char *progress_token,
+                cJSON **result)
+{
+	*result = NULL;
+	int rc = mcp_ensure_up(m);
+	if (rc != 0) {
+		cJSON_Delete(params);
+		return cog__error_wrap(rc, "%s", method);
+	}
+	return mcp_request_raw(m, method, params, timeout_ms, progress_token, result);
+}
+
+/* ---- the public calls ---- */
+
+static int parse_params(cJSON **out, const char *fn, const char *params_json)
+{
+	*out = NULL;
+	if (!params_json)
+		return COG_OK;
+	char what[64];
+	snprintf(what, sizeof(what), "%s: params_json", fn);
+	int rc = cog_json_validate(params_json, strlen(params_json), what);
+	if (rc == 0)
+		rc = cog_json_parse(out, params_json, what);
+	if (rc != 0)
+		return rc;
+	if (!cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return cog__error(COG_EINVAL, "%s: params_json must be a JSON object", fn);
+	}
+	return COG_OK;
+}
+
+int cog_mcp_request(cog_mcp *mcp, const char *method, const char *params_json,
+                    unsigned int timeout_ms, char **result_json)
+{
+	COG_CHECK_ARG(result_json, "cog_mcp_request", "result_json is NULL");
+	*result_json = NULL;
+	COG_CHECK_ARG(mcp, "cog_mcp_request", "mcp is NULL");
+	COG_CHECK_ARG(method && method[0], "cog_mcp_request", "method is NULL or empty");
+	cJSON *params = NULL;
+	int rc = parse_params(&params, "cog_mcp_request", params_json);
+	if (rc != 0)
+		return rc;
+	cJSON *result = NULL;
+	rc = mcp_request(mcp, method, params, timeout_ms, NULL, &result);
+	if (rc != 0)
+		return rc;
+	*result_json = cog_json_print(result);
+	cJSON_Delete(result);
+	return *result_json ? COG_OK : cog__oom("cog_mcp_request");
+}
+
+int cog_mcp_notify(cog_mcp *mcp, const char *method, const char *params_json)
+{
+	COG_CHECK_ARG(mcp, "cog_mcp_notify", "mcp is NULL");
+	COG_CHECK_ARG(method && method[0], "cog_mcp_notify", "method is NULL or empty");
+	cJSON *params = NULL;
+	int rc = parse_params(&params, "cog_mcp_notify", params_json);
+	if (rc == 0 && (rc = mcp_ensure_up(mcp)) != 0)
+		cog__error_wrap(rc, "%s", method);
+	if (rc != 0) {
+		cJSON_Delete(params);
+		return rc;
+	}
+	return mcp_notify(mcp, method, params);
+}

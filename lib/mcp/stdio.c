@@ -1,0 +1,327 @@
+/*
+ * The stdio transport: the server is our child (stdio_spawn.c), one
+ * JSON-RPC message a line on its stdin and stdout.
+ *
+ * Two threads per server: the reader cuts stdout into lines and hands
+ * each to mcp_receive_text(), which blocks while the dispatch queue is
+ * full; then the reader stops reading, the pipe fills and the server
+ * blocks in its write: a flooding server is held back by the pipe, never
+ * by a buffer of ours. A line longer than max_message_bytes is dropped as
+ * it streams past. The stderr thread logs each line of the server's
+ * standard error and keeps its last 2 KiB, which the reader quotes when
+ * stdout ends and the server is gone.
+ *
+ * Writes happen one at a time (write_lock) on a non-blocking pipe, with
+ * SIGPIPE blocked in the writing thread and a pending one taken back, so
+ * a server that died never kills the host. Stop closes the server's
+ * stdin, waits 2 s, then SIGTERM and, 5 s later, SIGKILL to its process
+ * group (signalled only while the leader is unreaped, so the group id
+ * cannot have been reused).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stdio_int.h"
+
+#define POLL_SLICE_MS 100
+
+/* ---- the child's exit ---- */
+
+/* Reap the child if it has exited (waiting up to wait_ms); with
+ * signal_group, first end what is left of its process group. */
+static bool reap_if_exited(stdio_state *st, unsigned int wait_ms, bool signal_group)
+{
+	pthread_mutex_lock(&st->lock);
+	bool done = st->reaped;
+	pthread_mutex_unlock(&st->lock);
+	if (done)
+		return true;
+	if (!mcp_child_exited(st->child.pid, wait_ms))
+		return false;
+	pthread_mutex_lock(&st->lock);
+	if (!st->reaped) {
+		if (signal_group)
+			kill(-st->child.pid, SIGTERM);
+		mcp_child_reap(st->child.pid, &st->wait_status);
+		st->reaped = true;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return true;
+}
+
+static void signal_group(stdio_state *st, int sig)
+{
+	pthread_mutex_lock(&st->lock);
+	if (!st->reaped)
+		kill(-st->child.pid, sig);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* See stdio_int.h. */
+void mcp_stdio_report_eof(stdio_state *st)
+{
+	cog_mcp *m = st->m;
+	atomic_store(&st->broken, true);
+	if (atomic_load(&st->stopping))
+		return;
+	bool exited = reap_if_exited(st, 2000, true);
+	/* Its last words may still be in the stderr pipe. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 500 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&st->lock);
+	while (!st->errors_done && !atomic_load(&st->stopping))
+		if (pthread_cond_timedwait(&st->cond, &st->lock, &until) == ETIMEDOUT)
+			break;
+	int status = st->wait_status;
+	pthread_mutex_unlock(&st->lock);
+
+	char how[96];
+	if (exited)
+		mcp_child_status_text(status, how, sizeof how);
+	else
+		snprintf(how, sizeof how, "closed its standard output");
+	char *tail = mcp_stdio_tail_text(st);
+	cog_buf why = COG_BUF_INIT;
+	cog_buf_printf(&why, "server \"%s\" %s", m->cfg.name, how);
+	if (tail && *tail)
+		cog_buf_printf(&why, ": %s", tail);
+	cog_free(tail);
+	mcp_log(m, COG_LOG_DEBUG, NULL, "%s", why.failed ? how : why.ptr);
+	mcp_transport_lost(m, why.failed ? how : why.ptr);
+	cog_buf_dispose(&why);
+}
+
+/* ---- the ops ---- */
+
+static void stdio_stop(cog_mcp *m);
+
+static int start_thread(pthread_t *t, void *(*fn)(void *), stdio_state *st)
+{
+	/* Our threads take no host signals. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(t, NULL, fn, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+static int stdio_start(cog_mcp *m)
+{
+	if (m->transport)
+		stdio_stop(m);
+	stdio_state *st = cog__calloc(1, sizeof *st);
+	if (!st)
+		return cog__oom("mcp stdio: start");
+	st->m = m;
+	st->wake[0] = st->wake[1] = -1;
+	st->child.pid = -1;
+	st->child.stdin_fd = st->child.stdout_fd = st->child.stderr_fd = -1;
+	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	m->transport = st;
+	if (pipe2(st->wake, O_CLOEXEC) < 0) {
+		int rc = cog__error(COG_EUNAVAILABLE, "mcp stdio: pipe: %s", strerror(errno));
+		stdio_stop(m);
+		return rc;
+	}
+	int rc = mcp_child_spawn(&m->cfg, &st->child);
+	if (rc) {
+		stdio_stop(m);
+		return rc;
+	}
+	int err = start_thread(&st->reader, mcp_stdio_reader_main, st);
+	st->reader_started = err == 0;
+	if (err == 0) {
+		err = start_thread(&st->errors, mcp_stdio_errors_main, st);
+		st->errors_started = err == 0;
+	}
+	if (err) {
+		rc = cog__error(COG_EUNAVAILABLE, "mcp stdio: pthread_create: %s", strerror(err));
+		stdio_stop(m);
+		return rc;
+	}
+	mcp_log(m, COG_LOG_DEBUG, NULL, "started \"%s\" (pid %ld)", m->cfg.argv[0],
+		(long)st->child.pid);
+	return 0;
+}
+
+/* Write all of buf before deadline_ns (0: none). *broken is set when the
+ * stream is unusable after this: the server closed its stdin, or part of a
+ * message went out (what follows would be glued to it). */
+static int write_all(stdio_state *st, const char *buf, size_t len,
+                     uint64_t deadline_ns, bool *wrote, bool *broken)
+{
+	cog_mcp *m = st->m;
+	while (len > 0) {
+		ssize_t n = write(st->child.stdin_fd, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			*wrote = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EPIPE) {
+			*broken = true;
+			return cog__error(COG_EUNAVAILABLE, "server \"%s\" closed its standard input",
+				m->cfg.name);
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return cog__error(COG_EIO, "server \"%s\": write: %s", m->cfg.name,
+				strerror(errno));
+		int slice = POLL_SLICE_MS;
+		if (deadline_ns) {
+			uint64_t now = cog_clock_mono_ns();
+			if (now >= deadline_ns)
+				return cog__error(COG_ETIMEOUT, "server \"%s\" does not read its "
+					"standard input", m->cfg.name);
+			if ((deadline_ns - now) / 1000000u < (uint64_t)slice)
+				slice = (int)((deadline_ns - now) / 1000000u) + 1;
+		}
+		if (atomic_load(&st->stopping) || atomic_load(&st->broken))
+			return cog__error(COG_EUNAVAILABLE, "server \"%s\" is gone", m->cfg.name);
+		if (mcp_should_stop(m))
+			return cog__error(COG_ECANCELED, "server \"%s\": write canceled", m->cfg.name);
+		struct pollfd p = { st->child.stdin_fd, POLLOUT, 0 };
+		poll(&p, 1, slice);
+	}
+	return 0;
+}
+
+static int stdio_send(cog_mcp *m, const char *json, size_t len, int what,
+                      int64_t id, uint64_t deadline_ns)
+{
+	stdio_state *st = m->transport;
+	if (!st)
+		return cog__error(COG_EUNAVAILABLE, "server \"%s\" is not running", m->cfg.name);
+	pthread_mutex_lock(&st->write_lock);
+	if (st->child.stdin_fd < 0 || atomic_load(&st->broken)) {
+		pthread_mutex_unlock(&st->write_lock);
+		return cog__error(COG_EUNAVAILABLE, "server \"%s\" is not running", m->cfg.name);
+	}
+	sigset_t pipe_set, old, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	bool was_pending = sigismember(&pending, SIGPIPE);
+
+	bool wrote = false, broken = false;
+	int rc = write_all(st, json, len, deadline_ns, &wrote, &broken);
+	if (rc == 0)
+		rc = write_all(st, "\n", 1, deadline_ns, &wrote, &broken);
+
+	if (!was_pending) {
+		sigpending(&pending);
+		if (sigismember(&pending, SIGPIPE)) {
+			struct timespec zero = { 0, 0 };
+			while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+				;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	bool lost = rc != 0 && (wrote || broken);
+	if (lost)
+		atomic_store(&st->broken, true);
+	pthread_mutex_unlock(&st->write_lock);
+	if (lost) {
+		/* Down until a restart (which stops this process). */
+		char *why = cog__strdup(cog_error_last());
+		mcp_transport_lost(m, why ? why : "write failed");
+		cog__error(rc, "%s", why ? why : "write failed");
+		cog_free(why);
+	}
+	return rc;
+}
+
+static void stdio_stop(cog_mcp *m)
+{
+	stdio_state *st = m->transport;
+	if (!st)
+		return;
+	atomic_store(&st->stopping, true);
+	pthread_mutex_lock(&st->write_lock);
+	if (st->child.stdin_fd >= 0) {
+		close(st->child.stdin_fd);
+		st->child.stdin_fd = -1;
+	}
+	pthread_mutex_unlock(&st->write_lock);
+	if (st->child.pid > 0 && !reap_if_exited(st, 2000, false)) {
+		mcp_log(m, COG_LOG_DEBUG, NULL, "server \"%s\" still runs 2 s after the end of "
+			"its stdin: SIGTERM to its process group", m->cfg.name);
+		signal_group(st, SIGTERM);
+		if (!reap_if_exited(st, 5000, false)) {
+			mcp_log(m, COG_LOG_WARN, NULL, "server \"%s\" still runs 5 s after "
+				"SIGTERM: SIGKILL to its process group", m->cfg.name);
+			signal_group(st, SIGKILL);
+			reap_if_exited(st, 2000, false);
+		}
+	}
+	/* Whatever of its group still holds the pipes cannot keep us here. */
+	if (st->wake[1] >= 0) {
+		ssize_t w;
+		do
+			w = write(st->wake[1], "x", 1);
+		while (w < 0 && errno == EINTR);
+	}
+	if (st->reader_started)
+		pthread_join(st->reader, NULL);
+	if (st->errors_started)
+		pthread_join(st->errors, NULL);
+	int fds[] = { st->child.stdout_fd, st->child.stderr_fd, st->wake[0], st->wake[1] };
+	for (size_t i = 0; i < COG_ARRAY_LEN(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->cond);
+	m->transport = NULL;
+	cog_free(st);
+}
+
+static void stdio_describe(cog_mcp *m, cJSON *info)
+{
+	stdio_state *st = m->transport;
+	if (!st || st->child.pid <= 0) {
+		cJSON_AddNullToObject(info, "pid");
+		cJSON_AddFalseToObject(info, "running");
+		return;
+	}
+	bool exited = reap_if_exited(st, 0, false) || atomic_load(&st->broken);
+	pthread_mutex_lock(&st->lock);
+	bool reaped = st->reaped;
+	int status = st->wait_status;
+	pthread_mutex_unlock(&st->lock);
+	cJSON_AddNumberToObject(info, "pid", (double)st->child.pid);
+	cJSON_AddBoolToObject(info, "running", !exited);
+	if (reaped && status != -1 && WIFEXITED(status))
+		cJSON_AddNumberToObject(info, "exit_status", WEXITSTATUS(status));
+	else
+		cJSON_AddNullToObject(info, "exit_status");
+	if (reaped && status != -1 && WIFSIGNALED(status))
+		cJSON_AddNumberToObject(info, "exit_signal", WTERMSIG(status));
+}
+
+const mcp_transport_ops mcp_stdio_ops = {
+	.kind = "stdio",
+	.start = stdio_start,
+	.send = stdio_send,
+	.ready = NULL,
+	.stop = stdio_stop,
+	.describe = stdio_describe,
+};
