@@ -1,0 +1,169 @@
+/* Shared by the MCP integration tests: see mcp_test.h. */
+#include "mcp_test.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+#include <cognition/curl.h>
+
+static const char *const packages[] = {
+	"@modelcontextprotocol/server-everything/dist/index.js",
+	"@modelcontextprotocol/server-filesystem/dist/index.js",
+	"@modelcontextprotocol/server-memory/dist/index.js",
+};
+
+static char scripts[3][4096];
+static char args[3][4096];
+static const char *argvs[3][4];
+
+const char *const *mcp_test_argv(int server, const char *arg)
+{
+	ck_assert(server >= 0 && server < 3);
+	ck_assert_msg(peer_node_module(scripts[server], sizeof(scripts[server]),
+	                               packages[server]) == 0, "%s", peer_error());
+	argvs[server][0] = "node";
+	argvs[server][1] = scripts[server];
+	argvs[server][2] = NULL;
+	if (server == MCP_EVERYTHING) {
+		argvs[server][2] = "stdio";
+	} else if (server == MCP_FILESYSTEM && arg) {
+		snprintf(args[server], sizeof(args[server]), "%s", arg);
+		argvs[server][2] = args[server];
+	}
+	argvs[server][3] = NULL;
+	return argvs[server];
+}
+
+peer *mcp_test_start_http(char *url, size_t url_size)
+{
+	char script[4096], preload[4096];
+	ck_assert_msg(peer_node_module(script, sizeof(script), packages[MCP_EVERYTHING]) == 0,
+	              "%s", peer_error());
+	const char *root = getenv("COG_TEST_SOURCE_ROOT");
+	ck_assert_msg(root != NULL, "COG_TEST_SOURCE_ROOT is not set (run through meson test)");
+	snprintf(preload, sizeof(preload), "%s/../shared/peers/bind-loopback.cjs", root);
+	const char *argv[] = { "node", "-r", preload, script, "streamableHttp", NULL };
+	peer_options o = { 0 };
+	o.name = "mcp-everything-http";
+	o.argv = argv;
+	o.install_hint = PEER_NODE_HINT;
+	peer *p = NULL;
+	ck_assert_msg(peer_start(&p, &o) == 0, "%s", peer_error());
+	snprintf(url, url_size, "%s/mcp", peer_url(p));
+	return p;
+}
+
+void mcp_test_peer_file(char *out, size_t size, const char *file)
+{
+	const char *root = getenv("COG_TEST_SOURCE_ROOT");
+	ck_assert_msg(root != NULL, "COG_TEST_SOURCE_ROOT is not set (run through meson test)");
+	snprintf(out, size, "%s/tests/peers/%s", root, file);
+}
+
+struct mcp_test_log {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char **lines;
+	size_t count, cap;
+};
+
+mcp_test_log *mcp_test_log_new(void)
+{
+	mcp_test_log *log = calloc(1, sizeof(*log));
+	ck_assert(log != NULL);
+	pthread_mutex_init(&log->lock, NULL);
+	pthread_cond_init(&log->cond, NULL);
+	return log;
+}
+
+void mcp_test_log_free(mcp_test_log *log)
+{
+	if (!log)
+		return;
+	for (size_t i = 0; i < log->count; i++)
+		free(log->lines[i]);
+	free(log->lines);
+	pthread_cond_destroy(&log->cond);
+	pthread_mutex_destroy(&log->lock);
+	free(log);
+}
+
+static void keep(mcp_test_log *log, const char *line)
+{
+	char *copy = strdup(line);
+	if (!copy)
+		return;
+	pthread_mutex_lock(&log->lock);
+	if (log->count == log->cap) {
+		size_t cap = log->cap ? log->cap * 2 : 64;
+		char **grown = realloc(log->lines, cap * sizeof(*grown));
+		if (!grown) {
+			pthread_mutex_unlock(&log->lock);
+			free(copy);
+			return;
+		}
+		log->lines = grown;
+		log->cap = cap;
+	}
+	log->lines[log->count++] = copy;
+	pthread_cond_broadcast(&log->cond);
+	pthread_mutex_unlock(&log->lock);
+}
+
+void mcp_test_log_fn(int level, const char *line, void *user_data)
+{
+	(void)level;
+	keep(user_data, line);
+}
+
+void mcp_test_event_fn(const char *event, void *user_data)
+{
+	keep(user_data, event);
+}
+
+bool mcp_test_log_wait(mcp_test_log *log, const char *needle, unsigned int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	size_t seen = 0;
+	bool found = false;
+	pthread_mutex_lock(&log->lock);
+	for (;;) {
+		for (; seen < log->count && !found; seen++)
+			found = strstr(log->lines[seen], needle) != NULL;
+		if (found || pthread_cond_timedwait(&log->cond, &log->lock, &until) != 0)
+			break;
+	}
+	for (; seen < log->count && !found; seen++)
+		found = strstr(log->lines[seen], needle) != NULL;
+	pthread_mutex_unlock(&log->lock);
+	return found;
+}
+
+cog_ctx *mcp_test_ctx(mcp_test_log *log)
+{
+	cog_ctx_options o = COG_CTX_OPTIONS_INIT;
+	if (log) {
+		o.log_level = COG_LOG_DEBUG;
+		o.log_fn = mcp_test_log_fn;
+		o.log_user_data = log;
+		o.event_fn = mcp_test_event_fn;
+		o.event_user_data = log;
+	}
+	cog_ctx *ctx = NULL;
+	ck_assert_msg(cog_ctx_new(&ctx, &o) == 0, "%s", cog_error_last());
+	cog_transport *t = NULL;
+	ck_assert_msg(cog_curl_transport_new(&t, NULL) == 0, "%s", cog_error_last());
+	ck_assert_msg(cog_ctx_set_transport(ctx, t) == 0, "%s", cog_error_last());
+	return ctx;
+}

@@ -1,0 +1,48 @@
+/*
+ * What the MCP integration tests share: where the reference servers from
+ * npm are (tests/peers/node_modules), argv arrays that start them over
+ * stdio, server-everything over streamable HTTP as a peer, and a log hook
+ * that keeps every record for the test to look at.
+ */
+#ifndef MCP_TEST_H
+#define MCP_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cognition.h>
+
+#include "peer.h"
+
+/* The reference servers. */
+enum { MCP_EVERYTHING, MCP_FILESYSTEM, MCP_MEMORY };
+
+/* An argv (NULL-terminated, static storage until the next call for the
+ * same server) that runs `server` over stdio with node: server-everything
+ * gets "stdio", server-filesystem gets `arg` (the allowed folder);
+ * server-memory ignores `arg` (set MEMORY_FILE_PATH through envp).
+ * Fails the test (ck_abort) when the package is not installed. */
+const char *const *mcp_test_argv(int server, const char *arg);
+
+/* server-everything over streamable HTTP on a free loopback port; the URL
+ * to POST to (".../mcp") into url. Fails the test when it cannot start. */
+peer *mcp_test_start_http(char *url, size_t url_size);
+
+/* The path of tests/peers/<file> (fault servers written for the tests). */
+void mcp_test_peer_file(char *out, size_t size, const char *file);
+
+/* A log hook keeping every record (thread-safe). */
+typedef struct mcp_test_log mcp_test_log;
+mcp_test_log *mcp_test_log_new(void);
+void mcp_test_log_free(mcp_test_log *log);
+void mcp_test_log_fn(int level, const char *line, void *user_data);
+/* Whether some record holds `needle`, waiting up to timeout_ms for it. */
+bool mcp_test_log_wait(mcp_test_log *log, const char *needle, unsigned int timeout_ms);
+/* An event hook keeping every event, same shape. */
+void mcp_test_event_fn(const char *event, void *user_data);
+
+/* A context with the curl transport and, when log is not NULL, the log and
+ * event hooks writing into it (log level debug). */
+cog_ctx *mcp_test_ctx(mcp_test_log *log);
+
+#endif
