@@ -151,4 +151,41 @@ int cmd_memory_purge(cli *c, int argc, char **argv);
 /* The task executor of `cog resume` (exec_executor.c): runs inputs.argv. */
 int cli_exec_task(cog_task_call *call, void *user_data);
 
+/* ---- the config file (cli_config.c) and the MCP commands (cmd_mcp.c) ---- */
+
+/* --config PATH (main); it wins over $COG_CONFIG and ./cog.json. */
+void cli_config_set_path(const char *path);
+/* The config file: --config, else $COG_CONFIG, else ./cog.json when it
+ * exists (*named false then), else NULL. */
+const char *cli_config_path(bool *named);
+/* Read and check the config file: *json its text (cJSON_free), NULL when
+ * there is none; *path_out (may be NULL) its path. A file that cannot be
+ * read, is not JSON (the message names the line and column) or whose
+ * "mcpServers" is not an object of objects is CLI_USAGE (printed). */
+int cli_config_load(const cli *c, const char **path_out, char **json);
+/* The JSON of server NAME in "mcpServers" (cJSON_free). Not declared, or no
+ * config file: CLI_USAGE (printed). */
+int cli_config_mcp_server(const cli *c, const char *name, char **server_json);
+int cmd_mcp(cli *c, int argc, char **argv);             /* cmd_mcp.c */
+/* Output of the MCP commands (cmd_mcp_print.c). s without terminal control
+ * (control bytes but newline and tab, and C1 characters, as \xNN) into out. */
+void cli_mcp_sanitize(const char *s, char *out, size_t cap);
+/* A tools/list array as a NAME / DESCRIPTION table cut to the terminal. */
+void cli_mcp_print_tools(const char *tools_json);
+/* A CallToolResult: its text contents, a line for each other content,
+ * structuredContent as JSON. */
+void cli_mcp_print_result(const char *result_json);
+/* The text contents of a CallToolResult (isError), joined by newlines. */
+void cli_mcp_error_text(const char *result_json, char *out, size_t cap);
+/* The servers of the config file (path NULL: none) as lines or JSON. */
+int cli_mcp_print_servers(const cli *c, const char *path, const char *config_json);
+/* Whether COG_LOG_LEVEL is set: then the server's standard error and log
+ * messages (records with "mcp" in their fields) are shown, else only the
+ * library's own warnings. */
+bool cli_mcp_log_level_set(void);
+/* The log hook (user_data: the cli) and, with COG_LOG_LEVEL, the event
+ * hook (progress as "progress: 1/2"), on stderr without terminal control. */
+void cli_mcp_log_line(int level, const char *line, void *user_data);
+void cli_mcp_on_event(const char *event, void *user_data);
+
 #endif

@@ -6,7 +6,7 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"usage: cog [--db PATH] [--json] COMMAND [ARGS]\n"
+	"usage: cog [--db PATH] [--config PATH] [--json] COMMAND [ARGS]\n"
 	"       cog --version | --help\n"
 	"\n"
 	"Commands:\n"
@@ -41,15 +41,23 @@ static const char usage_text[] =
 	"  memory get ID | forget ID | forget --filter JSON | stats | purge\n"
 	"              every memory command takes --ns NS (default $COG_MEMORY_NS, else\n"
 	"              \"default\") and --embedder hashing|auto|llm\n"
+	"  mcp tools SERVER [--json] [--timeout MS]   list an MCP server's tools\n"
+	"  mcp call SERVER TOOL ARGS_JSON [--json] [--timeout MS]   call one of them\n"
+	"              SERVER: an http(s) URL, the NAME of a server in the config file,\n"
+	"              or -- COMMAND ARGS... last (a stdio server; for call also\n"
+	"              cog mcp call -- COMMAND ARGS... TOOL ARGS_JSON)\n"
+	"  mcp servers [--json]   the MCP servers of the config file\n"
 	"  help        show this text\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH   database file (default: $COG_DB, else ./cognition.db)\n"
+	"  --config PATH  config file, {\"mcpServers\":{...}} (default: $COG_CONFIG, else\n"
+	"              ./cog.json when it exists)\n"
 	"  --json      print machine-readable JSON on stdout\n"
 	"  --version   print the version and compiled-in features\n"
 	"  --help      print this text\n"
 	"\n"
-	"Environment: COG_DB, COG_LOG_LEVEL, COG_WORKERS, COG_HTTP_TIMEOUT_MS,\n"
+	"Environment: COG_DB, COG_CONFIG, COG_LOG_LEVEL, COG_WORKERS, COG_HTTP_TIMEOUT_MS,\n"
 	"             COG_TEMPLATE_PATH, COG_TEMPLATE_DIR,\n"
 	"             COG_LLM_PROVIDER (openai|anthropic|ollama), COG_LLM_URL, COG_MODEL,\n"
 	"             COG_API_KEY (else OPENAI_API_KEY or ANTHROPIC_API_KEY),\n"
@@ -73,6 +81,7 @@ static const struct command commands[] = {
 	{ "deny", cmd_deny },
 	{ "chat", cmd_chat },
 	{ "memory", cmd_memory },
+	{ "mcp", cmd_mcp },
 };
 
 static int print_version(const cli *c)
@@ -100,7 +109,7 @@ static int print_help(const cli *c)
 		fputs("{\"ok\":true,\"usage\":", stdout);
 		cli_json_string(usage_text);
 		fputs(",\"commands\":[\"doctor\",\"plan\",\"status\",\"resume\",\"decide\","
-		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"help\"]}\n", stdout);
+		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"mcp\",\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);
 	}
@@ -123,6 +132,12 @@ int main(int argc, char **argv)
 			c.db_path = argv[i];
 		} else if (strncmp(argv[i], "--db=", 5) == 0 && argv[i][5]) {
 			c.db_path = argv[i] + 5;
+		} else if (strcmp(argv[i], "--config") == 0) {
+			if (++i >= argc || !*argv[i])
+				return cli_fail(&c, CLI_USAGE, "--config needs a PATH");
+			cli_config_set_path(argv[i]);
+		} else if (strncmp(argv[i], "--config=", 9) == 0 && argv[i][9]) {
+			cli_config_set_path(argv[i] + 9);
 		} else if (strcmp(argv[i], "--version") == 0) {
 			want_version = true;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
