@@ -28,7 +28,21 @@
  * Threads: a cog_mcp may be used by several threads at once (requests are
  * multiplexed on the one connection). Hooks and handlers run on the
  * connection's own threads; a handler must not wait for an answer of the
- * same server. cog_mcp_close() must not race other calls on the handle.
+ * same server. cog_mcp_close() must not race other calls on the handle
+ * (tool calls through the registry may: they end with an error).
+ *
+ * The cog_ctx must outlive its connections: close them before
+ * cog_ctx_free() (cog_mcp_close removes their tools from the ctx's
+ * registry, and their threads log through the ctx).
+ *
+ * Child processes (stdio): the library waits for its server processes
+ * itself (waitpid on their pids) and signals their process groups. A
+ * host that sets SIGCHLD to SIG_IGN, or reaps every child itself
+ * (waitpid(-1, ...) or a SIGCHLD handler doing so), takes that away: the
+ * library can then no longer report how a stdio server exited, and a
+ * signal meant for an exited server's process group may reach a group
+ * that reuses its id. Don't do that while stdio connections are open;
+ * wait for your own children by their pids.
  */
 #ifndef COGNITION_MCP_H
 #define COGNITION_MCP_H
@@ -87,9 +101,18 @@ typedef struct cog_mcp_options {
 	const char *allowed_tools;
 	unsigned int timeout_ms;      /* per request; 0: 60000 */
 	unsigned int connect_timeout_ms; /* start + initialize; 0: 30000 */
-	/* stdio: how many times a server that exits is started again (and
-	 * initialized) before the connection fails for good; 0: never. Calls
-	 * in flight when it exits fail with COG_EUNAVAILABLE either way. */
+	/* How many times the connection comes up again before it fails for
+	 * good (0: never), at the next request after it went down. stdio: a
+	 * server that exits is started again. HTTP: an expired session (HTTP
+	 * 404 on its mcp-session-id) is initialized again, as a new session,
+	 * as the MCP spec demands: whatever max_restarts says when the
+	 * expired session had answered at least one request (once per such
+	 * expiry: not counted here), counted here otherwise (a server that
+	 * expires every session at once cannot make us loop). Calls in
+	 * flight when it goes down fail with COG_EUNAVAILABLE either way.
+	 * After a restart, tools defined with cog_mcp_define_tools are
+	 * listed again, and what the previous process or session sent that
+	 * was not yet handled is dropped. */
 	unsigned int max_restarts;
 	size_t max_message_bytes;     /* one incoming message; 0: 16 MiB */
 	unsigned int flags;           /* COG_MCP_* */
@@ -131,7 +154,8 @@ COG_API int cog_mcp_connect_json(cog_mcp **out, cog_ctx *ctx, const char *name,
                                  const char *server_json);
 
 /*
- * Orderly shutdown: remove the tools it defined, fail calls in flight with
+ * Orderly shutdown (before cog_ctx_free of its ctx): remove the tools it
+ * defined from the ctx's registry, fail calls in flight with
  * COG_ECANCELED, end the session (HTTP: DELETE with the session id; stdio:
  * close the server's stdin, then SIGTERM after 2 s and SIGKILL after 5 s)
  * and free the handle. Tool calls already running in the registry finish

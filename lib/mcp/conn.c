@@ -1,9 +1,12 @@
 /*
  * The life of a connection: connect (transport start, initialize with
- * version negotiation, notifications/initialized), the transport going
- * down and the restart of a stdio server, close, reference counting and
- * cog_mcp_server_info.
+ * version negotiation, notifications/initialized), close, and reference
+ * counting. The transport is started and stopped only here, under m->life
+ * for writing, so no send (rpc.c) ever meets a transport being started,
+ * stopped or freed; conn_restart.c brings a connection that went down up
+ * again through mcp_transport_stop() and mcp_handshake().
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "mcp_int.h"
@@ -34,6 +37,7 @@ static void conn_free(cog_mcp *m)
 		cog_free(q);
 	}
 	cog_free(m->down_reason);
+	cog_free(m->orphan_error);
 	cog_free(m->protocol_version);
 	cJSON_Delete(m->server_info);
 	cJSON_Delete(m->capabilities);
@@ -45,6 +49,7 @@ static void conn_free(cog_mcp *m)
 	pthread_mutex_destroy(&m->tools_lock);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
+	pthread_rwlock_destroy(&m->life);
 	cog_free(m);
 }
 
@@ -57,9 +62,55 @@ void mcp_unref(cog_mcp *m)
 bool mcp_should_stop(cog_mcp *m)
 {
 	pthread_mutex_lock(&m->lock);
-	bool closing = m->closing;
+	bool stop = m->closing || m->transport_stopping;
 	pthread_mutex_unlock(&m->lock);
-	return closing || cog_ctx_is_canceled(m->ctx);
+	return stop || cog_ctx_is_canceled(m->ctx);
+}
+
+/* ---- starting and stopping the transport ---- */
+
+/* A new generation first: what the previous transport queued (its
+ * reader threads are joined by now) is older and dropped by the
+ * dispatcher, what the new one reads is not. */
+static int transport_start(cog_mcp *m)
+{
+	pthread_rwlock_wrlock(&m->life);
+	pthread_mutex_lock(&m->lock);
+	m->generation++;
+	pthread_mutex_unlock(&m->lock);
+	int rc = m->ops->start(m);
+	pthread_rwlock_unlock(&m->life);
+	return rc;
+}
+
+static int transport_ready(cog_mcp *m)
+{
+	if (!m->ops->ready)
+		return COG_OK;
+	pthread_rwlock_rdlock(&m->life);
+	int rc = m->transport ? m->ops->ready(m) : cog__error(COG_EUNAVAILABLE,
+		"server \"%s\": the transport stopped", m->cfg.name);
+	pthread_rwlock_unlock(&m->life);
+	return rc;
+}
+
+/* Stop and free the transport once no send is in it. The flag is raised
+ * first: sends in progress see mcp_should_stop() and end (HTTP within
+ * 50 ms), a transport thread blocked on a full queue gives up its message
+ * (receive.c), so the write lock comes. One stop at a time (connect,
+ * the restarting thread, close after the restart ended). */
+void mcp_transport_stop(cog_mcp *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->transport_stopping = true;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_rwlock_wrlock(&m->life);
+	m->ops->stop(m);
+	pthread_rwlock_unlock(&m->life);
+	pthread_mutex_lock(&m->lock);
+	m->transport_stopping = false;
+	pthread_mutex_unlock(&m->lock);
 }
 
 /* ---- initialize ---- */
@@ -146,9 +197,9 @@ static int keep_initialize(cog_mcp *m, cJSON *result)
 /* Start the transport and run the lifecycle's first phase before
  * deadline_ns. On failure the transport is stopped and the message says
  * why (with the transport's reason). */
-static int handshake(cog_mcp *m, uint64_t deadline_ns)
+int mcp_handshake(cog_mcp *m, uint64_t deadline_ns)
 {
-	int rc = m->ops->start(m);
+	int rc = transport_start(m);
 	if (rc == 0) {
 		uint64_t now = cog_clock_mono_ns();
 		if (now >= deadline_ns) {
@@ -166,11 +217,12 @@ static int handshake(cog_mcp *m, uint64_t deadline_ns)
 	}
 	if (rc == 0)
 		rc = mcp_notify(m, "notifications/initialized", NULL);
-	if (rc == 0 && m->ops->ready)
-		rc = m->ops->ready(m);
+	if (rc == 0)
+		rc = transport_ready(m);
 	if (rc == 0) {
 		pthread_mutex_lock(&m->lock);
 		m->connected = true;
+		m->session_answered = false;
 		cog_free(m->down_reason);
 		m->down_reason = NULL;
 		pthread_mutex_unlock(&m->lock);
@@ -180,7 +232,7 @@ static int handshake(cog_mcp *m, uint64_t deadline_ns)
 	 * of its stderr), then say it all. */
 	cog_buf why = COG_BUF_INIT;
 	cog_buf_puts(&why, cog_error_last());
-	m->ops->stop(m);
+	mcp_transport_stop(m);
 	pthread_mutex_lock(&m->lock);
 	m->connected = false;
 	if (m->down_reason && why.ptr && !strstr(why.ptr, m->down_reason))
@@ -211,6 +263,13 @@ static int conn_new(cog_mcp **out, cog_ctx *ctx, const cog_mcp_options *options)
 	pthread_cond_init(&m->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&m->tools_lock, NULL);
+	pthread_rwlockattr_t rw;
+	pthread_rwlockattr_init(&rw);
+	/* A send holding it may wait (a full queue) for the dispatcher, whose
+	 * response must get in while a stop waits to write. */
+	pthread_rwlockattr_setkind_np(&rw, PTHREAD_RWLOCK_PREFER_READER_NP);
+	pthread_rwlock_init(&m->life, &rw);
+	pthread_rwlockattr_destroy(&rw);
 	atomic_init(&m->refs, 1);
 	m->ctx = ctx;
 	m->next_id = 1;
@@ -240,7 +299,7 @@ int cog_mcp_connect(cog_mcp **out, cog_ctx *ctx, const cog_mcp_options *options)
 		mcp_unref(m);
 		return cog__error_wrap(rc, FN ": server \"%s\"", options->name);
 	}
-	rc = handshake(m, start + (uint64_t)m->cfg.connect_timeout_ms * 1000000u);
+	rc = mcp_handshake(m, start + (uint64_t)m->cfg.connect_timeout_ms * 1000000u);
 	if (rc != 0) {
 		cog__error_wrap(rc, FN ": server \"%s\" (%s)", m->cfg.name, m->ops->kind);
 		cog_buf why = COG_BUF_INIT;
@@ -270,149 +329,16 @@ void cog_mcp_close(cog_mcp *mcp)
 	pthread_cond_broadcast(&mcp->cond);
 	pthread_mutex_unlock(&mcp->lock);
 	mcp_tools_undefine(mcp);
+	char why[96];
+	snprintf(why, sizeof(why), "the connection to server \"%s\" was closed",
+	         mcp->cfg.name);
 	pthread_mutex_lock(&mcp->lock);
-	mcp_rpc_fail_all_locked(mcp, COG_ECANCELED, "the connection was closed");
+	mcp_rpc_fail_all_locked(mcp, COG_ECANCELED, why);
 	/* A restart in progress finishes (or fails) before the transport goes. */
 	while (mcp->restarting)
 		pthread_cond_wait(&mcp->cond, &mcp->lock);
 	pthread_mutex_unlock(&mcp->lock);
-	mcp->ops->stop(mcp);
+	mcp_transport_stop(mcp);
 	mcp_dispatch_stop(mcp);
 	mcp_unref(mcp);
-}
-
-/* ---- down and up again ---- */
-
-void mcp_transport_lost(cog_mcp *m, const char *why)
-{
-	if (!why || !why[0])
-		why = "the server went away";
-	pthread_mutex_lock(&m->lock);
-	bool was_up = m->connected;
-	m->connected = false;
-	if (!m->down_reason)
-		m->down_reason = cog__strdup(why);
-	mcp_rpc_fail_all_locked(m, COG_EUNAVAILABLE, why);
-	bool closing = m->closing;
-	pthread_mutex_unlock(&m->lock);
-	if (was_up && !closing)
-		mcp_log(m, COG_LOG_WARN, NULL, "mcp: server \"%s\" is down: %s",
-			m->cfg.name, why);
-}
-
-/* Under m->lock, with restarting set by us: restart without the lock. */
-static int restart_locked(cog_mcp *m)
-{
-	m->restarts++;
-	unsigned int n = m->restarts;
-	pthread_mutex_unlock(&m->lock);
-	mcp_log(m, COG_LOG_WARN, NULL, "mcp: restarting server \"%s\" (restart %u of %u)",
-		m->cfg.name, n, m->cfg.max_restarts);
-	m->ops->stop(m);
-	pthread_mutex_lock(&m->lock);
-	cog_free(m->down_reason);
-	m->down_reason = NULL;
-	pthread_mutex_unlock(&m->lock);
-	int rc = handshake(m, cog_clock_mono_ns() +
-	                   (uint64_t)m->cfg.connect_timeout_ms * 1000000u);
-	if (rc != 0) {
-		mcp_log(m, COG_LOG_ERROR, NULL, "mcp: restart %u of server \"%s\" failed: %s",
-			n, m->cfg.name, cog_error_last());
-		pthread_mutex_lock(&m->lock);
-		if (!m->down_reason)
-			m->down_reason = cog__strdup(cog_error_last());
-		pthread_mutex_unlock(&m->lock);
-	}
-	pthread_mutex_lock(&m->lock);
-	return rc;
-}
-
-int mcp_ensure_up(cog_mcp *m)
-{
-	int rc = COG_OK;
-	pthread_mutex_lock(&m->lock);
-	for (;;) {
-		if (m->closing) {
-			rc = cog__error(COG_ECANCELED, "the connection to server \"%s\" is "
-				"closed", m->cfg.name);
-			break;
-		}
-		if (m->connected)
-			break;
-		if (m->restarting) {
-			pthread_cond_wait(&m->cond, &m->lock);
-			continue;
-		}
-		if (cog_ctx_is_canceled(m->ctx)) {
-			/* Not worth a restart: the caller gives up anyway. */
-			rc = cog__error(COG_ECANCELED, "canceled while server \"%s\" is down",
-				m->cfg.name);
-			break;
-		}
-		bool can = m->ops == &mcp_stdio_ops && m->restarts < m->cfg.max_restarts;
-		if (!can) {
-			rc = cog__error(COG_EUNAVAILABLE, "the connection is down%s: %s",
-				m->cfg.max_restarts ? " (no restarts left)" : "",
-				m->down_reason ? m->down_reason : "the server went away");
-			break;
-		}
-		m->restarting = true;
-		restart_locked(m);
-		m->restarting = false;
-		pthread_cond_broadcast(&m->cond);
-	}
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-/* ---- what initialize told ---- */
-
-static int add_dup(cJSON *info, const char *name, const cJSON *value)
-{
-	cJSON *copy = value ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
-	if (!copy || !cJSON_AddItemToObject(info, name, copy)) {
-		cJSON_Delete(copy);
-		return COG_ENOMEM;
-	}
-	return COG_OK;
-}
-
-int cog_mcp_server_info(cog_mcp *mcp, char **json)
-{
-	COG_CHECK_ARG(json, "cog_mcp_server_info", "json is NULL");
-	*json = NULL;
-	COG_CHECK_ARG(mcp, "cog_mcp_server_info", "mcp is NULL");
-	cJSON *info = cJSON_CreateObject();
-	int rc = info ? COG_OK : COG_ENOMEM;
-	if (rc == 0)
-		rc = cog_json_add_string(info, "name", mcp->cfg.name);
-	if (rc == 0)
-		rc = cog_json_add_string(info, "transport", mcp->ops->kind);
-	pthread_mutex_lock(&mcp->lock);
-	if (rc == 0)
-		rc = mcp->protocol_version ? cog_json_add_string(info, "protocolVersion",
-			mcp->protocol_version) : add_dup(info, "protocolVersion", NULL);
-	if (rc == 0)
-		rc = add_dup(info, "serverInfo", mcp->server_info);
-	if (rc == 0)
-		rc = add_dup(info, "capabilities", mcp->capabilities);
-	if (rc == 0)
-		rc = mcp->instructions ? cog_json_add_string(info, "instructions",
-			mcp->instructions) : add_dup(info, "instructions", NULL);
-	if (rc == 0)
-		rc = cog_json_add_number(info, "restarts", mcp->restarts);
-	if (rc == 0)
-		rc = cog_json_add_bool(info, "connected", mcp->connected);
-	pthread_mutex_unlock(&mcp->lock);
-	/* Outside m->lock: the transport takes its own. */
-	if (rc == 0 && mcp->ops->describe)
-		mcp->ops->describe(mcp, info);
-	if (rc == 0 && !cJSON_HasObjectItem(info, "session_id"))
-		rc = add_dup(info, "session_id", NULL);
-	if (rc == 0)
-		*json = cog_json_print(info);
-	cJSON_Delete(info);
-	if (rc != 0 || !*json)
-		return cog__oom("cog_mcp_server_info");
-	return COG_OK;
 }

@@ -4,16 +4,23 @@
  *
  *   options.c      cog_mcp_options_init, checking and copying options
  *   config.c       cog_mcp_connect_json: a server described by JSON
- *   conn.c         cog_mcp_connect/close/server_info: lifecycle, initialize
- *                  and version negotiation, restart of a stdio server
+ *   conn.c         cog_mcp_connect/close: lifecycle, initialize
+ *                  and version negotiation, starting and stopping the
+ *                  transport, references
+ *   conn_restart.c the transport lost, restart (a stdio server that
+ *                  exited, an HTTP session that expired): mcp_ensure_up
  *   rpc.c          requests and their waiters (ids, timeouts, cancel,
- *                  notifications/cancelled), cog_mcp_request/notify,
- *                  the thread's last JSON-RPC error code
- *   receive.c      incoming messages: responses to their waiters; server
- *                  notifications and requests through a bounded queue to the
- *                  dispatch thread (logging → log hook, progress and others
- *                  → event hook, list_changed → tools refresh, requests →
- *                  on_request or "not supported", ping answered)
+ *                  notifications/cancelled), the sends
+ *   rpc_errors.c   what a failed request says: the error answered, errors
+ *                  with id null, timeout/cancel messages; the thread's last
+ *                  JSON-RPC error code
+ *   api.c          cog_mcp_request/notify/server_info
+ *   receive.c      incoming messages: classified, responses to their
+ *                  waiters; server notifications and requests into a
+ *                  bounded queue for the dispatch thread
+ *   dispatch.c     the dispatch thread (logging → log hook, progress and
+ *                  others → event hook, list_changed → tools refresh,
+ *                  requests → on_request or "not supported", ping answered)
  *   stdio.c        the stdio transport: spawn, reader, stderr → log, write,
  *                  exit detection, stop (stdio_spawn.c: the child process)
  *   http.c         the streamable HTTP transport: POST, JSON or SSE answers,
@@ -29,7 +36,11 @@
  *
  * Locking order: m->lock, then nothing else of the connection; the
  * transport's own locks are never held while calling into conn/rpc/receive
- * except mcp_receive(), which takes m->lock briefly.
+ * except mcp_receive() and mcp_should_stop(), which take m->lock briefly
+ * (the stdio writer calls mcp_should_stop() under its write lock while a
+ * write is blocked). m->cond uses CLOCK_MONOTONIC: timed waits on it take
+ * monotonic times. m->life is taken with no other lock held (m->lock is
+ * taken under it, never the reverse).
  */
 #ifndef COG_MCP_INT_H
 #define COG_MCP_INT_H
@@ -108,8 +119,8 @@ typedef struct mcp_transport_ops {
 	 * `deadline_ns`, a cog_clock_mono_ns() time, and polls
 	 * mcp_should_stop()); stdio just writes. id: the request's id (0 for
 	 * others). Errors: COG_EUNAVAILABLE (down), COG_ETIMEOUT, COG_ECANCELED,
-	 * COG_EPROTO, COG_EDENIED (HTTP 401/403), COG_ENOTFOUND (HTTP 404 on a
-	 * session: expired), COG_EIO. */
+	 * COG_EPROTO, COG_EDENIED (HTTP 401/403), COG_EUNAVAILABLE after
+	 * mcp_transport_lost() (HTTP 404 on a session: expired), COG_EIO. */
 	int (*send)(cog_mcp *m, const char *json, size_t len, int what,
 	            int64_t id, uint64_t deadline_ns);
 	/* After a successful initialize (HTTP: remember nothing more; open the
@@ -139,12 +150,15 @@ typedef struct mcp_pending {
 	cJSON *error;                /* the error member, owned */
 	char *why;                   /* failure text when status != 0 */
 	const char *progress_token;  /* for progress events, or NULL */
+	bool id_null;                /* error is one the server sent with id
+	                                null while this was the only waiter */
 	struct mcp_pending *next;
 } mcp_pending;
 
 /* A queued notification or server request (receive.c). */
 typedef struct mcp_queued {
 	cJSON *msg;
+	unsigned int generation;     /* m->generation when it arrived */
 	struct mcp_queued *next;
 } mcp_queued;
 
@@ -154,6 +168,12 @@ struct cog_mcp {
 	const mcp_transport_ops *ops;
 	void *transport;             /* the transport's state */
 	atomic_int refs;             /* the handle + each tool runner in a call */
+	/* Sends (rpc.c) and ops->ready/describe hold it for reading,
+	 * ops->start/stop (conn.c) for writing: no send ever sees a transport
+	 * being started, stopped or freed. Prefers readers: a send blocked in
+	 * mcp_receive() on a full queue lets the dispatcher's responses in
+	 * even while a stop waits. */
+	pthread_rwlock_t life;
 
 	pthread_mutex_t lock;        /* everything below */
 	pthread_cond_t cond;         /* pending done, queue changes, restarts */
@@ -162,8 +182,22 @@ struct cog_mcp {
 	bool connected;              /* initialized and transport up */
 	bool closing;                /* cog_mcp_close began */
 	bool restarting;
-	unsigned int restarts;
+	bool transport_stopping;     /* a stop waits for (or holds) `life` */
+	unsigned int restarts;       /* every restart (cog_mcp_server_info) */
+	unsigned int free_restarts;  /* of them, HTTP re-inits of a session that
+	                                expired after answering: not counted
+	                                against max_restarts */
+	bool session_answered;       /* a request was answered since the last
+	                                initialize (rpc.c sets it) */
+	unsigned int generation;     /* +1 at each transport start (conn.c);
+	                                queued messages of an older one are
+	                                dropped (dispatch.c) */
 	char *down_reason;           /* why the transport went down, or NULL */
+	/* The last error response with id null that could not be given to a
+	 * single waiter (rpc_errors.c), and m->next_id when it came: requests
+	 * with smaller ids that time out say it. */
+	char *orphan_error;
+	int64_t orphan_error_next_id;
 
 	/* What initialize said. */
 	char *protocol_version;
@@ -171,7 +205,7 @@ struct cog_mcp {
 	cJSON *capabilities;
 	char *instructions;
 
-	/* Dispatch queue (receive.c). */
+	/* Dispatch queue (receive.c fills it, dispatch.c drains it). */
 	mcp_queued *queue_head, *queue_tail;
 	size_t queue_len;
 	pthread_t dispatcher;
@@ -187,13 +221,15 @@ struct cog_mcp {
 	bool refresh_running, refresh_again;
 	pthread_t refresh_thread;
 	bool refresh_thread_started;
+	void *tool_schemas;          /* compiled outputSchemas (tools_schema.c) */
 };
 
 /* Take and drop a reference. The last drop frees the handle (conn.c). */
 void mcp_ref(cog_mcp *m);
 void mcp_unref(cog_mcp *m);
 
-/* Whether the connection is being closed or the ctx canceled. */
+/* Whether the connection is being closed, its transport stopped (sends
+ * in progress should end), or the ctx canceled. */
 bool mcp_should_stop(cog_mcp *m);
 
 /* Log through the ctx with {"mcp":name} in the fields (fields consumed,
@@ -203,10 +239,23 @@ void mcp_log(cog_mcp *m, int level, cJSON *fields, const char *fmt, ...)
 
 /* ---- conn.c ---- */
 
-/* The transport says the server is gone (EOF, exit, a broken stream that
- * cannot be resumed): every pending request fails with COG_EUNAVAILABLE
- * and `why`; the connection is down until a restart (stdio,
- * max_restarts) makes it up again. Thread-safe; idempotent. */
+/* Stop and free the transport once no send is in it (sends in progress
+ * see mcp_should_stop() and end). One stop at a time. */
+void mcp_transport_stop(cog_mcp *m);
+/* Start the transport and run the lifecycle's first phase (initialize,
+ * notifications/initialized, ops->ready) before deadline_ns; the
+ * connection is then up. On failure the transport is stopped and the
+ * message says why (with the transport's reason). */
+int mcp_handshake(cog_mcp *m, uint64_t deadline_ns);
+
+/* ---- conn_restart.c ---- */
+
+/* The transport says the server is gone (stdio: EOF, exit; HTTP: only
+ * for a session that expired, HTTP 404 on its mcp-session-id): every
+ * pending request fails with COG_EUNAVAILABLE and `why`; the connection
+ * is down until a restart (a stdio server started again, an HTTP session
+ * initialized again: once for free when the session had answered a
+ * request, else max_restarts) makes it up again. Thread-safe; idempotent. */
 void mcp_transport_lost(cog_mcp *m, const char *why);
 
 /* Before a request: if the connection is down and restarts remain, start
@@ -216,12 +265,18 @@ int mcp_ensure_up(cog_mcp *m);
 
 /* ---- rpc.c ---- */
 
+/* ops->send under `life` for reading; COG_EUNAVAILABLE when the
+ * transport is stopped. Every send goes through it. */
+int mcp_send(cog_mcp *m, const char *json, size_t len, int what, int64_t id,
+             uint64_t deadline_ns);
+
 /*
  * Send request `method` (params consumed, may be NULL) and wait for the
  * answer until timeout_ms (0: cfg.timeout_ms). *result gets the result
  * member (owned by the caller). progress_token: when not NULL, sent as
  * params._meta.progressToken. A JSON-RPC error → COG_ERROR with the
- * message "<method>: server error <code>: <message>" and the code kept
+ * message "<method>: server \"<name>\" answered error <code>: <message>"
+ * and the code kept
  * for cog_mcp_last_error_code(). On timeout/cancel notifications/cancelled
  * is sent. Does not call mcp_ensure_up() (rpc_request_up does).
  */
@@ -241,9 +296,32 @@ int mcp_respond(cog_mcp *m, const cJSON *id, cJSON *result, int code,
                 const char *message);
 /* Resolve the waiter of a response (msg consumed). Unknown ids: logged. */
 void mcp_rpc_resolve(cog_mcp *m, cJSON *msg);
+/* Take p out of m->pending (under m->lock; nothing when not in it). */
+void mcp_rpc_unlink_locked(cog_mcp *m, mcp_pending *p);
 /* Fail every waiter with status and why (under m->lock). */
 void mcp_rpc_fail_all_locked(cog_mcp *m, int status, const char *why);
+
+/* ---- rpc_errors.c ---- */
+
 void mcp_set_last_error_code(int code);
+/* The outcome of an answered request p: 0 with *result (taken from p), or
+ * the failure it carries (p->status, an error answered: COG_ERROR with the
+ * code kept for cog_mcp_last_error_code(), no result: COG_EPROTO). */
+int mcp_rpc_take_answer(cog_mcp *m, mcp_pending *p, const char *method,
+                        cJSON **result);
+/* An error response with id null (the server could not read a request):
+ * the one waiter fails with it when exactly one waits, else it is kept for
+ * the timeout messages (msg consumed). */
+void mcp_rpc_resolve_id_null(cog_mcp *m, cJSON *msg);
+/* Under m->lock: a copy of the id-null error kept since request id was
+ * sent (cog_malloc), or NULL. */
+char *mcp_rpc_orphan_locked(cog_mcp *m, int64_t id);
+/* Set the error of request `method` given up on with rc (COG_ETIMEOUT,
+ * COG_ECANCELED; closing: by cog_mcp_close) after waiting since start
+ * (cog_clock_mono_ns), saying orphan (may be NULL) when it timed out. */
+void mcp_rpc_gave_up_error(cog_mcp *m, const char *method, int rc, bool closing,
+                           uint64_t start, unsigned int timeout_ms,
+                           const char *orphan);
 
 /* ---- receive.c ---- */
 
@@ -256,6 +334,9 @@ int mcp_receive(cog_mcp *m, cJSON *msg);
 /* Parse one message of len bytes and mcp_receive() it (COG_EPROTO for
  * text that is not JSON, logged with its start). */
 int mcp_receive_text(cog_mcp *m, const char *text, size_t len);
+
+/* ---- dispatch.c ---- */
+
 /* Start / stop (drain and join) the dispatch thread. */
 int mcp_dispatch_start(cog_mcp *m);
 void mcp_dispatch_stop(cog_mcp *m);

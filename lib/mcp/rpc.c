@@ -5,10 +5,12 @@
  * beats the writer). Waiting is in slices of at most 50 ms so that
  * cog_ctx_cancel() and cog_mcp_close() are seen promptly; a request given
  * up on (timeout, cancel) is announced to the server with
- * notifications/cancelled. Also the thread's last JSON-RPC error code, the
- * notifications and responses we send, and cog_mcp_request/notify.
+ * notifications/cancelled (never for initialize). Also the notifications
+ * and responses we send, and mcp_send, through which every message goes.
+ * What a failed request says (the error answered, id null errors, timeout
+ * and cancel messages) and the thread's last JSON-RPC error code are
+ * rpc_errors.c's.
  */
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,21 +18,9 @@
 
 #define SLICE_MS 50
 
-static _Thread_local int last_error_code;
-
-void mcp_set_last_error_code(int code)
-{
-	last_error_code = code;
-}
-
-int cog_mcp_last_error_code(void)
-{
-	return last_error_code;
-}
-
 /* ---- the pending list (under m->lock) ---- */
 
-static void pending_unlink_locked(cog_mcp *m, mcp_pending *p)
+void mcp_rpc_unlink_locked(cog_mcp *m, mcp_pending *p)
 {
 	for (mcp_pending **pp = &m->pending; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
@@ -77,7 +67,9 @@ void mcp_rpc_resolve(cog_mcp *m, cJSON *msg)
 			p->result = cJSON_DetachItemFromObjectCaseSensitive(msg, "result");
 			p->error = cJSON_DetachItemFromObjectCaseSensitive(msg, "error");
 			p->done = true;
-			pending_unlink_locked(m, p);
+			mcp_rpc_unlink_locked(m, p);
+			if (m->connected)
+				m->session_answered = true;
 			pthread_cond_broadcast(&m->cond);
 			found = true;
 			break;
@@ -101,6 +93,18 @@ static uint64_t deadline_after(unsigned int ms)
 	return cog_clock_mono_ns() + (uint64_t)ms * 1000000u;
 }
 
+int mcp_send(cog_mcp *m, const char *json, size_t len, int what, int64_t id,
+             uint64_t deadline_ns)
+{
+	/* Read-locked: a start or stop (conn.c) waits for us, and we for it. */
+	pthread_rwlock_rdlock(&m->life);
+	int rc = m->transport ? m->ops->send(m, json, len, what, id, deadline_ns) :
+		cog__error(COG_EUNAVAILABLE, "server \"%s\": the %s transport is "
+			"stopped", m->cfg.name, m->ops->kind);
+	pthread_rwlock_unlock(&m->life);
+	return rc;
+}
+
 static int send_message(cog_mcp *m, cJSON *msg, int what, int64_t id,
                         uint64_t deadline_ns, const char *method)
 {
@@ -108,7 +112,7 @@ static int send_message(cog_mcp *m, cJSON *msg, int what, int64_t id,
 	cJSON_Delete(msg);
 	if (!text)
 		return cog__oom(method);
-	int rc = m->ops->send(m, text, strlen(text), what, id, deadline_ns);
+	int rc = mcp_send(m, text, strlen(text), what, id, deadline_ns);
 	cog_free(text);
 	return rc;
 }
@@ -270,31 +274,6 @@ static int wait_locked(cog_mcp *m, mcp_pending *p, uint64_t deadline_ns)
 	return COG_OK;
 }
 
-/* The outcome of an answered request. */
-static int take_answer(cog_mcp *m, mcp_pending *p, const char *method,
-                       cJSON **result)
-{
-	if (p->status != 0)
-		return cog__error(p->status, "%s: %s", method, p->why ? p->why :
-			cog_strerror(p->status));
-	if (p->error) {
-		const cJSON *code = cJSON_GetObjectItemCaseSensitive(p->error, "code");
-		const char *message = cog_json_get_string(p->error, "message");
-		if (!cJSON_IsNumber(code))
-			return cog__error(COG_EPROTO, "%s: server \"%s\" answered with an "
-				"error without an integer code", method, m->cfg.name);
-		mcp_set_last_error_code(code->valueint);
-		return cog__error(COG_ERROR, "%s: server error %d: %s", method,
-			code->valueint, message ? message : "(no message)");
-	}
-	if (!p->result)
-		return cog__error(COG_EPROTO, "%s: server \"%s\" answered without a "
-			"result or an error", method, m->cfg.name);
-	*result = p->result;
-	p->result = NULL;
-	return COG_OK;
-}
-
 int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
                     unsigned int timeout_ms, const char *progress_token,
                     cJSON **result)
@@ -320,8 +299,8 @@ int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
 	pthread_mutex_lock(&m->lock);
 	if (m->closing || m->down_reason) {
 		int rc = m->closing ?
-			cog__error(COG_ECANCELED, "%s: the connection to server \"%s\" is "
-				"closing", method, m->cfg.name) :
+			cog__error(COG_ECANCELED, "%s: the connection to server \"%s\" was "
+				"closed", method, m->cfg.name) :
 			cog__error(COG_EUNAVAILABLE, "%s: server \"%s\" is down: %s", method,
 				m->cfg.name, m->down_reason);
 		pthread_mutex_unlock(&m->lock);
@@ -349,25 +328,35 @@ int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
 		cog__error_wrap(rc, "%s", method);
 		send_failed = true;
 	}
+	/* Answered (or failed by the transport) while we stopped waiting:
+	 * the answer counts and nothing is cancelled. */
 	bool give_up = !p->done;
 	if (give_up)
-		pending_unlink_locked(m, p);
+		mcp_rpc_unlink_locked(m, p);
+	bool closing = m->closing;
+	/* An error the server sent with id null since this was sent. */
+	char *orphan = give_up && rc == COG_ETIMEOUT ?
+		mcp_rpc_orphan_locked(m, p->id) : NULL;
 	pthread_mutex_unlock(&m->lock);
 
 	if (give_up) {
+		/* After a failed send its own message stays. */
+		if (!send_failed)
+			mcp_rpc_gave_up_error(m, method, rc, closing, start, timeout_ms,
+			                      orphan);
+		cog_free(orphan);
 		if (rc == COG_ETIMEOUT || rc == COG_ECANCELED) {
-			unsigned int waited = (unsigned int)((cog_clock_mono_ns() - start) / 1000000u);
-			const char *reason = rc == COG_ETIMEOUT ? "timed out" : "canceled";
-			if (!send_failed)
-				cog__error(rc, "%s: %s after %u ms (timeout %u ms) waiting for "
-					"server \"%s\"", method, reason, waited, timeout_ms, m->cfg.name);
-			send_cancelled(m, p->id, rc == COG_ETIMEOUT ?
-				"the client's timeout was reached" : "canceled by the client");
+			/* The spec: initialize is never cancelled (the connect
+			 * fails and the transport stops); a closing connection
+			 * says nothing more. */
+			if (!closing && strcmp(method, "initialize") != 0)
+				send_cancelled(m, p->id, rc == COG_ETIMEOUT ?
+					"the client's timeout was reached" : "canceled by the client");
 		}
 		pending_free(p);
 		return rc;
 	}
-	rc = take_answer(m, p, method, result);
+	rc = mcp_rpc_take_answer(m, p, method, result);
 	pending_free(p);
 	return rc;
 }
@@ -383,61 +372,4 @@ int mcp_request(cog_mcp *m, const char *method, cJSON *params,
 		return cog__error_wrap(rc, "%s", method);
 	}
 	return mcp_request_raw(m, method, params, timeout_ms, progress_token, result);
-}
-
-/* ---- the public calls ---- */
-
-static int parse_params(cJSON **out, const char *fn, const char *params_json)
-{
-	*out = NULL;
-	if (!params_json)
-		return COG_OK;
-	char what[64];
-	snprintf(what, sizeof(what), "%s: params_json", fn);
-	int rc = cog_json_validate(params_json, strlen(params_json), what);
-	if (rc == 0)
-		rc = cog_json_parse(out, params_json, what);
-	if (rc != 0)
-		return rc;
-	if (!cJSON_IsObject(*out)) {
-		cJSON_Delete(*out);
-		*out = NULL;
-		return cog__error(COG_EINVAL, "%s: params_json must be a JSON object", fn);
-	}
-	return COG_OK;
-}
-
-int cog_mcp_request(cog_mcp *mcp, const char *method, const char *params_json,
-                    unsigned int timeout_ms, char **result_json)
-{
-	COG_CHECK_ARG(result_json, "cog_mcp_request", "result_json is NULL");
-	*result_json = NULL;
-	COG_CHECK_ARG(mcp, "cog_mcp_request", "mcp is NULL");
-	COG_CHECK_ARG(method && method[0], "cog_mcp_request", "method is NULL or empty");
-	cJSON *params = NULL;
-	int rc = parse_params(&params, "cog_mcp_request", params_json);
-	if (rc != 0)
-		return rc;
-	cJSON *result = NULL;
-	rc = mcp_request(mcp, method, params, timeout_ms, NULL, &result);
-	if (rc != 0)
-		return rc;
-	*result_json = cog_json_print(result);
-	cJSON_Delete(result);
-	return *result_json ? COG_OK : cog__oom("cog_mcp_request");
-}
-
-int cog_mcp_notify(cog_mcp *mcp, const char *method, const char *params_json)
-{
-	COG_CHECK_ARG(mcp, "cog_mcp_notify", "mcp is NULL");
-	COG_CHECK_ARG(method && method[0], "cog_mcp_notify", "method is NULL or empty");
-	cJSON *params = NULL;
-	int rc = parse_params(&params, "cog_mcp_notify", params_json);
-	if (rc == 0 && (rc = mcp_ensure_up(mcp)) != 0)
-		cog__error_wrap(rc, "%s", method);
-	if (rc != 0) {
-		cJSON_Delete(params);
-		return rc;
-	}
-	return mcp_notify(mcp, method, params);
 }

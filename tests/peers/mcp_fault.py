@@ -19,6 +19,17 @@ Faults:
   --stderr-lines N     N lines on stderr at start
   --close-stdin-on-call  after answering a tools/call: close stdin, say
                        "stdin closed" on stderr, and sleep (but live on)
+  --ask-sampling       on tools/call: send the client a sampling/createMessage
+                       request (id "sampling-1"), wait for its answer and
+                       return that answer (the JSON-RPC response, as JSON
+                       text) as the tool's text result
+  --mute-initialize    never answer initialize
+  --say-received       write "received: <method> <params>" to stderr for
+                       every message that has a method (notifications too)
+  --null-id-error N    never answer tools/call; once the Nth has arrived,
+                       send one error response with id null (-32700, "Parse
+                       error: mcp_fault could not read a request") and say
+                       "null-id error sent" on stderr
 """
 import argparse
 import json
@@ -39,6 +50,7 @@ TOOLS = [
 
 opts = None
 out = sys.stdout.buffer
+calls_seen = 0
 
 
 def send(msg):
@@ -71,6 +83,24 @@ def call_tool(params):
     return {"content": [{"type": "text", "text": "unknown tool %s" % name}], "isError": True}
 
 
+def ask_sampling():
+    send({"jsonrpc": "2.0", "id": "sampling-1", "method": "sampling/createMessage",
+          "params": {"messages": [{"role": "user", "content": {
+              "type": "text", "text": "from mcp_fault"}}], "maxTokens": 10}})
+    while True:
+        line = sys.stdin.buffer.readline()
+        if not line:
+            os._exit(0)
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(msg, dict) and msg.get("id") == "sampling-1" and "method" not in msg:
+            return text_result(json.dumps(msg, separators=(",", ":")))
+        if isinstance(msg, dict):
+            handle(msg)
+
+
 def before_call_answer():
     for i in range(opts.flood):
         send({"jsonrpc": "2.0", "method": "notifications/message",
@@ -85,11 +115,16 @@ def before_call_answer():
 
 def handle(msg):
     method, mid = msg.get("method"), msg.get("id")
+    if opts.say_received and method is not None:
+        sys.stderr.write("received: %s %s\n" % (method, json.dumps(msg.get("params"))))
+        sys.stderr.flush()
     if mid is None or method is None:
         return                                  # a notification or a response
     params = msg.get("params") or {}
     result, error = None, None
     if method == "initialize":
+        if opts.mute_initialize:
+            return
         asked = params.get("protocolVersion")
         version = opts.answer_version or (asked if asked in VERSIONS else VERSIONS[0])
         result = {"protocolVersion": version, "capabilities": {"tools": {}},
@@ -99,6 +134,15 @@ def handle(msg):
     elif method == "tools/list":
         result = {"tools": TOOLS}
     elif method == "tools/call":
+        if opts.null_id_error:
+            global calls_seen
+            calls_seen += 1
+            if calls_seen == opts.null_id_error:
+                send({"jsonrpc": "2.0", "id": None, "error": {
+                    "code": -32700, "message": "Parse error: mcp_fault could not read a request"}})
+                sys.stderr.write("null-id error sent\n")
+                sys.stderr.flush()
+            return
         if opts.exit_on_call:
             sys.stderr.write("dying\n")
             sys.stderr.flush()
@@ -106,7 +150,7 @@ def handle(msg):
         if opts.silent:
             return
         before_call_answer()
-        result = call_tool(params)
+        result = ask_sampling() if opts.ask_sampling else call_tool(params)
     else:
         error = {"code": -32601, "message": "method not found: %s" % method}
     garbage()
@@ -134,6 +178,10 @@ def main():
     p.add_argument("--huge-line", type=int, default=0)
     p.add_argument("--stderr-lines", type=int, default=0)
     p.add_argument("--close-stdin-on-call", action="store_true")
+    p.add_argument("--ask-sampling", action="store_true")
+    p.add_argument("--mute-initialize", action="store_true")
+    p.add_argument("--say-received", action="store_true")
+    p.add_argument("--null-id-error", type=int, default=0)
     opts = p.parse_args()
     for i in range(opts.stderr_lines):
         sys.stderr.write("mcp_fault stderr line %d\n" % i)

@@ -170,8 +170,8 @@ START_TEST(connect_info_ping_and_errors)
 	ck_assert_int_eq(cog_mcp_request(m, "no/such/method", "{}", 0, &result), COG_ERROR);
 	ck_assert_ptr_null(result);
 	ck_assert_int_eq(cog_mcp_last_error_code(), -32601);
-	ck_assert_msg(strstr(cog_error_last(), "no/such/method: server error -32601") != NULL,
-	              "%s", cog_error_last());
+	ck_assert_msg(strstr(cog_error_last(), "no/such/method: server \"everything\" answered "
+	                     "error -32601") != NULL, "%s", cog_error_last());
 
 	/* Bad arguments to the calls themselves. */
 	ck_assert_int_eq(cog_mcp_request(m, "ping", "[1]", 0, &result), COG_EINVAL);
@@ -219,24 +219,36 @@ START_TEST(a_request_times_out_and_the_connection_goes_on)
 }
 END_TEST
 
-static void *cancel_later(void *arg)
+typedef struct canceler {
+	cog_ctx *ctx;
+	mcp_test_log *log;
+	bool saw_progress;
+} canceler;
+
+/* Cancel once the server shows it has the call: its first progress. */
+static void *cancel_when_running(void *arg)
 {
-	struct timespec ts = { 0, 300 * 1000000L };
-	nanosleep(&ts, NULL);
-	cog_ctx_cancel(arg);
+	canceler *c = arg;
+	c->saw_progress = mcp_test_log_wait(c->log, "\"progressToken\":\"cancel-me\"", 60000);
+	cog_ctx_cancel(c->ctx);
 	return NULL;
 }
 
 START_TEST(cancel_from_another_thread)
 {
-	cog_ctx *ctx = mcp_test_ctx(NULL);
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
 	cog_mcp *m = connect_everything(ctx, NULL, NULL);
+	canceler c = { ctx, log, false };
 	pthread_t t;
-	ck_assert_int_eq(pthread_create(&t, NULL, cancel_later, ctx), 0);
-	int rc;
-	char *result = call_tool(m, "trigger-long-running-operation",
-	                         "{\"duration\":30,\"steps\":3}", 0, &rc);
+	ck_assert_int_eq(pthread_create(&t, NULL, cancel_when_running, &c), 0);
+	/* One progress notification a second, for 30 s. */
+	char *result = NULL;
+	int rc = cog_mcp_request(m, "tools/call", "{\"name\":\"trigger-long-running-operation\","
+		"\"arguments\":{\"duration\":30,\"steps\":30},"
+		"\"_meta\":{\"progressToken\":\"cancel-me\"}}", 0, &result);
 	pthread_join(t, NULL);
+	ck_assert_msg(c.saw_progress, "no progress of the call reached the event hook");
 	ck_assert_msg(rc == COG_ECANCELED, "%d %s", rc, cog_error_last());
 	ck_assert_ptr_null(result);
 	ck_assert_msg(strstr(cog_error_last(), "tools/call") != NULL, "%s", cog_error_last());
@@ -247,6 +259,7 @@ START_TEST(cancel_from_another_thread)
 	cog_free(result);
 	cog_mcp_close(m);
 	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
 }
 END_TEST
 
@@ -566,13 +579,40 @@ START_TEST(a_server_that_dies_before_initialize)
 }
 END_TEST
 
+/* A log hook that counts the tools/list requests the fault server says it
+ * received (--say-received), then keeps the record. */
+static atomic_int tools_lists;
+
+static void count_tools_lists(int level, const char *line, void *user_data)
+{
+	if (strstr(line, "received: tools/list"))
+		atomic_fetch_add(&tools_lists, 1);
+	mcp_test_log_fn(level, line, user_data);
+}
+
+/* Wait (up to 30 s) until n tools/list were seen. */
+static bool wait_tools_lists(int n)
+{
+	for (int i = 0; i < 3000 && atomic_load(&tools_lists) < n; i++) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(&tools_lists) >= n;
+}
+
 START_TEST(a_crashed_server_is_restarted_while_restarts_remain)
 {
 	mcp_test_log *log = mcp_test_log_new();
-	cog_ctx *ctx = mcp_test_ctx(log);
+	atomic_store(&tools_lists, 0);
+	cog_ctx_options co = COG_CTX_OPTIONS_INIT;
+	co.log_level = COG_LOG_DEBUG;
+	co.log_fn = count_tools_lists;
+	co.log_user_data = log;
+	cog_ctx *ctx = NULL;
+	ck_assert_int_eq(cog_ctx_new(&ctx, &co), COG_OK);
 	char script[4096];
 	mcp_test_peer_file(script, sizeof(script), "mcp_fault.py");
-	const char *argv[] = { "python3", script, "--exit-on-call", NULL };
+	const char *argv[] = { "python3", script, "--exit-on-call", "--say-received", NULL };
 	cog_mcp_options o;
 	cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION);
 	o.name = "crashy";
@@ -580,6 +620,8 @@ START_TEST(a_crashed_server_is_restarted_while_restarts_remain)
 	o.max_restarts = 1;
 	cog_mcp *m = NULL;
 	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == COG_OK, "%s", cog_error_last());
+	ck_assert_msg(cog_mcp_define_tools(m, NULL, 0) == COG_OK, "%s", cog_error_last());
+	ck_assert(wait_tools_lists(1));
 
 	int rc;
 	char *result = call_tool(m, "echo", "{\"message\":\"x\"}", 0, &rc);
@@ -595,6 +637,8 @@ START_TEST(a_crashed_server_is_restarted_while_restarts_remain)
 	              "%s", info);
 	cog_free(info);
 	ck_assert(mcp_test_log_wait(log, "restarting server \\\"crashy\\\"", 0));
+	/* The registry follows the new process: its tools are listed again. */
+	ck_assert_msg(wait_tools_lists(2), "no tools/list after the restart");
 
 	/* Dies again: no restart left. */
 	result = call_tool(m, "echo", "{\"message\":\"y\"}", 0, &rc);
@@ -658,6 +702,391 @@ START_TEST(a_flood_of_notifications_is_queued_not_dropped)
 }
 END_TEST
 
+/* ---- a server request the client does not answer, and one it does ---- */
+
+static cog_mcp *connect_fault_with(cog_ctx *ctx, const char *flag, const char *flag2,
+                                   cog_mcp_request_fn on_request, void *user_data)
+{
+	char script[4096];
+	mcp_test_peer_file(script, sizeof(script), "mcp_fault.py");
+	const char *argv[] = { "python3", script, flag, flag2, NULL };
+	cog_mcp_options o;
+	cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION);
+	o.name = "fault";
+	o.argv = argv;
+	o.connect_timeout_ms = 20000;
+	o.on_request = on_request;
+	o.request_user_data = user_data;
+	cog_mcp *m = NULL;
+	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == COG_OK, "%s", cog_error_last());
+	return m;
+}
+
+START_TEST(a_server_request_without_a_handler_is_not_supported)
+{
+	cog_ctx *ctx = mcp_test_ctx(NULL);
+	/* The fault server asks for sampling although we claim no such
+	 * capability, and returns our answer as its tool's text. */
+	cog_mcp *m = connect_fault_with(ctx, "--ask-sampling", NULL, NULL, NULL);
+	int rc;
+	char *result = call_tool(m, "echo", "{\"message\":\"x\"}", 0, &rc);
+	ck_assert_msg(rc == COG_OK, "%d %s", rc, cog_error_last());
+	char *text = first_text(result);
+	cJSON *answer = cJSON_Parse(text);
+	ck_assert_msg(answer != NULL, "%s", text);
+	cJSON *error = cJSON_GetObjectItem(answer, "error");
+	ck_assert_msg(cJSON_IsObject(error) && !cJSON_HasObjectItem(answer, "result"), "%s", text);
+	ck_assert_int_eq(cJSON_GetObjectItem(error, "code")->valueint, -32601);
+	ck_assert_str_eq(cJSON_GetObjectItem(error, "message")->valuestring,
+	                 "sampling/createMessage is not supported by this client");
+	ck_assert_str_eq(cJSON_GetObjectItem(answer, "id")->valuestring, "sampling-1");
+	cJSON_Delete(answer);
+	free(text);
+	cog_free(result);
+	cog_mcp_close(m);
+
+	/* With a handler, its answer is the response. */
+	sampler s = { .sampling_calls = 0 };
+	pthread_mutex_init(&s.lock, NULL);
+	m = connect_fault_with(ctx, "--ask-sampling", NULL, answer_sampling, &s);
+	result = call_tool(m, "echo", "{\"message\":\"x\"}", 0, &rc);
+	ck_assert_msg(rc == COG_OK, "%d %s", rc, cog_error_last());
+	text = first_text(result);
+	answer = cJSON_Parse(text);
+	ck_assert_msg(answer != NULL, "%s", text);
+	cJSON *r = cJSON_GetObjectItem(answer, "result");
+	ck_assert_msg(cJSON_IsObject(r) && !cJSON_HasObjectItem(answer, "error"), "%s", text);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "content"), "text")->valuestring,
+	                 "sampled-by-the-test-42");
+	cJSON_Delete(answer);
+	free(text);
+	cog_free(result);
+	pthread_mutex_lock(&s.lock);
+	ck_assert_int_eq(s.sampling_calls, 1);
+	ck_assert_msg(strstr(s.params, "from mcp_fault") != NULL, "%s", s.params);
+	pthread_mutex_unlock(&s.lock);
+	cog_mcp_close(m);
+	pthread_mutex_destroy(&s.lock);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- cancellation: never initialize ---- */
+
+START_TEST(initialize_is_never_cancelled_a_call_is)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	char script[4096];
+	mcp_test_peer_file(script, sizeof(script), "mcp_fault.py");
+	const char *argv[] = { "python3", script, "--mute-initialize", "--say-received", NULL };
+	cog_mcp_options o;
+	cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION);
+	o.name = "mute";
+	o.argv = argv;
+	o.connect_timeout_ms = 1500;
+	cog_mcp *m = (cog_mcp *)1;
+	int rc = cog_mcp_connect(&m, ctx, &o);
+	ck_assert_msg(rc == COG_ETIMEOUT, "%d %s", rc, cog_error_last());
+	ck_assert_ptr_null(m);
+	/* Its whole stderr is read before the connect returns. */
+	ck_assert(mcp_test_log_wait(log, "received: initialize", 0));
+	ck_assert_msg(!mcp_test_log_wait(log, "received: notifications/cancelled", 0),
+	              "initialize was cancelled");
+
+	/* A call that times out is cancelled, with its id. */
+	m = connect_fault_with(ctx, "--silent", "--say-received", NULL, NULL);
+	char *result = call_tool(m, "echo", "{\"message\":\"x\"}", 300, &rc);
+	ck_assert_msg(rc == COG_ETIMEOUT, "%d %s", rc, cog_error_last());
+	ck_assert_ptr_null(result);
+	ck_assert(mcp_test_log_wait(log, "received: notifications/cancelled {\\\"requestId\\\": 2,",
+	                            15000));
+	/* One that was answered is not. */
+	ck_assert_msg(cog_mcp_request(m, "ping", NULL, 0, &result) == COG_OK, "%s",
+	              cog_error_last());
+	cog_free(result);
+	cog_mcp_close(m);
+	ck_assert(mcp_test_log_wait(log, "received: ping", 0));
+	ck_assert_msg(!mcp_test_log_wait(log, "\\\"requestId\\\": 3", 0), "ping was cancelled");
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
+/* ---- sends against restarts and close ---- */
+
+typedef struct storm {
+	cog_mcp *m;
+	cog_ctx *ctx;
+	int thread;
+	atomic_int *done;
+	int ok, down;
+	char failure[512];
+} storm;
+
+/* Thread 0 kills the server (--exit-on-call) now and then; the others ping
+ * and notify meanwhile, racing the stop and start of each restart. */
+static void *storm_main(void *arg)
+{
+	storm *s = arg;
+	for (int i = 0; s->thread == 0 ? i < 120 : !atomic_load(s->done); i++) {
+		char *result = NULL;
+		int rc;
+		if (s->thread == 0 && i % 10 == 9)
+			result = call_tool(s->m, "echo", "{\"message\":\"die\"}", 10000, &rc);
+		else if (i % 2)
+			rc = cog_mcp_notify(s->m, "notifications/roots/list_changed", NULL);
+		else
+			rc = cog_mcp_request(s->m, "ping", NULL, 10000, &result);
+		cog_free(result);
+		if (rc == COG_OK) {
+			s->ok++;
+		} else if (rc == COG_EUNAVAILABLE || rc == COG_ECANCELED) {
+			s->down++;
+		} else {
+			snprintf(s->failure, sizeof(s->failure), "%d: %d %s", i, rc, cog_error_last());
+			break;
+		}
+	}
+	if (s->thread == 0)
+		atomic_store(s->done, 1);
+	return NULL;
+}
+
+START_TEST(sends_race_restarts_safely)
+{
+	cog_ctx *ctx = mcp_test_ctx(NULL);
+	char script[4096];
+	mcp_test_peer_file(script, sizeof(script), "mcp_fault.py");
+	const char *argv[] = { "python3", script, "--exit-on-call", NULL };
+	cog_mcp_options o;
+	cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION);
+	o.name = "storm";
+	o.argv = argv;
+	o.max_restarts = 8;
+	cog_mcp *m = NULL;
+	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == COG_OK, "%s", cog_error_last());
+	atomic_int done;
+	atomic_init(&done, 0);
+	storm jobs[THREADS];
+	pthread_t threads[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].m = m;
+		jobs[i].thread = i;
+		jobs[i].done = &done;
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, storm_main, &jobs[i]), 0);
+	}
+	int ok = 0, down = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		ck_assert_msg(jobs[i].failure[0] == '\0', "thread %d: %s", i, jobs[i].failure);
+		ok += jobs[i].ok;
+		down += jobs[i].down;
+	}
+	char *info = NULL;
+	ck_assert_int_eq(cog_mcp_server_info(m, &info), COG_OK);
+	ck_assert_msg(strstr(info, "\"restarts\":8") != NULL, "%s", info);
+	cog_free(info);
+	ck_assert_int_gt(ok, 0);
+	ck_assert_int_gt(down, 0);
+	printf("mcp-rpc: restart storm: %d sends ok, %d refused while down\n", ok, down);
+	fflush(stdout);
+	cog_mcp_close(m);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+static void *call_until_closed(void *arg)
+{
+	storm *s = arg;
+	for (;;) {
+		char *result = NULL;
+		int rc = cog_tool_call(s->ctx, "fault__slow", "{\"ms\":5}", NULL, &result);
+		cog_free(result);
+		if (rc != COG_OK) {
+			if (rc != COG_ENOTFOUND && rc != COG_EUNAVAILABLE && rc != COG_ECANCELED)
+				snprintf(s->failure, sizeof(s->failure), "%d %s", rc, cog_error_last());
+			return NULL;
+		}
+		atomic_fetch_add(s->done, 1);
+	}
+}
+
+START_TEST(close_while_threads_call_its_tools)
+{
+	cog_ctx *ctx = mcp_test_ctx(NULL);
+	cog_mcp *m = connect_fault_with(ctx, "--stderr-lines", "0", NULL, NULL);
+	ck_assert_msg(cog_mcp_define_tools(m, NULL, 0) == COG_OK, "%s", cog_error_last());
+	atomic_int calls;
+	atomic_init(&calls, 0);
+	storm jobs[THREADS];
+	pthread_t threads[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].ctx = ctx;
+		jobs[i].done = &calls;
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, call_until_closed, &jobs[i]), 0);
+	}
+	while (atomic_load(&calls) < 4 * THREADS) {
+		struct timespec ts = { 0, 2 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	cog_mcp_close(m);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		ck_assert_msg(jobs[i].failure[0] == '\0', "thread %d: %s", i, jobs[i].failure);
+	}
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- HTTP: an expired session is initialized again ---- */
+
+START_TEST(an_expired_http_session_is_initialized_again)
+{
+	char script[4096];
+	mcp_test_peer_file(script, sizeof(script), "mcp_fault_http.py");
+	const char *pargv[] = { "python3", script, "--expire-session", NULL };
+	peer_options po = { 0 };
+	po.name = "mcp-fault-http";
+	po.argv = pargv;
+	po.ready_path = "/stats";
+	po.install_hint = "apt-get install python3";
+	peer *server = NULL;
+	ck_assert_msg(peer_start(&server, &po) == 0, "%s", peer_error());
+	char url[512];
+	snprintf(url, sizeof(url), "%s/mcp", peer_url(server));
+
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp_options o = COG_MCP_OPTIONS_INIT;
+	o.name = "web";
+	o.url = url;
+	o.max_restarts = 0;   /* the spec's new session needs none */
+	o.flags = COG_MCP_NO_GET_STREAM;
+	cog_mcp *m = NULL;
+	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == COG_OK, "%s", cog_error_last());
+	char *info = NULL;
+	ck_assert_int_eq(cog_mcp_server_info(m, &info), COG_OK);
+	cJSON *j = cJSON_Parse(info);
+	char *first_session = strdup(cJSON_GetObjectItem(j, "session_id")->valuestring);
+	cJSON_Delete(j);
+	cog_free(info);
+
+	int rc;
+	char *result = call_tool(m, "echo", "{\"message\":\"one\"}", 0, &rc);
+	ck_assert_msg(rc == COG_OK, "%s", cog_error_last());
+	cog_free(result);
+	/* The second call finds the session expired (404)... */
+	result = call_tool(m, "echo", "{\"message\":\"two\"}", 0, &rc);
+	ck_assert_msg(rc == COG_EUNAVAILABLE, "%d %s", rc, cog_error_last());
+	ck_assert_msg(strstr(cog_error_last(), "session expired") != NULL, "%s", cog_error_last());
+	/* ...and the next request initializes a new one. */
+	result = call_tool(m, "echo", "{\"message\":\"three\"}", 0, &rc);
+	ck_assert_msg(rc == COG_OK, "%d %s", rc, cog_error_last());
+	char *text = first_text(result);
+	ck_assert_str_eq(text, "Echo: three");
+	free(text);
+	cog_free(result);
+	ck_assert(mcp_test_log_wait(log, "initializing a new session with server \\\"web\\\"", 0));
+	ck_assert(mcp_test_log_wait(log, "not counted against max_restarts", 0));
+	ck_assert_int_eq(cog_mcp_server_info(m, &info), COG_OK);
+	j = cJSON_Parse(info);
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(j, "connected")), "%s", info);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "restarts")->valueint, 1);
+	const char *second = cJSON_GetObjectItem(j, "session_id")->valuestring;
+	ck_assert_msg(second && strcmp(second, first_session) != 0, "%s", info);
+	cJSON_Delete(j);
+	cog_free(info);
+	free(first_session);
+	cog_mcp_close(m);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+	peer_stop(server);
+}
+END_TEST
+
+/* ---- an error response with id null ---- */
+
+static cog_mcp *connect_fault_argv(cog_ctx *ctx, const char *const *flags)
+{
+	char script[4096];
+	mcp_test_peer_file(script, sizeof(script), "mcp_fault.py");
+	const char *argv[8] = { "python3", script };
+	for (size_t i = 0; flags[i] && i < 5; i++)
+		argv[2 + i] = flags[i];
+	cog_mcp_options o;
+	cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION);
+	o.name = "fault";
+	o.argv = argv;
+	o.connect_timeout_ms = 20000;
+	cog_mcp *m = NULL;
+	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == COG_OK, "%s", cog_error_last());
+	return m;
+}
+
+typedef struct registry_call {
+	cog_ctx *ctx;
+	int rc;
+	char message[1024];
+} registry_call;
+
+static void *call_echo_in_registry(void *arg)
+{
+	registry_call *c = arg;
+	char *result = NULL;
+	c->rc = cog_tool_call(c->ctx, "fault__echo", "{\"message\":\"first\"}", NULL, &result);
+	snprintf(c->message, sizeof(c->message), "%s", cog_error_last());
+	cog_free(result);
+	return NULL;
+}
+
+START_TEST(an_error_with_id_null_fails_the_one_request_pending)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+
+	/* One request pending: it fails with the server's error at once. */
+	const char *const one[] = { "--null-id-error", "1", NULL };
+	cog_mcp *m = connect_fault_argv(ctx, one);
+	int rc;
+	char *result = call_tool(m, "echo", "{\"message\":\"x\"}", 0, &rc);
+	ck_assert_msg(rc == COG_ERROR, "%d %s", rc, cog_error_last());
+	ck_assert_ptr_null(result);
+	ck_assert_int_eq(cog_mcp_last_error_code(), -32700);
+	ck_assert_msg(strstr(cog_error_last(), "tools/call: server \"fault\" answered error "
+	                     "-32700: Parse error: mcp_fault could not read a request") &&
+	              strstr(cog_error_last(), "id null"), "%s", cog_error_last());
+	cog_mcp_close(m);
+
+	/* Two pending: neither can be told, the one that times out says it. A
+	 * call through the registry holds the connection, so it may be in
+	 * flight at cog_mcp_close, which ends it. */
+	const char *const two[] = { "--null-id-error", "2", "--say-received", NULL };
+	m = connect_fault_argv(ctx, two);
+	ck_assert_msg(cog_mcp_define_tools(m, NULL, 0) == COG_OK, "%s", cog_error_last());
+	registry_call first = { ctx, 0, "" };
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, call_echo_in_registry, &first), 0);
+	ck_assert_msg(mcp_test_log_wait(log, "received: tools/call", 30000),
+	              "the server never got the first call");
+	result = call_tool(m, "echo", "{\"message\":\"second\"}", 5000, &rc);
+	ck_assert_msg(rc == COG_ETIMEOUT, "%d %s", rc, cog_error_last());
+	ck_assert_msg(strstr(cog_error_last(), "error -32700: Parse error: mcp_fault could not "
+	                     "read a request") && strstr(cog_error_last(), "id null"), "%s",
+	              cog_error_last());
+	ck_assert(mcp_test_log_wait(log, "null-id error sent", 0));
+	cog_mcp_close(m);
+	pthread_join(t, NULL);
+	ck_assert_msg(first.rc == COG_ECANCELED, "%d %s", first.rc, first.message);
+	ck_assert_msg(strstr(first.message, "the connection to server \"fault\" was closed"),
+	              "%s", first.message);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
 static Suite *mcp_rpc_suite(void)
 {
 	Suite *s = suite_create("mcp-rpc");
@@ -677,6 +1106,12 @@ static Suite *mcp_rpc_suite(void)
 	tcase_add_test(tc, a_server_that_dies_before_initialize);
 	tcase_add_test(tc, a_crashed_server_is_restarted_while_restarts_remain);
 	tcase_add_test(tc, a_flood_of_notifications_is_queued_not_dropped);
+	tcase_add_test(tc, a_server_request_without_a_handler_is_not_supported);
+	tcase_add_test(tc, initialize_is_never_cancelled_a_call_is);
+	tcase_add_test(tc, sends_race_restarts_safely);
+	tcase_add_test(tc, close_while_threads_call_its_tools);
+	tcase_add_test(tc, an_expired_http_session_is_initialized_again);
+	tcase_add_test(tc, an_error_with_id_null_fails_the_one_request_pending);
 	suite_add_tcase(s, tc);
 	return s;
 }
