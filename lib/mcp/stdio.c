@@ -13,10 +13,15 @@
  *
  * Writes happen one at a time (write_lock) on a non-blocking pipe, with
  * SIGPIPE blocked in the writing thread and a pending one taken back, so
- * a server that died never kills the host. Stop closes the server's
+ * a server that died never kills the host. A message once begun is
+ * finished even if the ctx is canceled (half a line would break the
+ * stream for every other request): only its deadline, stop or close end
+ * it, and then the stream is lost. Stop closes the server's
  * stdin, waits 2 s, then SIGTERM and, 5 s later, SIGKILL to its process
  * group (signalled only while the leader is unreaped, so the group id
- * cannot have been reused).
+ * cannot have been reused). Whoever reaps the child (the reader when
+ * stdout ends, or stop) first sends SIGTERM to what is left of its group;
+ * a child still alive 2 s after SIGKILL is reaped by a detached thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,21 +39,25 @@
 
 /* ---- the child's exit ---- */
 
-/* Reap the child if it has exited (waiting up to wait_ms); with
- * signal_group, first end what is left of its process group. */
-static bool reap_if_exited(stdio_state *st, unsigned int wait_ms, bool signal_group)
+/*
+ * The one place that reaps the child (the reader when stdout ends, stop):
+ * if it has exited (waiting up to wait_ms), SIGTERM what is left of its
+ * process group (the children of npx and friends), then reap it. The
+ * group is signalled while the leader is a zombie, so its id cannot have
+ * been reused. describe only looks.
+ */
+static bool reap_if_exited(stdio_state *st, unsigned int wait_ms)
 {
 	pthread_mutex_lock(&st->lock);
 	bool done = st->reaped;
 	pthread_mutex_unlock(&st->lock);
 	if (done)
 		return true;
-	if (!mcp_child_exited(st->child.pid, wait_ms))
+	if (!mcp_child_exited(st->child.pid, wait_ms, NULL))
 		return false;
 	pthread_mutex_lock(&st->lock);
 	if (!st->reaped) {
-		if (signal_group)
-			kill(-st->child.pid, SIGTERM);
+		kill(-st->child.pid, SIGTERM);
 		mcp_child_reap(st->child.pid, &st->wait_status);
 		st->reaped = true;
 	}
@@ -71,7 +80,7 @@ void mcp_stdio_report_eof(stdio_state *st)
 	atomic_store(&st->broken, true);
 	if (atomic_load(&st->stopping))
 		return;
-	bool exited = reap_if_exited(st, 2000, true);
+	bool exited = reap_if_exited(st, 2000);
 	/* Its last words may still be in the stderr pipe. */
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -159,9 +168,29 @@ static int stdio_start(cog_mcp *m)
 	return 0;
 }
 
-/* Write all of buf before deadline_ns (0: none). *broken is set when the
- * stream is unusable after this: the server closed its stdin, or part of a
- * message went out (what follows would be glued to it). */
+/* Whether a message under way must be given up: stop began, the stream
+ * broke, or the connection is closing or its transport being stopped. A
+ * canceled ctx is not one of these. */
+static bool must_give_up(stdio_state *st)
+{
+	if (atomic_load(&st->stopping) || atomic_load(&st->broken))
+		return true;
+	cog_mcp *m = st->m;
+	pthread_mutex_lock(&m->lock);
+	bool stop = m->closing || m->transport_stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stop;
+}
+
+/*
+ * Write all of buf before deadline_ns (0: none). *wrote says whether any
+ * byte of the message went out (across the calls for one message): from
+ * then on the message is finished whatever the ctx says (half a line
+ * would break the stream for every other request), given up only on the
+ * deadline, stop or close. Before its first byte, a canceled ctx abandons
+ * it cleanly. *broken is set when the stream is unusable after this: the
+ * server closed its stdin.
+ */
 static int write_all(stdio_state *st, const char *buf, size_t len,
                      uint64_t deadline_ns, bool *wrote, bool *broken)
 {
@@ -193,9 +222,9 @@ static int write_all(stdio_state *st, const char *buf, size_t len,
 			if ((deadline_ns - now) / 1000000u < (uint64_t)slice)
 				slice = (int)((deadline_ns - now) / 1000000u) + 1;
 		}
-		if (atomic_load(&st->stopping) || atomic_load(&st->broken))
+		if (must_give_up(st))
 			return cog__error(COG_EUNAVAILABLE, "server \"%s\" is gone", m->cfg.name);
-		if (mcp_should_stop(m))
+		if (!*wrote && cog_ctx_is_canceled(m->ctx))
 			return cog__error(COG_ECANCELED, "server \"%s\": write canceled", m->cfg.name);
 		struct pollfd p = { st->child.stdin_fd, POLLOUT, 0 };
 		poll(&p, 1, slice);
@@ -261,15 +290,28 @@ static void stdio_stop(cog_mcp *m)
 		st->child.stdin_fd = -1;
 	}
 	pthread_mutex_unlock(&st->write_lock);
-	if (st->child.pid > 0 && !reap_if_exited(st, 2000, false)) {
+	if (st->child.pid > 0 && !reap_if_exited(st, 2000)) {
 		mcp_log(m, COG_LOG_DEBUG, NULL, "server \"%s\" still runs 2 s after the end of "
 			"its stdin: SIGTERM to its process group", m->cfg.name);
 		signal_group(st, SIGTERM);
-		if (!reap_if_exited(st, 5000, false)) {
+		if (!reap_if_exited(st, 5000)) {
 			mcp_log(m, COG_LOG_WARN, NULL, "server \"%s\" still runs 5 s after "
 				"SIGTERM: SIGKILL to its process group", m->cfg.name);
 			signal_group(st, SIGKILL);
-			reap_if_exited(st, 2000, false);
+			if (!reap_if_exited(st, 2000)) {
+				/* It dies (SIGKILL), just not yet: reaped later,
+				 * never left a zombie. */
+				mcp_log(m, COG_LOG_WARN, NULL, "server \"%s\" (pid %ld) still "
+					"runs 2 s after SIGKILL: it will be reaped when it "
+					"dies", m->cfg.name, (long)st->child.pid);
+				pthread_mutex_lock(&st->lock);
+				if (!st->reaped) {
+					st->reaped = true;
+					st->wait_status = -1;
+					mcp_child_reap_later(st->child.pid);
+				}
+				pthread_mutex_unlock(&st->lock);
+			}
 		}
 	}
 	/* Whatever of its group still holds the pipes cannot keep us here. */
@@ -302,18 +344,22 @@ static void stdio_describe(cog_mcp *m, cJSON *info)
 		cJSON_AddFalseToObject(info, "running");
 		return;
 	}
-	bool exited = reap_if_exited(st, 0, false) || atomic_load(&st->broken);
+	/* Only look: reaping (and the group signal that goes with it) is
+	 * the reader's and stop's. Under st->lock, so neither reaps between
+	 * our look and our reading of what they recorded. */
 	pthread_mutex_lock(&st->lock);
-	bool reaped = st->reaped;
 	int status = st->wait_status;
+	bool exited = st->reaped || mcp_child_exited(st->child.pid, 0, &status);
 	pthread_mutex_unlock(&st->lock);
+	bool known = exited && status != -1;
+	exited = exited || atomic_load(&st->broken);
 	cJSON_AddNumberToObject(info, "pid", (double)st->child.pid);
 	cJSON_AddBoolToObject(info, "running", !exited);
-	if (reaped && status != -1 && WIFEXITED(status))
+	if (known && WIFEXITED(status))
 		cJSON_AddNumberToObject(info, "exit_status", WEXITSTATUS(status));
 	else
 		cJSON_AddNullToObject(info, "exit_status");
-	if (reaped && status != -1 && WIFSIGNALED(status))
+	if (known && WIFSIGNALED(status))
 		cJSON_AddNumberToObject(info, "exit_signal", WTERMSIG(status));
 }
 

@@ -1,6 +1,7 @@
 /*
- * Between stdio.c (the transport) and stdio_spawn.c (starting and
- * reaping the server process). Private to those two files.
+ * Between stdio.c (the transport), stdio_read.c (its threads),
+ * stdio_spawn.c (starting the server process) and stdio_reap.c (waiting
+ * for it and reaping it). Private to those files.
  */
 #ifndef COG_MCP_STDIO_INT_H
 #define COG_MCP_STDIO_INT_H
@@ -21,6 +22,8 @@ typedef struct mcp_child {
 	int stderr_fd;       /* we read */
 } mcp_child;
 
+/* ---- stdio_spawn.c ---- */
+
 /*
  * Start cfg->argv with cfg->envp merged into our environment and cfg->cwd,
  * in a process group of its own. Returns once the program runs (execve
@@ -32,22 +35,33 @@ typedef struct mcp_child {
  */
 int mcp_child_spawn(const mcp_config *cfg, mcp_child *child);
 
+/* ---- stdio_reap.c ---- */
+
 /*
  * Whether the child has exited, without reaping it (it stays a zombie, so
  * its pid and process group cannot be reused while we signal them).
- * Waits up to wait_ms (0: just look). ECHILD (a host that ignores
- * SIGCHLD reaped it) counts as exited.
+ * Waits up to wait_ms (0: just look). When it has, *status (may be NULL)
+ * is its waitpid()-style status, or -1 when it is gone already: ECHILD (a
+ * host that sets SIGCHLD to SIG_IGN has the kernel reap it) counts as
+ * exited, with no status.
  */
-bool mcp_child_exited(pid_t pid, unsigned int wait_ms);
+bool mcp_child_exited(pid_t pid, unsigned int wait_ms, int *status);
 
 /* Reap an exited child; *status as waitpid() gives it, or -1 when it was
  * reaped elsewhere. Never blocks on a child that has not exited: check
  * mcp_child_exited() first. */
 void mcp_child_reap(pid_t pid, int *status);
 
+/* Reap a child that was sent SIGKILL but has not died yet, in a detached
+ * thread blocked in waitpid() (or here, when no thread can start): it is
+ * never left a zombie. */
+void mcp_child_reap_later(pid_t pid);
+
 /* "exited with status N" / "killed by signal S (SIGTERM)" for a waitpid()
  * status (-1: "exited"). */
 void mcp_child_status_text(int status, char *out, size_t size);
+
+/* ---- the transport (stdio.c, stdio_read.c) ---- */
 
 #define MCP_STDERR_TAIL 2048
 
@@ -65,8 +79,8 @@ typedef struct stdio_state {
 
 	pthread_mutex_t lock;        /* below */
 	pthread_cond_t cond;
-	bool reaped;
-	int wait_status;
+	bool reaped;                 /* or handed to mcp_child_reap_later() */
+	int wait_status;             /* when reaped: waitpid()'s, or -1 */
 	bool errors_done;            /* the stderr thread saw EOF */
 	char tail[MCP_STDERR_TAIL];
 	size_t tail_len;
@@ -80,8 +94,8 @@ void *mcp_stdio_errors_main(void *arg);
  * cog_free(); NULL on OOM. */
 char *mcp_stdio_tail_text(stdio_state *st);
 
-/* stdio.c: stdout ended: reap, and tell conn.c why the server is gone
- * (unless stop is under way). */
+/* stdio.c: stdout ended: reap (with the group signal, see stdio.c), and
+ * tell conn.c why the server is gone (unless stop is under way). */
 void mcp_stdio_report_eof(stdio_state *st);
 
 #endif /* COG_MCP_STDIO_INT_H */

@@ -79,15 +79,16 @@ static void log_garbage(stdio_state *st, line_reader *lr, const char *text, size
 	lr->garbage++;
 	if (lr->garbage <= GARBAGE_LOGGED) {
 		char *shown = cog_utf8_lossy(text, len > 200 ? 200 : len);
-		mcp_log(st->m, COG_LOG_WARN, NULL, "server wrote a line that is not JSON-RPC "
-			"(%zu bytes, skipped): %s%s", len, shown ? shown : "", len > 200 ? "..." : "");
+		mcp_log(st->m, COG_LOG_WARN, NULL, "server \"%s\" wrote a line that is not "
+			"JSON-RPC (%zu bytes, skipped): %s%s", st->m->cfg.name, len,
+			shown ? shown : "", len > 200 ? "..." : "");
 		cog_free(shown);
 		if (lr->garbage == GARBAGE_LOGGED)
-			mcp_log(st->m, COG_LOG_WARN, NULL, "more lines that are not JSON-RPC "
-				"will only be counted");
+			mcp_log(st->m, COG_LOG_WARN, NULL, "server \"%s\": more lines that "
+				"are not JSON-RPC will only be counted", st->m->cfg.name);
 	} else if (lr->garbage >= lr->next_count_log) {
-		mcp_log(st->m, COG_LOG_WARN, NULL, "%lu lines that are not JSON-RPC skipped "
-			"so far", lr->garbage);
+		mcp_log(st->m, COG_LOG_WARN, NULL, "server \"%s\": %lu lines that are not "
+			"JSON-RPC skipped so far", st->m->cfg.name, lr->garbage);
 		lr->next_count_log *= 10;
 	}
 }
@@ -133,8 +134,9 @@ static void feed(stdio_state *st, line_reader *lr, char *p, char *end)
 		if (!nl)
 			return;
 		if (lr->dropping) {
-			mcp_log(st->m, COG_LOG_WARN, NULL, "server sent a message of %zu bytes, over "
-				"max_message_bytes (%zu): dropped", lr->dropped, max);
+			mcp_log(st->m, COG_LOG_WARN, NULL, "server \"%s\" sent a message of %zu "
+				"bytes, over max_message_bytes (%zu): dropped", st->m->cfg.name,
+				lr->dropped, max);
 			lr->dropping = false;
 		} else if (lr->line.len) {
 			handle_line(st, lr, lr->line.ptr, lr->line.len);
@@ -160,8 +162,8 @@ void *mcp_stdio_reader_main(void *arg)
 	cog_free(chunk);
 	cog_buf_dispose(&lr.line);
 	if (lr.garbage > GARBAGE_LOGGED)
-		mcp_log(st->m, COG_LOG_WARN, NULL, "%lu lines that are not JSON-RPC skipped in "
-			"all", lr.garbage);
+		mcp_log(st->m, COG_LOG_WARN, NULL, "server \"%s\": %lu lines that are not "
+			"JSON-RPC skipped in all", st->m->cfg.name, lr.garbage);
 	mcp_stdio_report_eof(st);
 	return NULL;
 }

@@ -15,12 +15,12 @@
  *
  * argv[0] is searched in the PATH of the environment the server gets
  * (ours with cfg->envp applied), as a shell run with that environment
- * would.
+ * would. Waiting for the child and reaping it: stdio_reap.c.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -313,49 +313,4 @@ int mcp_child_spawn(const mcp_config *cfg, mcp_child *child)
 	p.in[1] = p.out[0] = p.err[0] = -1;
 	plan_dispose(&p);
 	return 0;
-}
-
-/* See stdio_int.h. */
-bool mcp_child_exited(pid_t pid, unsigned int wait_ms)
-{
-	uint64_t end = cog_clock_mono_ns() + (uint64_t)wait_ms * 1000000u;
-	for (;;) {
-		siginfo_t si;
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-			if (errno == EINTR)
-				continue;
-			return true;            /* ECHILD: reaped by someone else */
-		}
-		if (si.si_pid != 0)
-			return true;
-		if (cog_clock_mono_ns() >= end)
-			return false;
-		cog_clock_sleep_ms(10);
-	}
-}
-
-/* See stdio_int.h. */
-void mcp_child_reap(pid_t pid, int *status)
-{
-	int s = 0;
-	pid_t r;
-	while ((r = waitpid(pid, &s, 0)) < 0 && errno == EINTR)
-		;
-	*status = r == pid ? s : -1;
-}
-
-/* See stdio_int.h. */
-void mcp_child_status_text(int status, char *out, size_t size)
-{
-	if (status == -1)
-		snprintf(out, size, "exited");
-	else if (WIFEXITED(status))
-		snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status)) {
-		const char *abbrev = sigabbrev_np(WTERMSIG(status));
-		snprintf(out, size, "killed by signal %d (SIG%s)", WTERMSIG(status),
-			abbrev ? abbrev : "?");
-	} else
-		snprintf(out, size, "stopped (status 0x%x)", (unsigned int)status);
 }

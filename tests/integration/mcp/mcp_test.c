@@ -1,13 +1,16 @@
 /* Shared by the MCP integration tests: see mcp_test.h. */
 #include "mcp_test.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <cognition/curl.h>
 
 static const char *const packages[] = {
@@ -166,4 +169,82 @@ cog_ctx *mcp_test_ctx(mcp_test_log *log)
 	ck_assert_msg(cog_curl_transport_new(&t, NULL) == 0, "%s", cog_error_last());
 	ck_assert_msg(cog_ctx_set_transport(ctx, t) == 0, "%s", cog_error_last());
 	return ctx;
+}
+
+/* ---- the stdio tests (test_mcp_stdio.c, test_mcp_stdio_faults.c) ---- */
+
+cog_mcp *mcp_test_connect(cog_ctx *ctx, cog_mcp_options *o)
+{
+	cog_mcp *m = NULL;
+	int rc = cog_mcp_connect(&m, ctx, o);
+	ck_assert_msg(rc == COG_OK, "connect: %d %s", rc, cog_error_last());
+	ck_assert_ptr_nonnull(m);
+	return m;
+}
+
+/* mcp_test_fault_options()'s argv and the path in it. */
+static const char *fault_argv[10];
+static char fault_path[4096];
+
+void mcp_test_fault_options(cog_mcp_options *o, const char *const *flags)
+{
+	ck_assert_int_eq(cog_mcp_options_init(o, COG_MCP_OPTIONS_VERSION), COG_OK);
+	mcp_test_peer_file(fault_path, sizeof fault_path, "mcp_fault.py");
+	size_t n = 0;
+	fault_argv[n++] = "python3";
+	fault_argv[n++] = fault_path;
+	for (; flags && *flags && n < 9; flags++)
+		fault_argv[n++] = *flags;
+	fault_argv[n] = NULL;
+	o->name = "fault";
+	o->argv = fault_argv;
+}
+
+char *mcp_test_first_text(const char *result_json)
+{
+	cJSON *r = cJSON_Parse(result_json);
+	ck_assert_msg(r != NULL, "not JSON: %s", result_json);
+	cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "content"), 0);
+	cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "text");
+	ck_assert_msg(cJSON_IsString(text), "no text content in %s", result_json);
+	char *copy = strdup(text->valuestring);
+	cJSON_Delete(r);
+	return copy;
+}
+
+int mcp_test_call(cog_mcp *m, const char *tool, const char *args_json,
+                  unsigned int timeout_ms, char **text)
+{
+	char params[1024];
+	snprintf(params, sizeof params, "{\"name\":\"%s\",\"arguments\":%s}", tool, args_json);
+	char *result = NULL;
+	int rc = cog_mcp_request(m, "tools/call", params, timeout_ms, &result);
+	if (text)
+		*text = rc == COG_OK ? mcp_test_first_text(result) : NULL;
+	cog_free(result);
+	return rc;
+}
+
+pid_t mcp_test_server_pid(cog_mcp *m, bool *running)
+{
+	char *json = NULL;
+	ck_assert_int_eq(cog_mcp_server_info(m, &json), COG_OK);
+	cJSON *info = cJSON_Parse(json);
+	ck_assert_ptr_nonnull(info);
+	cJSON *pid = cJSON_GetObjectItemCaseSensitive(info, "pid");
+	ck_assert_msg(cJSON_IsNumber(pid), "no pid in %s", json);
+	if (running)
+		*running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "running"));
+	pid_t p = (pid_t)pid->valuedouble;
+	cJSON_Delete(info);
+	cog_free(json);
+	return p;
+}
+
+void mcp_test_assert_reaped(pid_t pid)
+{
+	int status;
+	errno = 0;
+	ck_assert_int_eq(waitpid(pid, &status, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <cognition.h>
 
@@ -44,5 +45,29 @@ void mcp_test_event_fn(const char *event, void *user_data);
 /* A context with the curl transport and, when log is not NULL, the log and
  * event hooks writing into it (log level debug). */
 cog_ctx *mcp_test_ctx(mcp_test_log *log);
+
+/* ---- the stdio tests ---- */
+
+/* cog_mcp_connect, the test fails unless it works. */
+cog_mcp *mcp_test_connect(cog_ctx *ctx, cog_mcp_options *o);
+
+/* Options (initialized here) for our fault server, tests/peers/mcp_fault.py,
+ * named "fault", with `flags` (up to 7, NULL-terminated; static argv until
+ * the next call). */
+void mcp_test_fault_options(cog_mcp_options *o, const char *const *flags);
+
+/* The text of a CallToolResult's first content item (a copy to free()). */
+char *mcp_test_first_text(const char *result_json);
+
+/* tools/call of `tool` with args_json; on COG_OK *text (when not NULL) is
+ * the first text content (to free()), else NULL. */
+int mcp_test_call(cog_mcp *m, const char *tool, const char *args_json,
+                  unsigned int timeout_ms, char **text);
+
+/* The server's pid and whether it runs, from cog_mcp_server_info. */
+pid_t mcp_test_server_pid(cog_mcp *m, bool *running);
+
+/* After close, the child is reaped: no zombie is left. */
+void mcp_test_assert_reaped(pid_t pid);
 
 #endif
