@@ -1,88 +1,20 @@
 /*
  * The streamable HTTP transport (MCP "Transports", 2025-11-25): each
  * message is a POST to the server's URL; a request's answer comes back in
- * the POST as a JSON body or as a text/event-stream (http_stream.c reads
- * both and resumes a stream that broke); the session id the server gives
- * with the answer to initialize goes with every later request; DELETE ends
- * the session. Everything goes through the context's transport.
+ * the POST as a JSON body or as a text/event-stream (http_read.c reads
+ * both, http_stream.c resumes a stream that broke); the session id the
+ * server gives with the answer to initialize goes with every later request
+ * (the headers: http_headers.c); DELETE ends the session. Everything goes
+ * through the context's transport; only a request's POST (and the GETs
+ * resuming its stream) end with a cancel of the ctx: notifications
+ * (notifications/cancelled among them), responses, the DELETE and the GET
+ * stream outlive it.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "http_int.h"
-
-/* ---- headers ---- */
-
-static char *header_line(const char *name, const char *value)
-{
-	cog_buf b = COG_BUF_INIT;
-	cog_buf_printf(&b, "%s: %s", name, value);
-	return cog_buf_detach(&b);
-}
-
-int mcp_http_headers_make(mcp_http *h, int kind, const char *last_event_id,
-                          mcp_http_headers *out)
-{
-	cog_mcp *m = h->m;
-	memset(out, 0, sizeof(*out));
-	out->lines = cog__calloc(m->cfg.header_count + 8, sizeof(char *));
-	if (!out->lines)
-		return cog__oom("mcp http headers");
-	size_t n = 0, owned = 0;
-	if (kind == MCP_HTTP_POST) {
-		out->lines[n++] = "Content-Type: application/json";
-		out->lines[n++] = "Accept: application/json, text/event-stream";
-	} else if (kind == MCP_HTTP_GET) {
-		out->lines[n++] = "Accept: text/event-stream";
-	}
-
-	pthread_mutex_lock(&h->lock);
-	char *session = h->session_id ? header_line("mcp-session-id", h->session_id) : NULL;
-	bool failed = h->session_id && !session;
-	pthread_mutex_unlock(&h->lock);
-	if (session)
-		out->lines[n++] = out->owned[owned++] = session;
-
-	pthread_mutex_lock(&m->lock);
-	char *version = m->protocol_version ?
-		header_line("MCP-Protocol-Version", m->protocol_version) : NULL;
-	failed = failed || (m->protocol_version && !version);
-	pthread_mutex_unlock(&m->lock);
-	if (version)
-		out->lines[n++] = out->owned[owned++] = version;
-
-	if (m->cfg.bearer_token) {
-		cog_buf b = COG_BUF_INIT;
-		cog_buf_printf(&b, "Authorization: Bearer %s", m->cfg.bearer_token);
-		char *auth = cog_buf_detach(&b);
-		failed = failed || !auth;
-		if (auth)
-			out->lines[n++] = out->owned[owned++] = auth;
-	}
-	if (last_event_id) {
-		char *resume = header_line("Last-Event-ID", last_event_id);
-		failed = failed || !resume;
-		if (resume)
-			out->lines[n++] = out->owned[owned++] = resume;
-	}
-	for (size_t i = 0; i < m->cfg.header_count; i++)
-		out->lines[n++] = m->cfg.headers[i];
-	out->count = n;
-	if (failed) {
-		mcp_http_headers_dispose(out);
-		return cog__oom("mcp http headers");
-	}
-	return 0;
-}
-
-void mcp_http_headers_dispose(mcp_http_headers *hd)
-{
-	for (size_t i = 0; i < COG_ARRAY_LEN(hd->owned); i++)
-		cog_free(hd->owned[i]);
-	cog_free(hd->lines);
-	memset(hd, 0, sizeof(*hd));
-}
 
 /* ---- messages ---- */
 
@@ -117,7 +49,7 @@ int mcp_http_status_error(mcp_http *h, const char *method, int status,
 	pthread_mutex_unlock(&h->lock);
 
 	if (status == 401 || status == 403)
-		return cog__error(COG_EDENIED, "mcp \"%s\": %s %s: HTTP %d (%s): %s",
+		return cog__error(COG_EDENIED, "server \"%s\": %s %s: HTTP %d (%s): %s",
 		                  m->cfg.name, method, url, status,
 		                  m->cfg.bearer_token ? "the bearer token was refused" :
 		                  "the server wants credentials", body);
@@ -126,16 +58,16 @@ int mcp_http_status_error(mcp_http *h, const char *method, int status,
 		h->expired = true;
 		pthread_mutex_unlock(&h->lock);
 		char why[900];
-		snprintf(why, sizeof(why), "mcp \"%s\": %s %s: HTTP 404: the server's "
+		snprintf(why, sizeof(why), "server \"%s\": %s %s: HTTP 404: the server's "
 		         "session expired (it no longer knows our mcp-session-id): %s",
 		         m->cfg.name, method, url, body);
 		mcp_transport_lost(m, why);
 		return cog__error(COG_EUNAVAILABLE, "%s", why);
 	}
 	if (status >= 500)
-		return cog__error(COG_EUNAVAILABLE, "mcp \"%s\": %s %s: HTTP %d: %s",
+		return cog__error(COG_EUNAVAILABLE, "server \"%s\": %s %s: HTTP %d: %s",
 		                  m->cfg.name, method, url, status, body);
-	return cog__error(COG_EPROTO, "mcp \"%s\": %s %s: HTTP %d%s: %s",
+	return cog__error(COG_EPROTO, "server \"%s\": %s %s: HTTP %d%s: %s",
 	                  m->cfg.name, method, url, status,
 	                  status == 406 ? " (the server refused our Accept header)" : "",
 	                  body);
@@ -146,7 +78,7 @@ int mcp_http_status_error(mcp_http *h, const char *method, int status,
 static int http_start(cog_mcp *m)
 {
 	if (!m->cfg.url)
-		return cog__error(COG_EINVAL, "mcp \"%s\": the HTTP transport needs a url",
+		return cog__error(COG_EINVAL, "server \"%s\": the HTTP transport needs a url",
 		                  m->cfg.name);
 	mcp_http *h = cog__calloc(1, sizeof(*h));
 	if (!h)
@@ -157,12 +89,12 @@ static int http_start(cog_mcp *m)
 	atomic_init(&h->stopping, false);
 	if (pthread_mutex_init(&h->lock, NULL) != 0) {
 		cog_free(h);
-		return cog__error(COG_EIO, "mcp \"%s\": pthread_mutex_init failed", m->cfg.name);
+		return cog__error(COG_EIO, "server \"%s\": pthread_mutex_init failed", m->cfg.name);
 	}
 	if (pthread_cond_init(&h->cond, NULL) != 0) {
 		pthread_mutex_destroy(&h->lock);
 		cog_free(h);
-		return cog__error(COG_EIO, "mcp \"%s\": pthread_cond_init failed", m->cfg.name);
+		return cog__error(COG_EIO, "server \"%s\": pthread_cond_init failed", m->cfg.name);
 	}
 	m->transport = h;
 	return 0;
@@ -179,38 +111,6 @@ int mcp_http_is_canceled(void *user_data)
 bool mcp_http_resumable(int rc)
 {
 	return rc == 0 || rc == COG_EIO || rc == COG_EPROTO;
-}
-
-/* A session id goes back in a header: visible ASCII only (the spec). */
-static bool session_id_valid(const char *s)
-{
-	if (!s || !*s || strlen(s) > 1024)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-			return false;
-	return true;
-}
-
-static int take_session_id(mcp_http *h, const cog_http_response *resp)
-{
-	char *sid = cog_http_response_header(resp, "mcp-session-id");
-	if (!sid)
-		return 0;
-	if (!session_id_valid(sid)) {
-		cog_free(sid);
-		return cog__error(COG_EPROTO, "mcp \"%s\": the server's mcp-session-id "
-		                  "header is not visible ASCII (or longer than 1024 bytes)",
-		                  h->m->cfg.name);
-	}
-	pthread_mutex_lock(&h->lock);
-	if (!h->session_id) {
-		h->session_id = sid;
-		sid = NULL;
-	}
-	pthread_mutex_unlock(&h->lock);
-	cog_free(sid);
-	return 0;
 }
 
 static unsigned int ms_until(uint64_t deadline_ns)
@@ -231,7 +131,7 @@ static int post_outcome(mcp_http *h, mcp_http_reader *r, int rc,
 	mcp_http_url_for_message(h, url, sizeof(url));
 	bool ok = rc == 0 && resp->status >= 200 && resp->status <= 299;
 	if (ok) {
-		int trc = take_session_id(h, resp);
+		int trc = mcp_http_take_session_id(h, resp);
 		if (trc)
 			return trc;
 	}
@@ -244,25 +144,56 @@ static int post_outcome(mcp_http *h, mcp_http_reader *r, int rc,
 			int jrc = mcp_http_reader_finish_json(r);
 			if (jrc || !r->want || r->answered)
 				return jrc;
-			return cog__error(COG_EPROTO, "mcp \"%s\": POST %s: the JSON answer "
+			return cog__error(COG_EPROTO, "server \"%s\": POST %s: the JSON answer "
 			                  "holds no response to request %" PRId64,
 			                  m->cfg.name, url, r->id);
 		}
-		if (!r->want || r->mode == MCP_BODY_UNKNOWN)
-			return 0; /* 202: the response (if any) comes on the GET stream */
+		if (!r->want)
+			return 0; /* a notification or a response: 202 */
+		/* The spec: a request is answered with JSON or an event stream. */
+		if (r->mode == MCP_BODY_UNKNOWN)
+			return cog__error(COG_EPROTO, "POST %s: HTTP %d with no body for "
+			                  "request %" PRId64 " (server \"%s\")", url,
+			                  resp->status, r->id, m->cfg.name);
 	}
 	if (!mcp_http_resumable(rc) || (rc && r->mode != MCP_BODY_SSE) || !r->want)
-		return rc ? cog__error_wrap(rc, "mcp \"%s\"", m->cfg.name) : 0;
+		return rc ? cog__error_wrap(rc, "server \"%s\": POST %s", m->cfg.name,
+		                            url) : 0;
 	/* An event stream that ended or broke before the response. */
 	if (mcp_http_reader_last_id(r))
 		return mcp_http_resume(h, r, deadline_ns);
 	if (rc)
-		return cog__error_wrap(rc, "mcp \"%s\": the event stream of request %"
-		                       PRId64 " broke before its response and had no "
-		                       "event id to resume from", m->cfg.name, r->id);
-	return cog__error(COG_EPROTO, "mcp \"%s\": POST %s: the server ended the event "
+		return cog__error_wrap(rc, "server \"%s\": POST %s: the event stream of "
+		                       "request %" PRId64 " broke before its response and "
+		                       "had no event id to resume from", m->cfg.name, url,
+		                       r->id);
+	return cog__error(COG_EPROTO, "server \"%s\": POST %s: the server ended the event "
 	                  "stream of request %" PRId64 " without its response (and "
 	                  "gave no event id to resume from)", m->cfg.name, url, r->id);
+}
+
+/* Whether the connection closes or its transport stops: what ends the
+ * sends that do not belong to a request (they outlive a cancel of the
+ * ctx: notifications/cancelled is one of them). */
+static int notify_is_canceled(void *user_data)
+{
+	mcp_http *h = user_data;
+	if (atomic_load(&h->stopping))
+		return 1;
+	cog_mcp *m = h->m;
+	pthread_mutex_lock(&m->lock);
+	bool stop = m->closing || m->transport_stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stop ? 1 : 0;
+}
+
+int mcp_http_perform(mcp_http *h, cog_http_request *req, bool in_ctx,
+                     cog_http_response *resp)
+{
+	if (in_ctx)
+		return cog_ctx_http_perform(h->m->ctx, req, resp);
+	/* Past the ctx's cancel flag: the request brings its own check. */
+	return cog_transport_perform(cog_ctx_transport(h->m->ctx), req, resp);
 }
 
 static int http_send(cog_mcp *m, const char *json, size_t len, int what,
@@ -270,25 +201,35 @@ static int http_send(cog_mcp *m, const char *json, size_t len, int what,
 {
 	mcp_http *h = m->transport;
 	if (!h)
-		return cog__error(COG_EUNAVAILABLE, "mcp \"%s\": the HTTP transport is "
+		return cog__error(COG_EUNAVAILABLE, "server \"%s\": the HTTP transport is "
 		                  "not started", m->cfg.name);
 	if (deadline_ns == 0)
 		deadline_ns = cog_clock_mono_ns() + (uint64_t)m->cfg.timeout_ms * 1000000u;
 	unsigned int left = ms_until(deadline_ns);
 	if (left == 0)
-		return cog__error(COG_ETIMEOUT, "mcp \"%s\": no time left to send", m->cfg.name);
+		return cog__error(COG_ETIMEOUT, "server \"%s\": no time left to send", m->cfg.name);
+	bool request = what == MCP_SEND_REQUEST;
+	if (what == MCP_SEND_NOTIFICATION && left > MCP_HTTP_NOTIFY_TIMEOUT_MS)
+		left = MCP_HTTP_NOTIFY_TIMEOUT_MS;
 
-	mcp_http_headers hd;
-	int rc = mcp_http_headers_make(h, MCP_HTTP_POST, NULL, &hd);
-	if (rc)
-		return rc;
 	pthread_mutex_lock(&h->lock);
 	h->busy++;
 	bool ready = h->ready;
 	pthread_mutex_unlock(&h->lock);
+	/* Before ready() the one request is initialize. */
+	mcp_http_headers hd;
+	int rc = mcp_http_headers_make(h, request && !ready ? MCP_HTTP_POST_INIT :
+	                               MCP_HTTP_POST, NULL, &hd);
+	if (rc) {
+		pthread_mutex_lock(&h->lock);
+		h->busy--;
+		pthread_cond_broadcast(&h->cond);
+		pthread_mutex_unlock(&h->lock);
+		return rc;
+	}
 
 	mcp_http_reader r;
-	mcp_http_reader_init(&r, h, id, what == MCP_SEND_REQUEST);
+	mcp_http_reader_init(&r, h, id, request);
 	/* Before initialize is done the POST is read to its end: the session
 	 * id comes in its headers, which a transfer we stop does not give. */
 	r.stop_when_answered = ready;
@@ -305,10 +246,12 @@ static int http_send(cog_mcp *m, const char *json, size_t len, int what,
 	                         m->cfg.connect_timeout_ms;
 	req.on_chunk = mcp_http_on_chunk;
 	req.chunk_user_data = &r;
-	req.is_canceled = mcp_http_is_canceled;
+	/* A request ends with a cancel of the ctx (rpc.c then says so with
+	 * notifications/cancelled, which must get through). */
+	req.is_canceled = request ? mcp_http_is_canceled : notify_is_canceled;
 	req.cancel_user_data = h;
 	cog_http_response resp = COG_HTTP_RESPONSE_INIT;
-	rc = cog_ctx_http_perform(m->ctx, &req, &resp);
+	rc = mcp_http_perform(h, &req, request, &resp);
 	mcp_http_headers_dispose(&hd);
 	if (rc && r.stopped)
 		rc = 0;
@@ -339,7 +282,8 @@ static int http_ready(cog_mcp *m)
 }
 
 /* End the session: DELETE with its id (405: the server does not let
- * clients end sessions, which is fine). Best effort, 2 s at most. */
+ * clients end sessions, which is fine). Best effort, 2 s at most, even
+ * when the ctx was canceled. */
 static void delete_session(mcp_http *h)
 {
 	cog_mcp *m = h->m;
@@ -354,13 +298,15 @@ static void delete_session(mcp_http *h)
 	req.timeout_ms = MCP_HTTP_DELETE_TIMEOUT_MS;
 	req.connect_timeout_ms = MCP_HTTP_DELETE_TIMEOUT_MS;
 	cog_http_response resp = COG_HTTP_RESPONSE_INIT;
-	int rc = cog_ctx_http_perform(m->ctx, &req, &resp);
+	int rc = mcp_http_perform(h, &req, false, &resp);
+	char url[512];
+	mcp_http_url_for_message(h, url, sizeof(url));
 	if (rc)
-		mcp_log(m, COG_LOG_DEBUG, NULL, "mcp http: DELETE of the session "
-		        "failed: %s", cog_error_last());
+		mcp_log(m, COG_LOG_DEBUG, NULL, "mcp http: DELETE %s (ending the session "
+		        "with server \"%s\") failed: %s", url, m->cfg.name, cog_error_last());
 	else if (resp.status != 405 && (resp.status < 200 || resp.status > 299))
-		mcp_log(m, COG_LOG_DEBUG, NULL, "mcp http: DELETE of the session: HTTP %d",
-		        resp.status);
+		mcp_log(m, COG_LOG_DEBUG, NULL, "mcp http: DELETE %s (ending the session "
+		        "with server \"%s\"): HTTP %d", url, m->cfg.name, resp.status);
 	cog_http_response_dispose(&resp);
 	mcp_http_headers_dispose(&hd);
 }

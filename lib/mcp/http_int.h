@@ -1,7 +1,8 @@
 /*
  * Private to the streamable HTTP transport of lib/mcp (http.c,
- * http_stream.c): its state, the headers every request carries, the reader
- * of answers (a JSON body or a text/event-stream) and the GET stream.
+ * http_headers.c, http_read.c, http_stream.c): its state, the headers
+ * every request carries, the reader of answers (a JSON body or a
+ * text/event-stream) and the GET stream.
  *
  * Spec: MCP "Transports", streamable HTTP (2025-11-25). Every message is a
  * POST to the one URL; a request is answered by a JSON body or an SSE
@@ -18,6 +19,8 @@
 #define MCP_HTTP_RETRY_DEFAULT_MS 1000L
 #define MCP_HTTP_RETRY_MAX_MS 30000L
 #define MCP_HTTP_DELETE_TIMEOUT_MS 2000u
+/* A notification's POST (it gets 202 at once) */
+#define MCP_HTTP_NOTIFY_TIMEOUT_MS 5000u
 /* The GET stream lives as long as the connection: a day per transfer. */
 #define MCP_HTTP_STREAM_TIMEOUT_MS 86400000u
 #define MCP_HTTP_HEAD_MAX 200         /* body start kept for messages */
@@ -40,9 +43,11 @@ typedef struct mcp_http {
 	unsigned int reconnects;
 } mcp_http;
 
-/* ---- headers (http.c) ---- */
+/* ---- headers (http_headers.c) ---- */
 
-enum { MCP_HTTP_POST, MCP_HTTP_GET, MCP_HTTP_DELETE };
+/* MCP_HTTP_POST_INIT: the POST of initialize, without the
+ * MCP-Protocol-Version a session before it may have agreed on. */
+enum { MCP_HTTP_POST, MCP_HTTP_POST_INIT, MCP_HTTP_GET, MCP_HTTP_DELETE };
 
 typedef struct mcp_http_headers {
 	const char **lines;
@@ -57,6 +62,12 @@ int mcp_http_headers_make(mcp_http *h, int kind, const char *last_event_id,
                           mcp_http_headers *out);
 void mcp_http_headers_dispose(mcp_http_headers *hd);
 
+/* Keep the mcp-session-id a 2xx answer carries (the first one given
+ * stays). 0, or COG_EPROTO when it is not visible ASCII or too long. */
+int mcp_http_take_session_id(mcp_http *h, const cog_http_response *resp);
+
+/* ---- messages, sending (http.c) ---- */
+
 /* The URL for messages: up to its query (which may hold a key). */
 void mcp_http_url_for_message(const mcp_http *h, char *out, size_t size);
 
@@ -67,7 +78,22 @@ void mcp_http_url_for_message(const mcp_http *h, char *out, size_t size);
 int mcp_http_status_error(mcp_http *h, const char *method, int status,
                           const char *head);
 
-/* ---- reading an answer (http_stream.c) ---- */
+/* Whether a transfer that failed with rc may be resumed from its last
+ * event id (the stream broke: COG_EIO, COG_EPROTO). */
+bool mcp_http_resumable(int rc);
+
+/* Whether a transfer should stop (is_canceled of the POSTs of requests
+ * and of resuming their streams): the connection stops, the transport
+ * does, or the ctx is canceled. */
+int mcp_http_is_canceled(void *user_data);
+
+/* Perform req: through the ctx (in_ctx: its cancel ends the transfer) or
+ * straight on its transport (the sends that must outlive a cancel of the
+ * ctx: notifications, responses, DELETE, the GET stream). */
+int mcp_http_perform(mcp_http *h, cog_http_request *req, bool in_ctx,
+                     cog_http_response *resp);
+
+/* ---- reading an answer (http_read.c) ---- */
 
 enum { MCP_BODY_UNKNOWN, MCP_BODY_JSON, MCP_BODY_SSE };
 
@@ -102,20 +128,12 @@ int mcp_http_reader_finish_json(mcp_http_reader *r);
 const char *mcp_http_reader_last_id(const mcp_http_reader *r);
 long mcp_http_reader_retry(const mcp_http_reader *r);
 
-/* Whether a transfer that failed with rc may be resumed from its last
- * event id (the stream broke: COG_EIO, COG_EPROTO). */
-bool mcp_http_resumable(int rc);
+/* ---- resuming, the GET stream (http_stream.c) ---- */
 
 /* The request's SSE stream ended before its response: resume it with
  * GETs carrying Last-Event-ID until the response arrives or deadline_ns.
  * last_id: where to resume from (not NULL). */
 int mcp_http_resume(mcp_http *h, mcp_http_reader *r, uint64_t deadline_ns);
-
-/* Whether a transfer should stop (is_canceled of the POSTs): the
- * connection stops or the transport does. */
-int mcp_http_is_canceled(void *user_data);
-
-/* ---- the GET stream (http_stream.c) ---- */
 
 int mcp_http_get_start(mcp_http *h);
 void mcp_http_get_stop(mcp_http *h);

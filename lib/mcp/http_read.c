@@ -145,8 +145,8 @@ int mcp_http_on_chunk(const char *data, size_t len, void *user_data)
 	if (r->mode == MCP_BODY_SSE)
 		return llm_sse_feed(&r->sse, data, len);
 	if (r->json.len + len > m->cfg.max_message_bytes)
-		return cog__error(COG_ERANGE, "mcp \"%s\": the server's JSON answer is "
-		                  "longer than max_message_bytes (%zu)", m->cfg.name,
+		return cog__error(COG_ERANGE, "server \"%s\": its JSON answer is longer "
+		                  "than max_message_bytes (%zu)", m->cfg.name,
 		                  m->cfg.max_message_bytes);
 	return cog_buf_put(&r->json, data, len);
 }
@@ -160,7 +160,7 @@ int mcp_http_reader_finish_json(mcp_http_reader *r)
 	if (!msg) {
 		char url[512];
 		mcp_http_url_for_message(r->h, url, sizeof(url));
-		return cog__error(COG_EPROTO, "mcp \"%s\": %s answered with a body that "
+		return cog__error(COG_EPROTO, "server \"%s\": %s answered with a body that "
 		                  "is not one JSON value: %.80s", m->cfg.name, url,
 		                  r->head);
 	}

@@ -5,7 +5,9 @@
  *   with Last-Event-ID (the server replays what followed that event, the
  *   response among it), after the retry: delay the server asked for;
  * - the GET stream: a thread keeps a GET open for what the server sends
- *   unasked (notifications, requests), reconnecting with Last-Event-ID
+ *   unasked (notifications, requests) while the connection lives (a
+ *   cancel of the ctx ends operations, not the connection: the stream
+ *   stays open through it), reconnecting with Last-Event-ID
  *   after the retry: delay when it ends or fails (longer after repeated
  *   failures), until the connection stops. A server that answers 405
  *   offers no such stream.
@@ -31,10 +33,10 @@ static long retry_delay(long retry_ms)
 }
 
 /* One GET of the event stream with Last-Event-ID `last_id` (may be NULL),
- * read by r. */
+ * read by r; in_ctx: as in mcp_http_perform. */
 static int get_once(mcp_http *h, mcp_http_reader *r, const char *last_id,
                     unsigned int timeout_ms, cog_http_cancel_fn canceled,
-                    cog_http_response *resp)
+                    bool in_ctx, cog_http_response *resp)
 {
 	cog_mcp *m = h->m;
 	mcp_http_headers hd;
@@ -54,7 +56,7 @@ static int get_once(mcp_http *h, mcp_http_reader *r, const char *last_id,
 	req.chunk_user_data = r;
 	req.is_canceled = canceled;
 	req.cancel_user_data = h;
-	rc = cog_ctx_http_perform(m->ctx, &req, resp);
+	rc = mcp_http_perform(h, &req, in_ctx, resp);
 	mcp_http_headers_dispose(&hd);
 	return rc;
 }
@@ -68,11 +70,11 @@ static int resume_wait(mcp_http *h, long ms, uint64_t deadline_ns)
 	uint64_t until = cog_clock_mono_ns() + (uint64_t)ms * 1000000u;
 	for (;;) {
 		if (mcp_http_is_canceled(h))
-			return cog__error(COG_ECANCELED, "mcp \"%s\": canceled while waiting "
+			return cog__error(COG_ECANCELED, "server \"%s\": canceled while waiting "
 			                  "to resume an event stream", h->m->cfg.name);
 		uint64_t now = cog_clock_mono_ns();
 		if (now >= deadline_ns)
-			return cog__error(COG_ETIMEOUT, "mcp \"%s\": timed out waiting for "
+			return cog__error(COG_ETIMEOUT, "server \"%s\": timed out waiting for "
 			                  "the response on a resumed event stream",
 			                  h->m->cfg.name);
 		if (now >= until)
@@ -89,14 +91,16 @@ int mcp_http_resume(mcp_http *h, mcp_http_reader *r, uint64_t deadline_ns)
 {
 	cog_mcp *m = h->m;
 	int failures = 0;
+	char url[512];
+	mcp_http_url_for_message(h, url, sizeof(url));
 	r->stop_when_answered = true;
 	while (!r->answered) {
 		const char *at = mcp_http_reader_last_id(r);
 		if (!at)
-			return cog__error(COG_EPROTO, "mcp \"%s\": the event stream of "
+			return cog__error(COG_EPROTO, "server \"%s\": %s: the event stream of "
 			                  "request %" PRId64 " ended without its response "
 			                  "and without an event id to resume from",
-			                  m->cfg.name, r->id);
+			                  m->cfg.name, url, r->id);
 		int rc = resume_wait(h, retry_delay(mcp_http_reader_retry(r)), deadline_ns);
 		if (rc)
 			return rc;
@@ -109,7 +113,7 @@ int mcp_http_resume(mcp_http *h, mcp_http_reader *r, uint64_t deadline_ns)
 		unsigned int left = deadline_ns > now ?
 			(unsigned int)((deadline_ns - now) / 1000000u) + 1u : 1u;
 		cog_http_response resp = COG_HTTP_RESPONSE_INIT;
-		rc = get_once(h, r, last_id, left, mcp_http_is_canceled, &resp);
+		rc = get_once(h, r, last_id, left, mcp_http_is_canceled, true, &resp);
 		cog_free(last_id);
 		if (rc && r->stopped)
 			rc = 0;
@@ -118,8 +122,9 @@ int mcp_http_resume(mcp_http *h, mcp_http_reader *r, uint64_t deadline_ns)
 		if (r->answered)
 			return 0;
 		if (!mcp_http_resumable(rc))
-			return cog__error_wrap(rc, "mcp \"%s\": resuming the event stream of "
-			                       "request %" PRId64, m->cfg.name, r->id);
+			return cog__error_wrap(rc, "server \"%s\": GET %s: resuming the event "
+			                       "stream of request %" PRId64, m->cfg.name, url,
+			                       r->id);
 		if (rc == 0 && !is_2xx(status))
 			return mcp_http_status_error(h, "GET (resuming a stream)", status,
 			                             r->head);
@@ -128,12 +133,12 @@ int mcp_http_resume(mcp_http *h, mcp_http_reader *r, uint64_t deadline_ns)
 		if (rc == 0 && r->events > 0)
 			failures = 0;
 		else if (++failures >= RESUME_MAX_FAILURES)
-			return rc ? cog__error_wrap(rc, "mcp \"%s\": resuming the event "
-			                            "stream of request %" PRId64 " failed %d "
-			                            "times", m->cfg.name, r->id, failures)
-			          : cog__error(COG_EPROTO, "mcp \"%s\": resuming the event "
+			return rc ? cog__error_wrap(rc, "server \"%s\": GET %s: resuming the "
+			                            "event stream of request %" PRId64 " failed "
+			                            "%d times", m->cfg.name, url, r->id, failures)
+			          : cog__error(COG_EPROTO, "server \"%s\": GET %s: resuming the event "
 			                       "stream of request %" PRId64 " brought nothing "
-			                       "%d times", m->cfg.name, r->id, failures);
+			                       "%d times", m->cfg.name, url, r->id, failures);
 	}
 	return 0;
 }
@@ -205,7 +210,7 @@ static void *get_main(void *arg)
 		cog_http_response resp = COG_HTTP_RESPONSE_INIT;
 		int rc = at && !last_id ? cog__oom("mcp http GET stream") :
 			get_once(h, &r, last_id, MCP_HTTP_STREAM_TIMEOUT_MS,
-			         get_is_canceled, &resp);
+			         get_is_canceled, false, &resp);
 		cog_free(last_id);
 		int status = resp.status;
 		cog_http_response_dispose(&resp);
@@ -242,7 +247,7 @@ int mcp_http_get_start(mcp_http *h)
 	atomic_store(&h->get_stop, false);
 	int err = pthread_create(&h->get_thread, NULL, get_main, h);
 	if (err != 0)
-		return cog__error(COG_EIO, "mcp \"%s\": cannot start the GET stream "
+		return cog__error(COG_EIO, "server \"%s\": cannot start the GET stream "
 		                  "thread (error %d)", h->m->cfg.name, err);
 	pthread_mutex_lock(&h->lock);
 	h->get_started = true;

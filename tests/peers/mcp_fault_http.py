@@ -5,12 +5,16 @@ The faults the reference servers do not produce when asked: a GET stream that
 drops, a request's event stream that drops before its answer, a bearer token
 it requires, a session that expires. Listens on 127.0.0.1:$PORT, path /mcp.
 
-What it serves: initialize (a JSON answer with an mcp-session-id header),
-tools/list (one tool, "echo") and tools/call of "echo" (a JSON answer, unless a
-fault says otherwise); notifications and responses get 202; DELETE ends the
-session. On the GET stream it sends notifications/message events whose data is
-"tick-NNN" (NNN from 001), each with id "g<N>", then keeps the stream open with
-comments until the client goes.
+What it serves: initialize (a JSON answer with a new mcp-session-id header:
+a new session, the one later requests must name), tools/list (two tools,
+"echo" and "slow") and tools/call of "echo" (a JSON answer, unless a fault says
+otherwise); notifications and responses get 202; DELETE ends the session (404
+for it afterwards). "slow" answers with an event stream: a
+notifications/progress for the call's progressToken, then nothing until
+notifications/cancelled names the call (or 60 s pass), then the stream ends
+without an answer. On the GET stream it sends notifications/message events
+whose data is "tick-NNN session <id>" (NNN from 001), each with id "g<N>", then
+keeps the stream open with comments until the client goes.
 
 Flags:
   --drop-get-after N        each GET stream sends at most N events ("retry:
@@ -25,12 +29,20 @@ Flags:
   --require-bearer TOKEN    401 for requests without "Authorization: Bearer
                             TOKEN".
   --expire-session          the session expires at the second tools/call: 404
-                            for it and every request after (the first call and
-                            the tools/list a client may send with it work).
+                            for it and every request after in that session
+                            (the first call and the tools/list a client may
+                            send with it work); a new initialize starts a
+                            session that does not expire.
+  --empty-answer STATUS     tools/call is answered with STATUS (202 or 200)
+                            and no body.
 
 GET /stats (no token needed) reports what it saw, as JSON: "authorization"
 (the Authorization values of POSTs), "last_event_ids" (the Last-Event-ID of
-GETs), "deletes", "get_streams", "posts", "session".
+GETs), "deletes", "get_streams", "posts", "session" (the current one),
+"sessions" (every one given), "notifications" ({"method", "params"} of each
+notification POSTed), "initialize_versions" (the MCP-Protocol-Version header
+of each initialize, null when absent), "slow_calls" (the ids of the calls of
+"slow").
 """
 import argparse
 import json
@@ -44,8 +56,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ARGS = None
 LOCK = threading.Lock()
 STATS = {"authorization": [], "last_event_ids": [], "deletes": 0,
-         "get_streams": 0, "posts": 0, "session": None}
-STATE = {"expired": False, "post_streams": {}, "post_count": 0}
+         "get_streams": 0, "posts": 0, "session": None, "sessions": [],
+         "notifications": [], "initialize_versions": [], "slow_calls": []}
+STATE = {"ended": set(), "post_streams": {}, "post_count": 0,
+         "cancelled": set()}
+CANCELLED = threading.Condition(LOCK)
 
 ECHO_TOOL = {
     "name": "echo",
@@ -54,12 +69,17 @@ ECHO_TOOL = {
                     "properties": {"message": {"type": "string"}},
                     "required": ["message"]},
 }
+SLOW_TOOL = {
+    "name": "slow",
+    "description": "Answers only when cancelled (never, then)",
+    "inputSchema": {"type": "object", "properties": {}},
+}
 
 
-def tick_event(n):
+def tick_event(n, sid):
     msg = {"jsonrpc": "2.0", "method": "notifications/message",
            "params": {"level": "info", "logger": "fault",
-                      "data": "tick-%03d" % n}}
+                      "data": "tick-%03d session %s" % (n, sid)}}
     return "id: g%d\nretry: 100\ndata: %s\n\n" % (n, json.dumps(msg))
 
 
@@ -113,14 +133,15 @@ class Handler(BaseHTTPRequestHandler):
         return False
 
     def session_ok(self):
+        given = self.headers.get("mcp-session-id")
         with LOCK:
-            expired = STATE["expired"]
+            expired = given in STATE["ended"]
             sid = STATS["session"]
         if expired:
             self.reply(404, b'{"jsonrpc":"2.0","error":{"code":-32001,'
                             b'"message":"Session not found"},"id":null}')
             return False
-        if sid and self.headers.get("mcp-session-id") != sid:
+        if sid and given != sid:
             self.reply(400, b'{"error":"bad or missing mcp-session-id"}')
             return False
         return True
@@ -144,6 +165,9 @@ class Handler(BaseHTTPRequestHandler):
             sid = str(uuid.uuid4())
             with LOCK:
                 STATS["session"] = sid
+                STATS["sessions"].append(sid)
+                STATS["initialize_versions"].append(
+                    self.headers.get("MCP-Protocol-Version"))
             result = {"protocolVersion": msg["params"]["protocolVersion"],
                       "capabilities": {"tools": {}, "logging": {}},
                       "serverInfo": {"name": "mcp-fault-http", "version": "1"}}
@@ -152,12 +176,20 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not self.session_ok():
             return
+        if "id" not in msg and method is not None:
+            with LOCK:
+                STATS["notifications"].append(
+                    {"method": method, "params": msg.get("params")})
+                if method == "notifications/cancelled":
+                    STATE["cancelled"].add(
+                        (msg.get("params") or {}).get("requestId"))
+                    CANCELLED.notify_all()
         if "id" not in msg or method is None:
             self.reply(202)
             return
         if method == "tools/list":
             self.reply_json({"jsonrpc": "2.0", "id": msg["id"],
-                             "result": {"tools": [ECHO_TOOL]}})
+                             "result": {"tools": [ECHO_TOOL, SLOW_TOOL]}})
         elif method == "tools/call":
             self.tools_call(msg)
         elif method == "ping":
@@ -167,14 +199,20 @@ class Handler(BaseHTTPRequestHandler):
                              {"code": -32601, "message": "method not found"}})
 
     def tools_call(self, msg):
+        if ARGS.empty_answer:
+            self.reply(ARGS.empty_answer)
+            return
+        if (msg.get("params") or {}).get("name") == "slow":
+            self.slow_call(msg)
+            return
         text = (msg.get("params", {}).get("arguments") or {}).get("message", "")
         answer = {"jsonrpc": "2.0", "id": msg["id"],
                   "result": {"content": [{"type": "text", "text": "Echo: " + text}]}}
         with LOCK:
             STATE["post_count"] += 1
             n = STATE["post_count"]
-            if ARGS.expire_session and n >= 2:
-                STATE["expired"] = True
+            if ARGS.expire_session and n == 2:
+                STATE["ended"].add(STATS["session"])
         if not self.session_ok():
             return
         if not ARGS.drop_post_before_answer:
@@ -187,6 +225,27 @@ class Handler(BaseHTTPRequestHandler):
         self.chunk("id: %s\nretry: 100\ndata:\n\n" % prime)
         time.sleep(0.05)
         self.drop()
+
+    def slow_call(self, msg):
+        """Progress, then wait for notifications/cancelled naming the call."""
+        token = ((msg.get("params") or {}).get("_meta") or {}).get("progressToken")
+        with LOCK:
+            STATS["slow_calls"].append(msg["id"])
+        self.start_stream()
+        try:
+            if token is not None:
+                note = {"jsonrpc": "2.0", "method": "notifications/progress",
+                        "params": {"progressToken": token, "progress": 1,
+                                   "total": 2}}
+                self.chunk("data: %s\n\n" % json.dumps(note))
+            deadline = time.monotonic() + 60
+            with LOCK:
+                while (msg["id"] not in STATE["cancelled"]
+                       and time.monotonic() < deadline):
+                    CANCELLED.wait(0.5)
+            self.chunk("")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     # ---- GET ----
     def do_GET(self):
@@ -214,11 +273,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.chunk(replay)
                 self.chunk("")  # the last chunk: the stream ends
                 return
-            self.get_stream(last)
+            self.get_stream(last, self.headers.get("mcp-session-id"))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def get_stream(self, last):
+    def get_stream(self, last, sid):
         first = 1
         if last and last.startswith("g") and last[1:].isdigit():
             first = int(last[1:]) + 1
@@ -227,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
         n = first
         sent = 0
         while n <= total and not (per and sent >= per):
-            self.chunk(tick_event(n))
+            self.chunk(tick_event(n, sid))
             n += 1
             sent += 1
             time.sleep(0.02)
@@ -245,7 +304,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self.authorized() or not self.session_ok():
             return
         with LOCK:
-            STATE["expired"] = True
+            STATE["ended"].add(self.headers.get("mcp-session-id"))
         self.reply(200)
 
 
@@ -257,6 +316,7 @@ def main():
     p.add_argument("--drop-post-before-answer", action="store_true")
     p.add_argument("--require-bearer")
     p.add_argument("--expire-session", action="store_true")
+    p.add_argument("--empty-answer", type=int, default=0)
     ARGS = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
     server.daemon_threads = True

@@ -3,7 +3,8 @@
  * reference server-everything (streamableHttp mode) for what a real server
  * does, and against tests/peers/mcp_fault_http.py for the faults it does
  * not produce on demand (a bearer token required, a GET stream that drops,
- * a request's stream that drops before its answer, a session that expires).
+ * a request's stream that drops before its answer, a session that expires,
+ * a request answered without a body, a call that only a cancel ends).
  * Public API only.
  */
 #include <pthread.h>
@@ -62,11 +63,16 @@ static const char *const bearer_flags[] = { "--require-bearer", "s3cret", NULL }
 static const char *const drop_get_flags[] = { "--drop-get-after", "3", NULL };
 static const char *const drop_post_flags[] = { "--drop-post-before-answer", NULL };
 static const char *const expire_flags[] = { "--expire-session", NULL };
+static const char *const empty202_flags[] = { "--empty-answer", "202", NULL };
+static const char *const empty200_flags[] = { "--empty-answer", "200", NULL };
 
 static void bearer_up(void) { fault_up(bearer_flags); }
 static void drop_get_up(void) { fault_up(drop_get_flags); }
 static void drop_post_up(void) { fault_up(drop_post_flags); }
 static void expire_up(void) { fault_up(expire_flags); }
+static void plain_fault_up(void) { fault_up(NULL); }
+static void empty202_up(void) { fault_up(empty202_flags); }
+static void empty200_up(void) { fault_up(empty200_flags); }
 
 /* ---- helpers ---- */
 
@@ -122,6 +128,13 @@ static cJSON *fault_stats(cog_ctx *ctx)
 	ck_assert_msg(j != NULL, "%s", resp.body);
 	cog_http_response_dispose(&resp);
 	return j;
+}
+
+static int stats_int(const cJSON *stats, const char *member)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(stats, member);
+	ck_assert_msg(cJSON_IsNumber(n), "stats without %s", member);
+	return n->valueint;
 }
 
 /* How many strings of stats[member] equal value. */
@@ -488,6 +501,145 @@ START_TEST(test_server_absent)
 }
 END_TEST
 
+/* cog_ctx_cancel of a call in flight: the POST ends, notifications/cancelled
+ * still reaches the server (naming the call), the GET stream stays open
+ * through the cancel, and close still ends the session with DELETE while
+ * the ctx is canceled. */
+static void *slow_call(void *arg)
+{
+	cancel_job *job = arg;
+	char *r = NULL;
+	job->rc = cog_mcp_call_tool(job->m, "slow", "{}", 0, &r);
+	cog_free(r);
+	return NULL;
+}
+
+START_TEST(test_cancel_notifies_server)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp *m = connect_to(ctx, NULL);
+	/* The GET stream is up (its third event came). */
+	ck_assert_msg(mcp_test_log_wait(log, "tick-003", 20000),
+	              "no events from the GET stream");
+	cancel_job job = { m, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, slow_call, &job), 0);
+	/* The server has the call once its progress came back. */
+	ck_assert_msg(mcp_test_log_wait(log, "mcp.progress", 20000),
+	              "the slow call sent no progress");
+	cog_ctx_cancel(ctx);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(job.rc, COG_ECANCELED);
+	/* Still canceled. */
+	cog_mcp_close(m);
+
+	cJSON *stats = fault_stats(ctx);
+	const cJSON *calls = cJSON_GetObjectItemCaseSensitive(stats, "slow_calls");
+	ck_assert_int_eq(cJSON_GetArraySize(calls), 1);
+	double id = cJSON_GetArrayItem(calls, 0)->valuedouble;
+	int cancelled = 0;
+	const cJSON *note;
+	cJSON_ArrayForEach(note, cJSON_GetObjectItemCaseSensitive(stats, "notifications")) {
+		const char *method = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(note, "method"));
+		const cJSON *params = cJSON_GetObjectItemCaseSensitive(note, "params");
+		const cJSON *rid = cJSON_GetObjectItemCaseSensitive(params, "requestId");
+		if (method && strcmp(method, "notifications/cancelled") == 0) {
+			cancelled++;
+			ck_assert_msg(cJSON_IsNumber(rid) && rid->valuedouble == id,
+			              "notifications/cancelled for another request");
+		}
+	}
+	ck_assert_int_eq(cancelled, 1);
+	ck_assert_int_eq(stats_int(stats, "deletes"), 1);
+	ck_assert_int_eq(stats_int(stats, "get_streams"), 1);
+	cJSON_Delete(stats);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
+/* A request answered with a 2xx and no body fails at once (the spec:
+ * a request gets JSON or an event stream), naming the server and URL. */
+START_TEST(test_empty_answer)
+{
+	cog_ctx *ctx = mcp_test_ctx(NULL);
+	cog_mcp *m = connect_to(ctx, NULL);
+	char *r = NULL;
+	int rc = cog_mcp_call_tool(m, "echo", "{\"message\":\"x\"}", 0, &r);
+	ck_assert_msg(rc == COG_EPROTO, "rc %d: %s", rc, cog_error_last());
+	ck_assert(r == NULL);
+	const char *e = cog_error_last();
+	ck_assert_msg(strstr(e, "with no body for request") && strstr(e, "server \"web\"") &&
+	              strstr(e, url), "%s", e);
+	/* The connection is still up for what the server does answer. */
+	char *list = NULL;
+	ck_assert_msg(cog_mcp_list_tools(m, &list) == 0, "%s", cog_error_last());
+	cog_free(list);
+	cog_mcp_close(m);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* An expired session, with a restart allowed: the next call initializes a
+ * new session (no MCP-Protocol-Version of the old one on its initialize,
+ * no Last-Event-ID of the old GET stream, a GET stream of its own). */
+START_TEST(test_session_restarts)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp_options o = COG_MCP_OPTIONS_INIT;
+	o.name = "web";
+	o.url = url;
+	o.max_restarts = 1;
+	cog_mcp *m = NULL;
+	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == 0, "%s", cog_error_last());
+	char *first = session_id_of(m);
+	char needle[300];
+	snprintf(needle, sizeof(needle), "tick-003 session %s", first);
+	ck_assert_msg(mcp_test_log_wait(log, needle, 20000), "no GET stream events");
+
+	char *r = call_tool(m, "echo", "{\"message\":\"one\"}");
+	cog_free(r);
+	r = NULL;
+	/* The call that meets the expiry fails (or is retried, if the
+	 * connection does that): either way the next one works. */
+	int rc = cog_mcp_call_tool(m, "echo", "{\"message\":\"two\"}", 0, &r);
+	ck_assert_msg(rc == 0 || (rc == COG_EUNAVAILABLE &&
+	              strstr(cog_error_last(), "session expired")), "rc %d: %s", rc,
+	              cog_error_last());
+	cog_free(r);
+	r = call_tool(m, "echo", "{\"message\":\"three\"}");
+	ck_assert_msg(strstr(r, "Echo: three") != NULL, "%s", r);
+	cog_free(r);
+	char *second = session_id_of(m);
+	ck_assert_str_ne(first, second);
+	snprintf(needle, sizeof(needle), "tick-003 session %s", second);
+	ck_assert_msg(mcp_test_log_wait(log, needle, 20000),
+	              "no GET stream in the new session");
+	cog_mcp_close(m);
+
+	cJSON *stats = fault_stats(ctx);
+	const cJSON *sessions = cJSON_GetObjectItemCaseSensitive(stats, "sessions");
+	ck_assert_int_eq(cJSON_GetArraySize(sessions), 2);
+	const cJSON *item;
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(stats, "initialize_versions"))
+		ck_assert_msg(cJSON_IsNull(item), "an initialize carried MCP-Protocol-Version");
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(stats, "last_event_ids"))
+		ck_assert_msg(cJSON_IsNull(item), "a GET carried Last-Event-ID %s",
+		              cJSON_GetStringValue(item));
+	ck_assert_int_eq(stats_int(stats, "get_streams"), 2);
+	/* The new session is ended; the expired one is not DELETEd. */
+	ck_assert_int_eq(stats_int(stats, "deletes"), 1);
+	cJSON_Delete(stats);
+	free(first);
+	free(second);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
 static TCase *tcase(const char *name, void (*up)(void), void (*down)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -519,6 +671,18 @@ static Suite *mcp_http_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase("expire", expire_up, server_down);
 	tcase_add_test(tc, test_session_expires);
+	suite_add_tcase(s, tc);
+	tc = tcase("restart", expire_up, server_down);
+	tcase_add_test(tc, test_session_restarts);
+	suite_add_tcase(s, tc);
+	tc = tcase("cancel", plain_fault_up, server_down);
+	tcase_add_test(tc, test_cancel_notifies_server);
+	suite_add_tcase(s, tc);
+	tc = tcase("empty_202", empty202_up, server_down);
+	tcase_add_test(tc, test_empty_answer);
+	suite_add_tcase(s, tc);
+	tc = tcase("empty_200", empty200_up, server_down);
+	tcase_add_test(tc, test_empty_answer);
 	suite_add_tcase(s, tc);
 	tc = tcase("absent", NULL, NULL);
 	tcase_add_test(tc, test_server_absent);
