@@ -20,16 +20,22 @@ int mcp_tools_call(cog_mcp *m, const char *tool, const char *arguments_json,
 /* The text items of a result joined, cut to ~1 KiB (cog_malloc'd). */
 char *mcp_tools_error_text(const cJSON *result);
 
-/* Compiled outputSchemas, one per (connection, tool, schema text), kept
- * until mcp_schema_cache_purge(); counted references so that a purge
- * during a validation is harmless. */
-typedef struct mcp_schema_ref mcp_schema_ref;
-int mcp_schema_cache_get(cog_mcp *m, const char *tool, const char *schema_text,
-                         mcp_schema_ref **out);
-const cog_schema *mcp_schema_ref_schema(const mcp_schema_ref *ref);
-void mcp_schema_ref_release(mcp_schema_ref *ref);
-/* Drop the connection's entries (after m->closing is set). */
-void mcp_schema_cache_purge(cog_mcp *m);
+/* tools_schema.c: check the structuredContent of `result` against the
+ * outputSchema of `tool` in the catalogue (listing it once if never
+ * listed); COG_ESCHEMA when it does not match. Compiled schemas are kept
+ * in m->tool_schemas under tools_lock, at most one per tool. */
+int mcp_tools_check_structured(cog_mcp *m, const char *tool, const cJSON *result);
+/* A new catalogue is stored (caller holds tools_lock): drop the compiled
+ * schemas of tools no longer in it. */
+void mcp_schema_cache_prune_locked(cog_mcp *m, const cJSON *tools);
+/* The connection's tools go (mcp_tools_undefine, caller holds
+ * tools_lock): take the table (for mcp_schema_cache_release() after
+ * unlocking) and mark them gone for good. */
+void *mcp_schema_cache_take_locked(cog_mcp *m);
+void mcp_schema_cache_release(void *list);
+/* Whether mcp_tools_undefine began (caller holds tools_lock): no refresh,
+ * no definition, nothing kept from then on. */
+bool mcp_tools_gone_locked(const cog_mcp *m);
 
 /* tools_define.c: the registry side. Callers hold tools_lock. */
 /* The cog names of the catalogue's tools with `prefix`: an object

@@ -3,19 +3,42 @@
  * tools/list with its pages (mcp_list_all, shared with resources and
  * prompts), the allowed_tools filter, and tools/call with the checks of
  * its result (a content array; isError; structuredContent against the
- * tool's outputSchema, compiled once per tool and kept).
+ * tool's outputSchema: tools_schema.c). A list is capped in pages, items
+ * and bytes: a server cannot make the client hold more than ~64 MiB.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "cognition/schema.h"
 #include "mcp_int.h"
 #include "mcp_tools_int.h"
 
 #define MCP_LIST_MAX_PAGES 1000
+/* What one list may hold in all its pages (each page is capped by
+ * max_message_bytes only): items, and their size as printed. */
+#define MCP_LIST_MAX_ITEMS 100000
+#define MCP_LIST_MAX_BYTES ((size_t)64 << 20)
 #define MCP_ERROR_TEXT_MAX 1024
 
 /* ---- pages ---- */
+
+/* About the size of `item` printed without spaces (escapes aside), without
+ * printing it. */
+static size_t printed_size(const cJSON *item)
+{
+	if (cJSON_IsString(item))
+		return strlen(item->valuestring) + 2;
+	if (cJSON_IsNumber(item))
+		return 8;
+	if (!cJSON_IsArray(item) && !cJSON_IsObject(item))
+		return 5;
+	size_t n = 2;
+	for (const cJSON *c = item->child; c; c = c->next) {
+		n += printed_size(c) + 1;
+		if (c->string)
+			n += strlen(c->string) + 3;
+	}
+	return n;
+}
 
 static bool cursor_seen(const cJSON *seen, const char *cursor)
 {
@@ -34,6 +57,7 @@ int mcp_list_all(cog_mcp *m, const char *method, const char *member,
 	cJSON *all = cJSON_CreateArray();
 	cJSON *seen = cJSON_CreateArray();
 	char *cursor = NULL;
+	size_t items_count = 0, items_bytes = 0;
 	int rc = COG_OK;
 	if (!all || !seen) {
 		rc = cog__oom(method);
@@ -65,6 +89,22 @@ int mcp_list_all(cog_mcp *m, const char *method, const char *member,
 				"no \"%s\" array", method, m->cfg.name, member);
 			goto out;
 		}
+		items_count += (size_t)cJSON_GetArraySize(items);
+		if (items_count > MCP_LIST_MAX_ITEMS) {
+			cJSON_Delete(result);
+			rc = cog__error(COG_EPROTO, "%s: server \"%s\" sent more than %u "
+				"items (the cap of a list)", method, m->cfg.name,
+				MCP_LIST_MAX_ITEMS);
+			goto out;
+		}
+		items_bytes += printed_size(items);
+		if (items_bytes > MCP_LIST_MAX_BYTES) {
+			cJSON_Delete(result);
+			rc = cog__error(COG_EPROTO, "%s: server \"%s\" sent more than "
+				"%zu MiB of items (the cap of a list)", method, m->cfg.name,
+				MCP_LIST_MAX_BYTES >> 20);
+			goto out;
+		}
 		cJSON *item;
 		while ((item = cJSON_DetachItemFromArray(items, 0)) != NULL)
 			cJSON_AddItemToArray(all, item);
@@ -72,6 +112,15 @@ int mcp_list_all(cog_mcp *m, const char *method, const char *member,
 		cog_free(cursor);
 		cursor = NULL;
 		if (cJSON_IsString(next) && next->valuestring[0]) {
+			/* The cursors kept count too. */
+			items_bytes += strlen(next->valuestring);
+			if (items_bytes > MCP_LIST_MAX_BYTES) {
+				cJSON_Delete(result);
+				rc = cog__error(COG_EPROTO, "%s: server \"%s\" sent more "
+					"than %zu MiB of items and cursors (the cap of a list)",
+					method, m->cfg.name, MCP_LIST_MAX_BYTES >> 20);
+				goto out;
+			}
 			if (cursor_seen(seen, next->valuestring)) {
 				rc = cog__error(COG_EPROTO, "%s: server \"%s\" repeated the "
 					"cursor \"%.64s\"", method, m->cfg.name, next->valuestring);
@@ -144,6 +193,7 @@ int mcp_tools_fetch(cog_mcp *m, cJSON **tools)
 /* Replace the cached catalogue (under tools_lock); takes `tools`. */
 void mcp_tools_store_locked(cog_mcp *m, cJSON *tools)
 {
+	mcp_schema_cache_prune_locked(m, tools);
 	cJSON_Delete(m->tools);
 	m->tools = tools;
 }
@@ -159,8 +209,12 @@ int cog_mcp_list_tools(cog_mcp *mcp, char **json)
 		return cog__error_wrap(rc, "cog_mcp_list_tools");
 	char *text = cog_json_print(tools);
 	pthread_mutex_lock(&mcp->tools_lock);
-	mcp_tools_store_locked(mcp, tools);
+	if (!mcp_tools_gone_locked(mcp)) {
+		mcp_tools_store_locked(mcp, tools);
+		tools = NULL;
+	}
 	pthread_mutex_unlock(&mcp->tools_lock);
+	cJSON_Delete(tools);
 	if (!text)
 		return cog__oom("cog_mcp_list_tools");
 	*json = text;
@@ -197,84 +251,6 @@ char *mcp_tools_error_text(const cJSON *result)
 		cog_buf_puts(&b, "...");
 	}
 	return cog_buf_detach(&b);
-}
-
-/* The tool's outputSchema printed (cog_malloc'd) from the catalogue, or
- * NULL when it has none; *known tells whether the tool is in it. */
-static char *output_schema_of(cog_mcp *m, const char *tool, bool *known)
-{
-	char *text = NULL;
-	*known = false;
-	pthread_mutex_lock(&m->tools_lock);
-	const cJSON *t;
-	cJSON_ArrayForEach(t, m->tools) {
-		const char *name = cog_json_get_string(t, "name");
-		if (name && strcmp(name, tool) == 0) {
-			*known = true;
-			const cJSON *s = cJSON_GetObjectItemCaseSensitive(t, "outputSchema");
-			if (s && !cJSON_IsNull(s))
-				text = cog_json_print(s);
-			break;
-		}
-	}
-	bool listed = m->tools != NULL;
-	pthread_mutex_unlock(&m->tools_lock);
-	if (!listed)
-		*known = false;
-	return text;
-}
-
-static int check_structured(cog_mcp *m, const char *tool, const cJSON *result)
-{
-	bool known = false;
-	char *schema_text = output_schema_of(m, tool, &known);
-	if (!known) {
-		bool listed;
-		pthread_mutex_lock(&m->tools_lock);
-		listed = m->tools != NULL;
-		pthread_mutex_unlock(&m->tools_lock);
-		if (listed)
-			return COG_OK;   /* listed without it: nothing to check */
-		/* Never listed: list once to learn the tool's outputSchema. */
-		cJSON *tools = NULL;
-		int rc = mcp_tools_fetch(m, &tools);
-		if (rc != COG_OK)
-			return cog__error_wrap(rc, "listing the tools to check the result");
-		pthread_mutex_lock(&m->tools_lock);
-		if (!m->tools)
-			mcp_tools_store_locked(m, tools);
-		else
-			cJSON_Delete(tools);
-		pthread_mutex_unlock(&m->tools_lock);
-		schema_text = output_schema_of(m, tool, &known);
-	}
-	if (!schema_text)
-		return COG_OK;
-	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(result, "structuredContent");
-	if (!sc || cJSON_IsNull(sc)) {
-		cog_free(schema_text);
-		return cog__error(COG_ESCHEMA, "tool \"%s\" has an outputSchema but "
-			"its result has no structuredContent", tool);
-	}
-	mcp_schema_ref *ref = NULL;
-	int rc = mcp_schema_cache_get(m, tool, schema_text, &ref);
-	cog_free(schema_text);
-	if (rc != COG_OK)
-		return cog__error_wrap(rc, "tool \"%s\": its outputSchema", tool);
-	char *sc_text = cog_json_print(sc);
-	if (!sc_text) {
-		mcp_schema_ref_release(ref);
-		return cog__oom("structuredContent");
-	}
-	rc = cog_schema_validate(mcp_schema_ref_schema(ref), sc_text, NULL);
-	cog_free(sc_text);
-	mcp_schema_ref_release(ref);
-	if (rc == COG_ESCHEMA)
-		return cog__error_wrap(COG_ESCHEMA, "tool \"%s\": structuredContent does "
-			"not match its outputSchema", tool);
-	if (rc != COG_OK)
-		return cog__error_wrap(rc, "tool \"%s\": structuredContent", tool);
-	return COG_OK;
 }
 
 int mcp_tools_call(cog_mcp *m, const char *tool, const char *arguments_json,
@@ -332,7 +308,7 @@ int mcp_tools_call(cog_mcp *m, const char *tool, const char *arguments_json,
 			return cog__oom("tools/call");
 		return cog__error(COG_EUSER, "%s", *error_text);
 	}
-	return check_structured(m, tool, result);
+	return mcp_tools_check_structured(m, tool, result);
 }
 
 int cog_mcp_call_tool(cog_mcp *mcp, const char *tool, const char *arguments_json,

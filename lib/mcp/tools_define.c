@@ -133,6 +133,11 @@ static int mcp_tool_runner(const cog_tool_request *request, char **result_json,
 		*result_json = cog_json_print(result);
 		if (!*result_json)
 			rc = cog__oom("MCP tool result");
+	} else if ((rc == COG_ECANCELED || rc == COG_EUNAVAILABLE) &&
+	           mcp_tools_closing(m)) {
+		/* cog_mcp_close() during the call: say so, whatever the wait saw. */
+		cog__error_wrap(rc, "MCP server \"%s\", tool \"%s\": the connection was "
+		                "closed during the call", m->cfg.name, rd->server_tool);
 	} else {
 		cog__error_wrap(rc, "MCP server \"%s\", tool \"%s\"", m->cfg.name,
 		                rd->server_tool);
@@ -198,6 +203,10 @@ int mcp_define_one_locked(cog_mcp *m, const char *cog_name, const cJSON *tool)
 	o.input_schema = input;
 	o.flags = flags_of(tool, m->tool_flags);
 	o.timeout_ms = m->cfg.timeout_ms;
+	/* What the server may send is capped by max_message_bytes already (a
+	 * bigger answer never arrives); the registry's 1 MiB default would
+	 * refuse images and files below that cap. */
+	o.max_output_bytes = m->cfg.max_message_bytes;
 	o.fn = mcp_tool_runner;
 	o.user_data = rd;
 	o.free_user_data = runner_free;
@@ -275,6 +284,14 @@ int cog_mcp_define_tools(cog_mcp *mcp, const char *prefix, unsigned int flags)
 	}
 
 	pthread_mutex_lock(&mcp->tools_lock);
+	if (mcp_tools_gone_locked(mcp)) {
+		pthread_mutex_unlock(&mcp->tools_lock);
+		cog_free(pfx);
+		cJSON_Delete(tools);
+		cJSON_Delete(names);
+		return cog__error(COG_ECANCELED, "cog_mcp_define_tools: the connection "
+			"to server \"%s\" is closing", mcp->cfg.name);
+	}
 	undefine_all_locked(mcp);
 	cog_free(mcp->tool_prefix);
 	mcp->tool_prefix = NULL;

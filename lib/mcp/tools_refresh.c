@@ -4,7 +4,9 @@
  * a thread of its own; notifications that arrive while it runs make it go
  * once more (coalesced). A refresh lists the tools again, removes the cog
  * tools of vanished ones, redefines changed ones and defines new ones.
- * cog_mcp_close() ends it (mcp_tools_undefine) after setting m->closing.
+ * cog_mcp_close() ends it (mcp_tools_undefine): from the moment that
+ * marks the tools gone (under tools_lock) no notification starts a thread
+ * and a running refresh changes nothing; the thread is joined.
  */
 #include <string.h>
 
@@ -82,7 +84,7 @@ static void refresh_once(cog_mcp *m)
 		return;
 	}
 	pthread_mutex_lock(&m->tools_lock);
-	if (mcp_tools_closing(m)) {
+	if (mcp_tools_gone_locked(m)) {
 		pthread_mutex_unlock(&m->tools_lock);
 		cJSON_Delete(tools);
 		return;
@@ -101,7 +103,8 @@ static void *refresh_main(void *arg)
 	for (;;) {
 		refresh_once(m);
 		pthread_mutex_lock(&m->tools_lock);
-		if (m->refresh_again && !mcp_tools_closing(m)) {
+		if (m->refresh_again && !mcp_tools_gone_locked(m) &&
+		    !mcp_tools_closing(m)) {
 			m->refresh_again = false;
 			pthread_mutex_unlock(&m->tools_lock);
 			continue;
@@ -116,7 +119,7 @@ static void *refresh_main(void *arg)
 /* Start the refresh thread, or have the running one go again. */
 void mcp_tools_refresh_kick_locked(cog_mcp *m)
 {
-	if (mcp_tools_closing(m))
+	if (mcp_tools_gone_locked(m) || mcp_tools_closing(m))
 		return;
 	if (m->refresh_running) {
 		m->refresh_again = true;
@@ -142,7 +145,9 @@ void mcp_tools_refresh_kick_locked(cog_mcp *m)
 void mcp_tools_changed(cog_mcp *m)
 {
 	pthread_mutex_lock(&m->tools_lock);
-	if (!m->tools && !m->tool_prefix) {
+	if (mcp_tools_gone_locked(m)) {
+		/* cog_mcp_close() is removing the tools: nothing to follow. */
+	} else if (!m->tools && !m->tool_prefix) {
 		/* Nothing listed or defined yet: remember it (a definition whose
 		 * list crossed this notification refreshes after it). */
 		if (!m->refresh_running)
@@ -156,10 +161,14 @@ void mcp_tools_changed(cog_mcp *m)
 void mcp_tools_undefine(cog_mcp *m)
 {
 	pthread_mutex_lock(&m->tools_lock);
+	void *schemas = mcp_schema_cache_take_locked(m);   /* gone from now on */
 	m->refresh_again = false;
 	bool started = m->refresh_thread_started;
 	m->refresh_thread_started = false;
 	pthread_mutex_unlock(&m->tools_lock);
+	mcp_schema_cache_release(schemas);
+	/* A refresh already started ends soon: its requests fail once the
+	 * connection is closing, and it defines nothing once tools are gone. */
 	if (started)
 		pthread_join(m->refresh_thread, NULL);
 
@@ -181,5 +190,4 @@ void mcp_tools_undefine(cog_mcp *m)
 	cJSON_Delete(m->tools);
 	m->tools = NULL;
 	pthread_mutex_unlock(&m->tools_lock);
-	mcp_schema_cache_purge(m);
 }
