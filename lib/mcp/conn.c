@@ -28,6 +28,7 @@ static void conn_free(cog_mcp *m)
 		cJSON_Delete(p->result);
 		cJSON_Delete(p->error);
 		cog_free(p->why);
+		pthread_cond_destroy(&p->cond);
 		cog_free(p);
 	}
 	while (m->queue_head) {
@@ -47,7 +48,10 @@ static void conn_free(cog_mcp *m)
 	cJSON_Delete(m->defined);
 	mcp_config_dispose(&m->cfg);
 	pthread_mutex_destroy(&m->tools_lock);
-	pthread_cond_destroy(&m->cond);
+	pthread_cond_destroy(&m->restart_cond);
+	pthread_cond_destroy(&m->queue_items);
+	pthread_cond_destroy(&m->queue_room);
+	pthread_condattr_destroy(&m->cond_attr);
 	pthread_mutex_destroy(&m->lock);
 	pthread_rwlock_destroy(&m->life);
 	cog_free(m);
@@ -103,7 +107,7 @@ void mcp_transport_stop(cog_mcp *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->transport_stopping = true;
-	pthread_cond_broadcast(&m->cond);
+	pthread_cond_broadcast(&m->queue_room);
 	pthread_mutex_unlock(&m->lock);
 	pthread_rwlock_wrlock(&m->life);
 	m->ops->stop(m);
@@ -255,13 +259,14 @@ static int conn_new(cog_mcp **out, cog_ctx *ctx, const cog_mcp_options *options)
 		cog_free(m);
 		return rc;
 	}
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	/* rpc.c waits with CLOCK_MONOTONIC deadlines. */
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	/* rpc.c waits with CLOCK_MONOTONIC deadlines (on each request's own
+	 * condition variable, made with this attribute). */
+	pthread_condattr_init(&m->cond_attr);
+	pthread_condattr_setclock(&m->cond_attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	pthread_cond_init(&m->restart_cond, &m->cond_attr);
+	pthread_cond_init(&m->queue_items, &m->cond_attr);
+	pthread_cond_init(&m->queue_room, &m->cond_attr);
 	pthread_mutex_init(&m->tools_lock, NULL);
 	pthread_rwlockattr_t rw;
 	pthread_rwlockattr_init(&rw);
@@ -326,7 +331,9 @@ void cog_mcp_close(cog_mcp *mcp)
 		return;
 	pthread_mutex_lock(&mcp->lock);
 	mcp->closing = true;
-	pthread_cond_broadcast(&mcp->cond);
+	mcp_rpc_wake_all_locked(mcp);
+	pthread_cond_broadcast(&mcp->restart_cond);
+	pthread_cond_broadcast(&mcp->queue_room);
 	pthread_mutex_unlock(&mcp->lock);
 	mcp_tools_undefine(mcp);
 	char why[96];
@@ -336,7 +343,7 @@ void cog_mcp_close(cog_mcp *mcp)
 	mcp_rpc_fail_all_locked(mcp, COG_ECANCELED, why);
 	/* A restart in progress finishes (or fails) before the transport goes. */
 	while (mcp->restarting)
-		pthread_cond_wait(&mcp->cond, &mcp->lock);
+		pthread_cond_wait(&mcp->restart_cond, &mcp->lock);
 	pthread_mutex_unlock(&mcp->lock);
 	mcp_transport_stop(mcp);
 	mcp_dispatch_stop(mcp);

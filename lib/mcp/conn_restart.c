@@ -94,7 +94,7 @@ int mcp_ensure_up(cog_mcp *m)
 		if (m->connected)
 			break;
 		if (m->restarting) {
-			pthread_cond_wait(&m->cond, &m->lock);
+			pthread_cond_wait(&m->restart_cond, &m->lock);
 			continue;
 		}
 		if (cog_ctx_is_canceled(m->ctx)) {
@@ -116,7 +116,7 @@ int mcp_ensure_up(cog_mcp *m)
 		m->restarting = true;
 		int restarted = restart_locked(m, is_free);
 		m->restarting = false;
-		pthread_cond_broadcast(&m->cond);
+		pthread_cond_broadcast(&m->restart_cond);
 		if (restarted == 0) {
 			pthread_mutex_unlock(&m->lock);
 			tools_follow(m);

@@ -220,17 +220,18 @@ static void *dispatch_main(void *arg)
 	pthread_mutex_lock(&m->lock);
 	for (;;) {
 		while (!m->queue_head && !m->dispatcher_stop)
-			pthread_cond_wait(&m->cond, &m->lock);
+			pthread_cond_wait(&m->queue_items, &m->lock);
 		mcp_queued *q = m->queue_head;
 		if (!q)
 			break;   /* stopping and drained */
 		m->queue_head = q->next;
 		if (!m->queue_head)
 			m->queue_tail = NULL;
-		m->queue_len--;
+		/* Only a full queue has readers waiting for room. */
+		if (m->queue_len-- >= MCP_QUEUE_MAX)
+			pthread_cond_broadcast(&m->queue_room);
 		bool stopping = m->dispatcher_stop || m->closing;
 		bool stale = q->generation != m->generation;
-		pthread_cond_broadcast(&m->cond);   /* room in the queue */
 		pthread_mutex_unlock(&m->lock);
 		dispatch(m, q->msg, stopping, q->generation, stale);
 		cJSON_Delete(q->msg);
@@ -260,7 +261,8 @@ void mcp_dispatch_stop(cog_mcp *m)
 		return;
 	pthread_mutex_lock(&m->lock);
 	m->dispatcher_stop = true;
-	pthread_cond_broadcast(&m->cond);
+	pthread_cond_broadcast(&m->queue_items);
+	pthread_cond_broadcast(&m->queue_room);
 	pthread_mutex_unlock(&m->lock);
 	pthread_join(m->dispatcher, NULL);
 	m->dispatcher_started = false;

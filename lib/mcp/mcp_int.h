@@ -38,9 +38,13 @@
  * transport's own locks are never held while calling into conn/rpc/receive
  * except mcp_receive() and mcp_should_stop(), which take m->lock briefly
  * (the stdio writer calls mcp_should_stop() under its write lock while a
- * write is blocked). m->cond uses CLOCK_MONOTONIC: timed waits on it take
- * monotonic times. m->life is taken with no other lock held (m->lock is
- * taken under it, never the reverse).
+ * write is blocked). Every condition variable waits with m->lock, and each
+ * has one reason to be signalled, so that a wake-up reaches only the
+ * threads it concerns: a pending request's own (its answer or its failure;
+ * CLOCK_MONOTONIC: timed waits take monotonic times), the queue's items
+ * (the dispatcher) and room (a reader blocked on a full queue), and the
+ * restarts' (a restart ended, or close). m->life is taken with no other
+ * lock held (m->lock is taken under it, never the reverse).
  */
 #ifndef COG_MCP_INT_H
 #define COG_MCP_INT_H
@@ -152,6 +156,9 @@ typedef struct mcp_pending {
 	const char *progress_token;  /* for progress events, or NULL */
 	bool id_null;                /* error is one the server sent with id
 	                                null while this was the only waiter */
+	/* Signalled (under m->lock) when done is set, and when the caller
+	 * must look again (close); only its caller waits on it. */
+	pthread_cond_t cond;
 	struct mcp_pending *next;
 } mcp_pending;
 
@@ -167,7 +174,8 @@ struct cog_mcp {
 	mcp_config cfg;
 	const mcp_transport_ops *ops;
 	void *transport;             /* the transport's state */
-	atomic_int refs;             /* the handle + each tool runner in a call */
+	atomic_int refs;             /* the handle + each tool runner in a call
+	                                + each request in mcp_request_raw */
 	/* Sends (rpc.c) and ops->ready/describe hold it for reading,
 	 * ops->start/stop (conn.c) for writing: no send ever sees a transport
 	 * being started, stopped or freed. Prefers readers: a send blocked in
@@ -176,7 +184,11 @@ struct cog_mcp {
 	pthread_rwlock_t life;
 
 	pthread_mutex_t lock;        /* everything below */
-	pthread_cond_t cond;         /* pending done, queue changes, restarts */
+	pthread_condattr_t cond_attr; /* CLOCK_MONOTONIC, for mcp_pending.cond */
+	pthread_cond_t restart_cond; /* restarting ended; closing */
+	pthread_cond_t queue_items;  /* the queue got an item; dispatcher_stop */
+	pthread_cond_t queue_room;   /* the queue got room; closing,
+	                                dispatcher_stop, transport_stopping */
 	int64_t next_id;
 	mcp_pending *pending;
 	bool connected;              /* initialized and transport up */
@@ -300,6 +312,9 @@ void mcp_rpc_resolve(cog_mcp *m, cJSON *msg);
 void mcp_rpc_unlink_locked(cog_mcp *m, mcp_pending *p);
 /* Fail every waiter with status and why (under m->lock). */
 void mcp_rpc_fail_all_locked(cog_mcp *m, int status, const char *why);
+/* Wake every waiter to look at the connection again (closing set; under
+ * m->lock). */
+void mcp_rpc_wake_all_locked(cog_mcp *m);
 
 /* ---- rpc_errors.c ---- */
 
@@ -334,6 +349,10 @@ int mcp_receive(cog_mcp *m, cJSON *msg);
 /* Parse one message of len bytes and mcp_receive() it (COG_EPROTO for
  * text that is not JSON, logged with its start). */
 int mcp_receive_text(cog_mcp *m, const char *text, size_t len);
+/* The same for text the transport has checked already with
+ * cog_json_validate() (the stdio reader does, to tell JSON from garbage):
+ * parsed once, not validated again. */
+int mcp_receive_valid(cog_mcp *m, const char *text, size_t len);
 
 /* ---- dispatch.c ---- */
 

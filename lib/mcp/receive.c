@@ -54,7 +54,7 @@ static int enqueue(cog_mcp *m, cJSON *msg)
 	pthread_mutex_lock(&m->lock);
 	while (m->queue_len >= MCP_QUEUE_MAX && !m->closing && !m->dispatcher_stop &&
 	       !m->transport_stopping)
-		pthread_cond_wait(&m->cond, &m->lock);
+		pthread_cond_wait(&m->queue_room, &m->lock);
 	/* A transport being stopped waits for this thread (its reader) while
 	 * the dispatcher may wait for the stop: what it still reads of a
 	 * server going away is dropped when there is no room. */
@@ -76,7 +76,7 @@ static int enqueue(cog_mcp *m, cJSON *msg)
 		m->queue_head = q;
 	m->queue_tail = q;
 	m->queue_len++;
-	pthread_cond_broadcast(&m->cond);
+	pthread_cond_signal(&m->queue_items);   /* the one dispatcher */
 	pthread_mutex_unlock(&m->lock);
 	return COG_OK;
 }
@@ -137,30 +137,44 @@ int mcp_receive(cog_mcp *m, cJSON *msg)
 	return rc;
 }
 
+static int too_big(cog_mcp *m, size_t len)
+{
+	mcp_log(m, COG_LOG_WARN, NULL, "mcp: server \"%s\" sent a message of %zu "
+		"bytes, over the limit of %zu (dropped)", m->cfg.name, len,
+		m->cfg.max_message_bytes);
+	return cog__error(COG_EPROTO, "server \"%s\" sent a message of %zu bytes "
+		"(limit %zu)", m->cfg.name, len, m->cfg.max_message_bytes);
+}
+
+/* Build the JSON of valid text (checked by cog_json_validate: no deeper
+ * than cJSON's nesting limit, so cJSON fails on it only for want of
+ * memory) and receive it. */
+static int receive_parsed(cog_mcp *m, const char *text, size_t len)
+{
+	cJSON *msg = cJSON_ParseWithLengthOpts(text, len, NULL, false);
+	if (!msg) {
+		mcp_log(m, COG_LOG_WARN, NULL, "mcp: out of memory reading a %zu-byte "
+			"message from server \"%s\" (dropped)", len, m->cfg.name);
+		return cog__error(COG_ENOMEM, "message from server \"%s\": out of memory "
+			"building the JSON of a valid %zu-byte message", m->cfg.name, len);
+	}
+	return mcp_receive(m, msg);
+}
+
+int mcp_receive_valid(cog_mcp *m, const char *text, size_t len)
+{
+	if (len > m->cfg.max_message_bytes)
+		return too_big(m, len);
+	return receive_parsed(m, text, len);
+}
+
 int mcp_receive_text(cog_mcp *m, const char *text, size_t len)
 {
-	if (len > m->cfg.max_message_bytes) {
-		mcp_log(m, COG_LOG_WARN, NULL, "mcp: server \"%s\" sent a message of %zu "
-			"bytes, over the limit of %zu (dropped)", m->cfg.name, len,
-			m->cfg.max_message_bytes);
-		return cog__error(COG_EPROTO, "server \"%s\" sent a message of %zu bytes "
-			"(limit %zu)", m->cfg.name, len, m->cfg.max_message_bytes);
-	}
+	if (len > m->cfg.max_message_bytes)
+		return too_big(m, len);
 	char what[80];
 	snprintf(what, sizeof(what), "message from server \"%s\"", m->cfg.name);
 	int rc = cog_json_validate(text, len, what);
-	cJSON *msg = NULL;
-	if (rc == 0) {
-		/* Valid, and no deeper than cJSON's nesting limit (the validator's
-		 * is lower): cJSON fails on it only for want of memory. */
-		msg = cJSON_ParseWithLengthOpts(text, len, NULL, false);
-		if (!msg) {
-			mcp_log(m, COG_LOG_WARN, NULL, "mcp: out of memory reading a %zu-byte "
-				"message from server \"%s\" (dropped)", len, m->cfg.name);
-			return cog__error(COG_ENOMEM, "%s: out of memory building the JSON "
-				"of a valid %zu-byte message", what, len);
-		}
-	}
 	if (rc != 0) {
 		char *start = cog_utf8_lossy(text, len < 120 ? len : 120);
 		mcp_log(m, COG_LOG_WARN, NULL, "mcp: server \"%s\" sent something that is "
@@ -169,5 +183,5 @@ int mcp_receive_text(cog_mcp *m, const char *text, size_t len)
 		cog_free(start);
 		return rc == COG_EINVAL ? cog__error(COG_EPROTO, "%s", cog_error_last()) : rc;
 	}
-	return mcp_receive(m, msg);
+	return receive_parsed(m, text, len);
 }

@@ -2,9 +2,11 @@
  * JSON-RPC requests and their waiters. Ids are integers from 1; a waiter is
  * registered in m->pending before its request is sent (the answer may come
  * before send returns: HTTP answers in the POST, and a fast stdio server
- * beats the writer). Waiting is in slices of at most 50 ms so that
- * cog_ctx_cancel() and cog_mcp_close() are seen promptly; a request given
- * up on (timeout, cancel) is announced to the server with
+ * beats the writer). Each waiter has a condition variable of its own,
+ * signalled only for its answer or its failure (and by close): an answer
+ * wakes its caller and no one else. Waiting is in slices of at most 50 ms
+ * so that cog_ctx_cancel() and cog_mcp_close() are seen promptly; a
+ * request given up on (timeout, cancel) is announced to the server with
  * notifications/cancelled (never for initialize). Also the notifications
  * and responses we send, and mcp_send, through which every message goes.
  * What a failed request says (the error answered, id null errors, timeout
@@ -38,7 +40,14 @@ static void pending_free(mcp_pending *p)
 	cJSON_Delete(p->result);
 	cJSON_Delete(p->error);
 	cog_free(p->why);
+	pthread_cond_destroy(&p->cond);
 	cog_free(p);
+}
+
+void mcp_rpc_wake_all_locked(cog_mcp *m)
+{
+	for (mcp_pending *p = m->pending; p; p = p->next)
+		pthread_cond_signal(&p->cond);
 }
 
 void mcp_rpc_fail_all_locked(cog_mcp *m, int status, const char *why)
@@ -51,8 +60,8 @@ void mcp_rpc_fail_all_locked(cog_mcp *m, int status, const char *why)
 		p->status = status;
 		cog_free(p->why);
 		p->why = cog__strdup(why ? why : cog_strerror(status));
+		pthread_cond_signal(&p->cond);
 	}
-	pthread_cond_broadcast(&m->cond);
 }
 
 void mcp_rpc_resolve(cog_mcp *m, cJSON *msg)
@@ -70,7 +79,7 @@ void mcp_rpc_resolve(cog_mcp *m, cJSON *msg)
 			mcp_rpc_unlink_locked(m, p);
 			if (m->connected)
 				m->session_answered = true;
-			pthread_cond_broadcast(&m->cond);
+			pthread_cond_signal(&p->cond);
 			found = true;
 			break;
 		}
@@ -269,16 +278,15 @@ static int wait_locked(cog_mcp *m, mcp_pending *p, uint64_t deadline_ns)
 		uint64_t left_ms = (deadline_ns - now + 999999u) / 1000000u;
 		struct timespec until = mono_after_ms(left_ms < SLICE_MS ?
 		                                      (unsigned int)left_ms : SLICE_MS);
-		pthread_cond_timedwait(&m->cond, &m->lock, &until);
+		pthread_cond_timedwait(&p->cond, &m->lock, &until);
 	}
 	return COG_OK;
 }
 
-int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
-                    unsigned int timeout_ms, const char *progress_token,
-                    cJSON **result)
+static int request_raw(cog_mcp *m, const char *method, cJSON *params,
+                       unsigned int timeout_ms, const char *progress_token,
+                       cJSON **result)
 {
-	*result = NULL;
 	mcp_set_last_error_code(0);
 	if (timeout_ms == 0)
 		timeout_ms = m->cfg.timeout_ms;
@@ -290,10 +298,15 @@ int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
 		return cog__oom(method);
 	}
 	p->progress_token = progress_token;
+	if (pthread_cond_init(&p->cond, &m->cond_attr) != 0) {
+		cJSON_Delete(params);
+		cog_free(p);
+		return cog__error(COG_ERROR, "%s: pthread_cond_init failed", method);
+	}
 
 	if (cog_ctx_is_canceled(m->ctx)) {
 		cJSON_Delete(params);
-		cog_free(p);
+		pending_free(p);
 		return cog__error(COG_ECANCELED, "%s: canceled before it was sent", method);
 	}
 	pthread_mutex_lock(&m->lock);
@@ -305,7 +318,7 @@ int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
 				m->cfg.name, m->down_reason);
 		pthread_mutex_unlock(&m->lock);
 		cJSON_Delete(params);
-		cog_free(p);
+		pending_free(p);
 		return rc;
 	}
 	p->id = m->next_id++;
@@ -358,6 +371,19 @@ int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
 	}
 	rc = mcp_rpc_take_answer(m, p, method, result);
 	pending_free(p);
+	return rc;
+}
+
+/* A reference for the while: a cog_mcp_close() that fails this request
+ * may otherwise free the connection before the caller has said why. */
+int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
+                    unsigned int timeout_ms, const char *progress_token,
+                    cJSON **result)
+{
+	*result = NULL;
+	mcp_ref(m);
+	int rc = request_raw(m, method, params, timeout_ms, progress_token, result);
+	mcp_unref(m);
 	return rc;
 }
 

@@ -79,7 +79,7 @@ void mcp_rpc_resolve_id_null(cog_mcp *m, cJSON *msg)
 		only->id_null = true;
 		only->done = true;
 		mcp_rpc_unlink_locked(m, only);
-		pthread_cond_broadcast(&m->cond);
+		pthread_cond_signal(&only->cond);
 	} else if (text) {
 		cog_free(m->orphan_error);
 		m->orphan_error = cog__strdup(text);

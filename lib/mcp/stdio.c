@@ -3,7 +3,7 @@
  * JSON-RPC message a line on its stdin and stdout.
  *
  * Two threads per server: the reader cuts stdout into lines and hands
- * each to mcp_receive_text(), which blocks while the dispatch queue is
+ * each to mcp_receive_valid(), which blocks while the dispatch queue is
  * full; then the reader stops reading, the pipe fills and the server
  * blocks in its write: a flooding server is held back by the pipe, never
  * by a buffer of ours. A line longer than max_message_bytes is dropped as
@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,30 +184,43 @@ static bool must_give_up(stdio_state *st)
 }
 
 /*
- * Write all of buf before deadline_ns (0: none). *wrote says whether any
- * byte of the message went out (across the calls for one message): from
- * then on the message is finished whatever the ctx says (half a line
- * would break the stream for every other request), given up only on the
- * deadline, stop or close. Before its first byte, a canceled ctx abandons
- * it cleanly. *broken is set when the stream is unusable after this: the
- * server closed its stdin.
+ * Write the message and its newline (iov[0], iov[1]: one writev, one
+ * system call, when the pipe has room) before deadline_ns (0: none).
+ * *wrote says whether any byte of it went out: from then on the message
+ * is finished whatever the ctx says (half a line would break the stream
+ * for every other request), given up only on the deadline, stop or close.
+ * Before its first byte, a canceled ctx abandons it cleanly. *broken is
+ * set when the stream is unusable after this: the server closed its stdin
+ * (*epipe: the write failed with EPIPE, so a SIGPIPE was raised).
  */
-static int write_all(stdio_state *st, const char *buf, size_t len,
-                     uint64_t deadline_ns, bool *wrote, bool *broken)
+static int write_all(stdio_state *st, struct iovec iov[2], uint64_t deadline_ns,
+                     bool *wrote, bool *broken, bool *epipe)
 {
 	cog_mcp *m = st->m;
-	while (len > 0) {
-		ssize_t n = write(st->child.stdin_fd, buf, len);
+	int first = 0;
+	while (first < 2) {
+		if (iov[first].iov_len == 0) {
+			first++;
+			continue;
+		}
+		ssize_t n = writev(st->child.stdin_fd, iov + first, 2 - first);
 		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
 			*wrote = true;
+			for (size_t done = (size_t)n; done > 0 && first < 2; ) {
+				size_t take = done < iov[first].iov_len ? done : iov[first].iov_len;
+				iov[first].iov_base = (char *)iov[first].iov_base + take;
+				iov[first].iov_len -= take;
+				done -= take;
+				if (iov[first].iov_len == 0)
+					first++;
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EPIPE) {
 			*broken = true;
+			*epipe = true;
 			return cog__error(COG_EUNAVAILABLE, "server \"%s\" closed its standard input",
 				m->cfg.name);
 		}
@@ -247,15 +261,20 @@ static int stdio_send(cog_mcp *m, const char *json, size_t len, int what,
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	sigpending(&pending);
-	bool was_pending = sigismember(&pending, SIGPIPE);
+	/* A SIGPIPE can be pending for this thread only if it was blocked
+	 * already (else it would have been delivered): only then look. */
+	bool was_pending = false;
+	if (sigismember(&old, SIGPIPE)) {
+		sigpending(&pending);
+		was_pending = sigismember(&pending, SIGPIPE);
+	}
 
-	bool wrote = false, broken = false;
-	int rc = write_all(st, json, len, deadline_ns, &wrote, &broken);
-	if (rc == 0)
-		rc = write_all(st, "\n", 1, deadline_ns, &wrote, &broken);
+	bool wrote = false, broken = false, epipe = false;
+	struct iovec iov[2] = { { (void *)json, len }, { (void *)"\n", 1 } };
+	int rc = write_all(st, iov, deadline_ns, &wrote, &broken, &epipe);
 
-	if (!was_pending) {
+	/* Only a write that failed with EPIPE raised one. */
+	if (epipe && !was_pending) {
 		sigpending(&pending);
 		if (sigismember(&pending, SIGPIPE)) {
 			struct timespec zero = { 0, 0 };

@@ -86,7 +86,7 @@ typedef struct stdio_state {
 	size_t tail_len;
 } stdio_state;
 
-/* The threads (stdio_read.c): stdout lines to mcp_receive_text(), then
+/* The threads (stdio_read.c): stdout lines to mcp_receive_valid(), then
  * mcp_stdio_report_eof(); stderr lines to the log and the tail. */
 void *mcp_stdio_reader_main(void *arg);
 void *mcp_stdio_errors_main(void *arg);

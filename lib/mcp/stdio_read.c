@@ -3,7 +3,7 @@
  * picture). The reader cuts the server's stdout into lines: blank lines
  * are skipped, a line over max_message_bytes is dropped while it streams
  * past (never held whole), lines that are not JSON are logged (the first
- * few, then counts) and skipped, the others go to mcp_receive_text(),
+ * few, then counts) and skipped, the others go to mcp_receive_valid(),
  * which blocks while the dispatch queue is full: back-pressure reaches
  * the server through the pipe. The stderr thread logs every line of the
  * server's stderr (INFO, "stream":"stderr") and keeps its last 2 KiB.
@@ -109,7 +109,7 @@ static void handle_line(stdio_state *st, line_reader *lr, char *text, size_t len
 		log_garbage(st, lr, text, len);
 		return;
 	}
-	mcp_receive_text(st->m, text, len);
+	mcp_receive_valid(st->m, text, len);   /* validated: parsed once */
 }
 
 /* Feed one chunk of stdout, cut at newlines. */

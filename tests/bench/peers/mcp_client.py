@@ -6,7 +6,10 @@
 Starts `node SERVER_JS stdio` (server-everything), runs initialize and
 notifications/initialized, WARMUP echo calls (default 500), then CALLS
 tools/call of "echo" with the same message, each answer checked (its text must
-be "Echo: MESSAGE", not isError). seq: one call at a time; pipe: IN_FLIGHT
+be "Echo: MESSAGE", not isError). Like cog_mcp_call_tool with the library's
+defaults, every tools/call carries params._meta.progressToken, a new token
+per call of the same form ("cog-" and 32 hex digits), so both clients send the
+same request. seq: one call at a time; pipe: IN_FLIGHT
 (default 8) requests outstanding on the one connection, a single thread
 sending the next one whenever an answer comes in. Prints one JSON line:
 {"mode", "calls", "wall_s", "cpu_s", "cpu_ticks_s", "user_s", "sys_s",
@@ -34,6 +37,17 @@ class Client:
         self.out = self.proc.stdin
         self.inp = self.proc.stdout
         self.next_id = 1
+        self.token_base = int.from_bytes(os.urandom(8), "big")
+        self.tokens = 0
+
+    def progress_token(self):
+        """A new token per call, as cog_mcp_call_tool makes: "cog-" + 32 hex digits."""
+        self.tokens += 1
+        return f"cog-{self.token_base:016x}{self.tokens:016x}"
+
+    def call_params(self, params):
+        """tools/call params with _meta.progressToken, as the C client sends them."""
+        return dict(params, _meta={"progressToken": self.progress_token()})
 
     def send(self, message):
         self.out.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
@@ -94,14 +108,14 @@ def check(answer, expected):
 
 def sequential(client, params, expected, n):
     for _ in range(n):
-        check(client.call("tools/call", params), expected)
+        check(client.call("tools/call", client.call_params(params)), expected)
 
 
 def pipelined(client, params, expected, n, in_flight):
     pending = set()
     sent = 0
     while sent < n and len(pending) < in_flight:
-        pending.add(client.request("tools/call", params))
+        pending.add(client.request("tools/call", client.call_params(params)))
         sent += 1
     while pending:
         answer = client.receive()
@@ -111,7 +125,7 @@ def pipelined(client, params, expected, n, in_flight):
         pending.remove(rid)
         check(answer, expected)
         if sent < n:
-            pending.add(client.request("tools/call", params))
+            pending.add(client.request("tools/call", client.call_params(params)))
             sent += 1
 
 
