@@ -61,6 +61,12 @@ COG_API int cog_http_request_init(cog_http_request *request, unsigned int versio
  * cog_http_response_dispose(). `headers` holds the final response's header
  * lines, "Name: value\n" each; `body` is NUL-terminated (the terminator is
  * not counted in body_len) and NULL when streamed.
+ * When a transfer fails after the final answer's headers arrived (a chunk
+ * callback returned a status, is_canceled fired, the body broke), `status`
+ * and `headers` are still filled; only the body is dropped. A backend may
+ * set `status` before its first on_chunk call (libcognition-curl does), so
+ * a chunk callback holding the response can look at it; 0 means not known
+ * yet.
  */
 typedef struct cog_http_response {
 	unsigned int version;

@@ -195,11 +195,12 @@ int cog_transport_perform(cog_transport *t, const cog_http_request *req,
 	}
 	rc = t->vt.perform(t->vt.self, req, resp);
 	if (rc) {
-		/* Partial bodies of failed transfers are dropped. */
-		int status = resp->status;
-		cog_http_response_dispose(resp);
-		resp->version = version;
-		resp->status = status;
+		/* Partial bodies of failed transfers are dropped; the status and
+		 * headers a backend handed over (an answer that a chunk callback or
+		 * a cancel ended) are kept. */
+		cog_free(resp->body);
+		resp->body = NULL;
+		resp->body_len = 0;
 	}
 	return rc;
 }

@@ -18,8 +18,12 @@
 typedef struct transfer {
 	const cog_http_request *request;
 	const char *method;           /* what we ask for, for messages */
+	cog_http_response *response;  /* status set before the first chunk */
+	CURL *easy;
 	curl_buf headers;             /* the latest response's header lines */
 	curl_buf body;                /* unused when the request streams */
+	bool headers_done;            /* the latest response's blank line came */
+	bool body_started;
 	int abort_status;             /* why a callback stopped the transfer */
 } transfer;
 
@@ -50,10 +54,13 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
 		x->headers.len = 0;
 		if (x->headers.ptr != NULL)
 			x->headers.ptr[0] = '\0';
+		x->headers_done = false;
 		return len;
 	}
-	if (text == 0)
+	if (text == 0) {
+		x->headers_done = true;
 		return len;
+	}
 	if (curl_buf_put(&x->headers, data, text) != 0 ||
 	    curl_buf_put(&x->headers, "\n", 1) != 0) {
 		x->abort_status = COG_ENOMEM;
@@ -73,8 +80,16 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
 	transfer *x = user;
 	const cog_http_request *request = x->request;
 	size_t len = size * count;
+	long code = 0;
 	int rc;
 
+	/* The status is known by now: a chunk callback holding the response
+	 * may look at it (the MCP client does, to deliver only 2xx bodies). */
+	if (!x->body_started) {
+		x->body_started = true;
+		if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
+			x->response->status = (int)code;
+	}
 	if (request->on_chunk == NULL) {
 		if (curl_buf_put(&x->body, data, len) != 0) {
 			x->abort_status = COG_ENOMEM;
@@ -399,6 +414,24 @@ static int curl_failed(const transfer *x, const curl_slot *slot, CURLcode cc)
 	                      slot->errbuf : curl_easy_strerror(cc));
 }
 
+/* A transfer that failed once the final answer's headers were in (a
+ * chunk callback or is_canceled stopped it, or the body broke): its status
+ * and headers are still handed over (the body is not). */
+static void response_fill_partial(transfer *x, curl_slot *slot,
+                                  cog_http_response *response)
+{
+	long code = 0;
+
+	if (!x->headers_done && !x->body_started)
+		return;
+	if (curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+	    code < 200)
+		return;
+	response->status = (int)code;
+	if (response->headers == NULL)
+		response->headers = curl_buf_detach(&x->headers, NULL);
+}
+
 static int response_fill(transfer *x, curl_slot *slot, cog_http_response *response)
 {
 	long code = 0;
@@ -437,6 +470,7 @@ int curl_transport_perform(void *self, const cog_http_request *request,
 
 	memset(&x, 0, sizeof(x));
 	x.request = request;
+	x.response = response;
 	x.method = request->method != NULL ? request->method :
 	           request->body != NULL ? "POST" : "GET";
 	if (request->body == NULL && request->body_len != 0)
@@ -446,14 +480,18 @@ int curl_transport_perform(void *self, const cog_http_request *request,
 	rc = header_list_build(&x, &header_list);
 	if (rc == 0)
 		rc = curl_pool_acquire(t, &slot);
-	if (rc == 0)
+	if (rc == 0) {
+		x.easy = slot->easy;
 		rc = transfer_setup(&x, t, slot, header_list);
+	}
 	if (rc == 0)
 		rc = transfer_run(&x, slot, &result);
 	if (rc == 0 && result != CURLE_OK)
 		rc = curl_failed(&x, slot, result);
 	if (rc == 0)
 		rc = response_fill(&x, slot, response);
+	else if (slot != NULL)
+		response_fill_partial(&x, slot, response);
 	if (slot != NULL)
 		curl_pool_release(t, slot);
 	curl_slist_free_all(header_list);

@@ -22,6 +22,8 @@ typedef struct chunk_log {
 	unsigned int fail_at;       /* call number that fails (0: never) */
 	int fail_status;
 	bool fail_with_message;
+	const cog_http_response *response; /* the one being filled, or NULL */
+	int first_status;           /* its status when the first chunk came */
 } chunk_log;
 
 static int log_chunk(const char *data, size_t len, void *user)
@@ -29,8 +31,11 @@ static int log_chunk(const char *data, size_t len, void *user)
 	chunk_log *log = user;
 
 	log->calls++;
-	if (log->calls == 1)
+	if (log->calls == 1) {
 		log->first_ms = now_ms();
+		if (log->response != NULL)
+			log->first_status = log->response->status;
+	}
 	log->last_ms = now_ms();
 	if (log->fail_at != 0 && log->calls == log->fail_at) {
 		if (log->fail_with_message)
@@ -97,6 +102,7 @@ START_TEST(test_chunk_callback_error)
 	memset(&log, 0, sizeof(log));
 	log.fail_at = 2;
 	log.fail_status = COG_EUSER;
+	log.response = &response;
 	url_for(url, sizeof(url), server, "/chunked/5/20");
 	request.url = url;
 	request.on_chunk = log_chunk;
@@ -107,6 +113,13 @@ START_TEST(test_chunk_callback_error)
 	ck_assert_str_eq(log.data, "chunk 0\n");
 	assert_error_mentions(url);
 	assert_error_mentions("chunk callback");
+	/* The status was set before the first chunk; status and headers of
+	 * the answer the callback stopped are still handed over. */
+	ck_assert_int_eq(log.first_status, 200);
+	ck_assert_int_eq(response.status, 200);
+	assert_header(&response, "Transfer-Encoding", "chunked");
+	ck_assert_ptr_null(response.body);
+	cog_http_response_dispose(&response);
 
 	/* A callback that explains itself keeps its message. */
 	memset(&log, 0, sizeof(log));
@@ -165,6 +178,8 @@ typedef struct cancel_run {
 	atomic_int cancel;
 	atomic_uint chunks;
 	int rc;
+	int status;                 /* of the canceled answer */
+	char *encoding;             /* its Transfer-Encoding header */
 	double returned_ms;
 	char error[1024];
 } cancel_run;
@@ -200,6 +215,8 @@ static void *cancel_worker(void *arg)
 	run->rc = cog_transport_perform(run->transport, &request, &response);
 	run->returned_ms = now_ms();
 	snprintf(run->error, sizeof(run->error), "%s", cog_error_last());
+	run->status = response.status;
+	run->encoding = cog_http_response_header(&response, "Transfer-Encoding");
 	cog_http_response_dispose(&response);
 	return NULL;
 }
@@ -237,6 +254,14 @@ static void check_cancel(const char *path, unsigned int min_chunks,
 	ck_assert_msg(latency < 100.0, "cancel took %.1f ms", latency);
 	ck_assert_msg(strstr(run.error, url) != NULL, "error '%s' lacks the URL",
 	              run.error);
+	/* Once the answer began, its status and headers are handed over. */
+	if (min_chunks > 0) {
+		ck_assert_int_eq(run.status, 200);
+		ck_assert_msg(run.encoding != NULL && strcmp(run.encoding, "chunked") == 0,
+		              "Transfer-Encoding of the canceled answer: %s",
+		              run.encoding ? run.encoding : "(none)");
+	}
+	cog_free(run.encoding);
 	fprintf(stderr, "cancel %s: returned %.1f ms after the cancel\n", path, latency);
 	cog_transport_free(run.transport);
 	lb_server_stop(server);
