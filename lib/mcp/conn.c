@@ -213,14 +213,14 @@ int mcp_handshake(cog_mcp *m, uint64_t deadline_ns)
 			uint64_t left = (deadline_ns - now + 999999u) / 1000000u;
 			cJSON *params = initialize_params(m);
 			cJSON *result = NULL;
-			rc = params ? mcp_request_raw(m, "initialize", params,
-				(unsigned int)(left ? left : 1), NULL, &result) : cog__oom("initialize");
+			rc = params ? mcp_request_initialize(m, params,
+				(unsigned int)(left ? left : 1), &result) : cog__oom("initialize");
 			if (rc == 0)
 				rc = keep_initialize(m, result);
 		}
 	}
 	if (rc == 0)
-		rc = mcp_notify(m, "notifications/initialized", NULL);
+		rc = mcp_notify_initialized(m);
 	if (rc == 0)
 		rc = transport_ready(m);
 	if (rc == 0) {

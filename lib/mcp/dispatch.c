@@ -185,7 +185,9 @@ static void on_request(cog_mcp *m, const char *method, cJSON *msg,
 		cog_free(message);
 		return;
 	}
-	int rc = mcp_respond(m, id, code == 0 ? result : NULL, code,
+	/* mcp_respond checks the generation again, under the transport's
+	 * read lock: a restart after this check is caught there. */
+	int rc = mcp_respond(m, gen, id, code == 0 ? result : NULL, code,
 	                     message ? message : "internal error");
 	if (code != 0)
 		cJSON_Delete(result);

@@ -10,7 +10,9 @@
  *   conn_restart.c the transport lost, restart (a stdio server that
  *                  exited, an HTTP session that expired): mcp_ensure_up
  *   rpc.c          requests and their waiters (ids, timeouts, cancel,
- *                  notifications/cancelled), the sends
+ *                  notifications/cancelled)
+ *   rpc_send.c     the sends: to one transport generation only, numbered;
+ *                  requests, notifications, responses
  *   rpc_errors.c   what a failed request says: the error answered, errors
  *                  with id null, timeout/cancel messages; the thread's last
  *                  JSON-RPC error code
@@ -156,6 +158,9 @@ typedef struct mcp_pending {
 	const char *progress_token;  /* for progress events, or NULL */
 	bool id_null;                /* error is one the server sent with id
 	                                null while this was the only waiter */
+	unsigned int generation;     /* m->generation when it was registered:
+	                                it is sent to that transport or none */
+	uint64_t send_seq;           /* m->send_seq of its send, 0: not sent */
 	/* Signalled (under m->lock) when done is set, and when the caller
 	 * must look again (close); only its caller waits on it. */
 	pthread_cond_t cond;
@@ -205,6 +210,7 @@ struct cog_mcp {
 	                                queued messages of an older one are
 	                                dropped (dispatch.c) */
 	char *down_reason;           /* why the transport went down, or NULL */
+	uint64_t send_seq;           /* +1 at each message sent (mcp_send) */
 	/* The last error response with id null that could not be given to a
 	 * single waiter (rpc_errors.c), and m->next_id when it came: requests
 	 * with smaller ids that time out say it. */
@@ -277,10 +283,14 @@ int mcp_ensure_up(cog_mcp *m);
 
 /* ---- rpc.c ---- */
 
-/* ops->send under `life` for reading; COG_EUNAVAILABLE when the
- * transport is stopped. Every send goes through it. */
+/* ops->send under `life` for reading, to the transport of `generation`
+ * only. COG_EUNAVAILABLE, nothing sent, when the transport is stopping or
+ * stopped, when m->generation is no longer `generation` (a restart replaced
+ * the server the message was meant for), or when p (the request's waiter,
+ * or NULL) is done already (failed: the caller was told so). Every send
+ * goes through it. */
 int mcp_send(cog_mcp *m, const char *json, size_t len, int what, int64_t id,
-             uint64_t deadline_ns);
+             uint64_t deadline_ns, unsigned int generation, mcp_pending *p);
 
 /*
  * Send request `method` (params consumed, may be NULL) and wait for the
@@ -290,22 +300,39 @@ int mcp_send(cog_mcp *m, const char *json, size_t len, int what, int64_t id,
  * message "<method>: server \"<name>\" answered error <code>: <message>"
  * and the code kept
  * for cog_mcp_last_error_code(). On timeout/cancel notifications/cancelled
- * is sent. Does not call mcp_ensure_up() (rpc_request_up does).
+ * is sent. Does not call mcp_ensure_up() (mcp_request does). Requires the
+ * connection up (m->connected: initialized), else COG_EUNAVAILABLE.
  */
 int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
                     unsigned int timeout_ms, const char *progress_token,
                     cJSON **result);
+/* The handshake's own initialize (mcp_handshake), sent before the
+ * connection is up, to the transport just started. */
+int mcp_request_initialize(cog_mcp *m, cJSON *params, unsigned int timeout_ms,
+                           cJSON **result);
 /* mcp_ensure_up() then mcp_request_raw(). What every caller but the
  * initialize of conn.c uses. */
 int mcp_request(cog_mcp *m, const char *method, cJSON *params,
                 unsigned int timeout_ms, const char *progress_token,
                 cJSON **result);
-/* Send a notification (params consumed, may be NULL). */
+/* Send a notification (params consumed, may be NULL) to the server, which
+ * must be up (m->connected), else COG_EUNAVAILABLE. */
 int mcp_notify(cog_mcp *m, const char *method, cJSON *params);
-/* Send a response to a server request: id (a copy of the request's id
- * item), result (consumed) or an error code + message. */
-int mcp_respond(cog_mcp *m, const cJSON *id, cJSON *result, int code,
-                const char *message);
+/* notifications/initialized of the handshake (before it is up). */
+int mcp_notify_initialized(cog_mcp *m);
+/* A notification to the transport of `generation` only (params consumed). */
+int mcp_notify_to(cog_mcp *m, unsigned int generation, const char *method,
+                  cJSON *params);
+/* Send request `method` (params consumed) of waiter p (registered, with
+ * its id and generation) until deadline_ns. */
+int mcp_send_request(cog_mcp *m, mcp_pending *p, const char *method,
+                     cJSON *params, const char *progress_token,
+                     uint64_t deadline_ns);
+/* Send a response to a server request of transport `generation` (the
+ * queued message's; never to a server that replaced it): id (a copy of the
+ * request's id item), result (consumed) or an error code + message. */
+int mcp_respond(cog_mcp *m, unsigned int generation, const cJSON *id,
+                cJSON *result, int code, const char *message);
 /* Resolve the waiter of a response (msg consumed). Unknown ids: logged. */
 void mcp_rpc_resolve(cog_mcp *m, cJSON *msg);
 /* Take p out of m->pending (under m->lock; nothing when not in it). */
@@ -325,8 +352,9 @@ void mcp_set_last_error_code(int code);
 int mcp_rpc_take_answer(cog_mcp *m, mcp_pending *p, const char *method,
                         cJSON **result);
 /* An error response with id null (the server could not read a request):
- * the one waiter fails with it when exactly one waits, else it is kept for
- * the timeout messages (msg consumed). */
+ * the one waiter fails with it when exactly one waits and nothing was sent
+ * after its request, else it is kept for the timeout messages (msg
+ * consumed). */
 void mcp_rpc_resolve_id_null(cog_mcp *m, cJSON *msg);
 /* Under m->lock: a copy of the id-null error kept since request id was
  * sent (cog_malloc), or NULL. */
@@ -342,13 +370,24 @@ void mcp_rpc_gave_up_error(cog_mcp *m, const char *method, int rc, bool closing,
 
 /* One incoming message (an object, or a batch array), consumed. Responses
  * resolve waiters at once; the rest wait in the queue (blocking the caller
- * while it is full: back-pressure on the server). Malformed messages are
+ * while it is full: back-pressure on the server; until closing or
+ * transport_stopping, then dropped: COG_ECANCELED). Malformed messages are
  * logged and dropped; returns COG_EPROTO for them so the transport may
  * count them, else 0. */
 int mcp_receive(cog_mcp *m, cJSON *msg);
 /* Parse one message of len bytes and mcp_receive() it (COG_EPROTO for
  * text that is not JSON, logged with its start). */
 int mcp_receive_text(cog_mcp *m, const char *text, size_t len);
+/* The same, but waiting for room in the queue only until deadline_ns (a
+ * cog_clock_mono_ns() time; in slices of <= 50 ms), a ctx cancel, closing
+ * or transport_stopping: then the message is dropped with a warning naming
+ * the server and COG_ETIMEOUT / COG_ECANCELED is returned. For messages
+ * fed on a sending thread (the answer of an HTTP POST). On the dispatcher's
+ * own thread neither these nor mcp_receive() ever wait: a message that does
+ * not fit is dropped with a warning (COG_ETIMEOUT). */
+int mcp_receive_until(cog_mcp *m, cJSON *msg, uint64_t deadline_ns);
+int mcp_receive_text_until(cog_mcp *m, const char *text, size_t len,
+                           uint64_t deadline_ns);
 /* The same for text the transport has checked already with
  * cog_json_validate() (the stdio reader does, to tell JSON from garbage):
  * parsed once, not validated again. */

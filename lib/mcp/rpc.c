@@ -7,9 +7,10 @@
  * wakes its caller and no one else. Waiting is in slices of at most 50 ms
  * so that cog_ctx_cancel() and cog_mcp_close() are seen promptly; a
  * request given up on (timeout, cancel) is announced to the server with
- * notifications/cancelled (never for initialize). Also the notifications
- * and responses we send, and mcp_send, through which every message goes.
- * What a failed request says (the error answered, id null errors, timeout
+ * notifications/cancelled (never for initialize). A request is registered
+ * only while the connection is up (or for the handshake's initialize) and
+ * remembers the transport generation it was registered under: it goes to
+ * that server or to none (rpc_send.c). What a failed request says (the error answered, id null errors, timeout
  * and cancel messages) and the thread's last JSON-RPC error code are
  * rpc_errors.c's.
  */
@@ -95,106 +96,11 @@ void mcp_rpc_resolve(cog_mcp *m, cJSON *msg)
 	cJSON_Delete(msg);
 }
 
-/* ---- sending ---- */
-
-static uint64_t deadline_after(unsigned int ms)
-{
-	return cog_clock_mono_ns() + (uint64_t)ms * 1000000u;
-}
-
-int mcp_send(cog_mcp *m, const char *json, size_t len, int what, int64_t id,
-             uint64_t deadline_ns)
-{
-	/* Read-locked: a start or stop (conn.c) waits for us, and we for it. */
-	pthread_rwlock_rdlock(&m->life);
-	int rc = m->transport ? m->ops->send(m, json, len, what, id, deadline_ns) :
-		cog__error(COG_EUNAVAILABLE, "server \"%s\": the %s transport is "
-			"stopped", m->cfg.name, m->ops->kind);
-	pthread_rwlock_unlock(&m->life);
-	return rc;
-}
-
-static int send_message(cog_mcp *m, cJSON *msg, int what, int64_t id,
-                        uint64_t deadline_ns, const char *method)
-{
-	char *text = cog_json_print(msg);
-	cJSON_Delete(msg);
-	if (!text)
-		return cog__oom(method);
-	int rc = mcp_send(m, text, strlen(text), what, id, deadline_ns);
-	cog_free(text);
-	return rc;
-}
-
-static cJSON *envelope(void)
-{
-	cJSON *msg = cJSON_CreateObject();
-	if (msg && cog_json_add_string(msg, "jsonrpc", "2.0") != 0) {
-		cJSON_Delete(msg);
-		return NULL;
-	}
-	return msg;
-}
-
-/* Take params (may be NULL) into msg. */
-static bool add_params(cJSON *msg, cJSON *params)
-{
-	if (!params)
-		return true;
-	if (!cJSON_AddItemToObject(msg, "params", params)) {
-		cJSON_Delete(params);
-		return false;
-	}
-	return true;
-}
-
-int mcp_notify(cog_mcp *m, const char *method, cJSON *params)
-{
-	cJSON *msg = envelope();
-	if (!msg || cog_json_add_string(msg, "method", method) != 0) {
-		cJSON_Delete(msg);
-		cJSON_Delete(params);
-		return cog__oom(method);
-	}
-	if (!add_params(msg, params)) {
-		cJSON_Delete(msg);
-		return cog__oom(method);
-	}
-	return send_message(m, msg, MCP_SEND_NOTIFICATION, 0,
-	                    deadline_after(m->cfg.timeout_ms), method);
-}
-
-int mcp_respond(cog_mcp *m, const cJSON *id, cJSON *result, int code,
-                const char *message)
-{
-	cJSON *msg = envelope();
-	cJSON *id_copy = id ? cJSON_Duplicate(id, true) : cJSON_CreateNull();
-	bool ok = msg && id_copy && cJSON_AddItemToObject(msg, "id", id_copy);
-	if (!ok)
-		cJSON_Delete(id_copy);
-	if (ok && result) {
-		ok = cJSON_AddItemToObject(msg, "result", result);
-		if (!ok)
-			cJSON_Delete(result);
-		result = NULL;
-	} else if (ok) {
-		cJSON *error = cJSON_AddObjectToObject(msg, "error");
-		ok = error && cog_json_add_number(error, "code", code) == 0 &&
-			cog_json_add_string(error, "message", message ? message : "") == 0;
-	}
-	cJSON_Delete(result);
-	if (!ok) {
-		cJSON_Delete(msg);
-		return cog__oom("mcp response");
-	}
-	return send_message(m, msg, MCP_SEND_RESPONSE, 0,
-	                    deadline_after(m->cfg.timeout_ms), "mcp response");
-}
-
 /* notifications/cancelled for a request we stop waiting for; its failure
  * changes nothing for the caller (whose error is kept). */
-static void send_cancelled(cog_mcp *m, int64_t id, const char *reason)
+static void send_cancelled(cog_mcp *m, const mcp_pending *p, const char *reason)
 {
+	int64_t id = p->id;
 	cog_buf saved = COG_BUF_INIT;
 	cog_buf_puts(&saved, cog_error_last());
 	int code = cog_error_last_code();
@@ -204,7 +110,9 @@ static void send_cancelled(cog_mcp *m, int64_t id, const char *reason)
 		cJSON_Delete(params);
 		params = NULL;
 	}
-	if (params && mcp_notify(m, "notifications/cancelled", params) != 0)
+	/* Only to the server that got the request. */
+	if (params && mcp_notify_to(m, p->generation, "notifications/cancelled",
+	                            params) != 0)
 		mcp_log(m, COG_LOG_DEBUG, NULL, "mcp: could not send "
 			"notifications/cancelled for request %lld: %s", (long long)id,
 			cog_error_last());
@@ -213,42 +121,6 @@ static void send_cancelled(cog_mcp *m, int64_t id, const char *reason)
 }
 
 /* ---- requests ---- */
-
-static cJSON *request_message(const char *method, cJSON *params, int64_t id,
-                              const char *progress_token)
-{
-	cJSON *msg = envelope();
-	if (!msg || cog_json_add_number(msg, "id", (double)id) != 0 ||
-	    cog_json_add_string(msg, "method", method) != 0) {
-		cJSON_Delete(msg);
-		cJSON_Delete(params);
-		return NULL;
-	}
-	if (progress_token) {
-		if (!params)
-			params = cJSON_CreateObject();
-		cJSON *meta = params ? cJSON_GetObjectItemCaseSensitive(params, "_meta") : NULL;
-		if (params && !cJSON_IsObject(meta)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(params, "_meta");
-			meta = cJSON_AddObjectToObject(params, "_meta");
-		}
-		if (meta) {
-			cJSON_DeleteItemFromObjectCaseSensitive(meta, "progressToken");
-			if (cog_json_add_string(meta, "progressToken", progress_token) != 0)
-				meta = NULL;
-		}
-		if (!meta) {
-			cJSON_Delete(params);
-			cJSON_Delete(msg);
-			return NULL;
-		}
-	}
-	if (!add_params(msg, params)) {
-		cJSON_Delete(msg);
-		return NULL;
-	}
-	return msg;
-}
 
 static struct timespec mono_after_ms(unsigned int ms)
 {
@@ -285,7 +157,7 @@ static int wait_locked(cog_mcp *m, mcp_pending *p, uint64_t deadline_ns)
 
 static int request_raw(cog_mcp *m, const char *method, cJSON *params,
                        unsigned int timeout_ms, const char *progress_token,
-                       cJSON **result)
+                       bool handshake, cJSON **result)
 {
 	mcp_set_last_error_code(0);
 	if (timeout_ms == 0)
@@ -310,28 +182,28 @@ static int request_raw(cog_mcp *m, const char *method, cJSON *params,
 		return cog__error(COG_ECANCELED, "%s: canceled before it was sent", method);
 	}
 	pthread_mutex_lock(&m->lock);
-	if (m->closing || m->down_reason) {
+	/* Up (initialized) and not failed since, or the handshake's own
+	 * initialize: a request never reaches a server before its initialize. */
+	bool up = handshake ? !m->down_reason : m->connected && !m->down_reason;
+	if (m->closing || !up) {
 		int rc = m->closing ?
 			cog__error(COG_ECANCELED, "%s: the connection to server \"%s\" was "
 				"closed", method, m->cfg.name) :
-			cog__error(COG_EUNAVAILABLE, "%s: server \"%s\" is down: %s", method,
-				m->cfg.name, m->down_reason);
+			cog__error(COG_EUNAVAILABLE, "%s: server \"%s\" is %s%s", method,
+				m->cfg.name, m->down_reason ? "down: " : "not initialized",
+				m->down_reason ? m->down_reason : "");
 		pthread_mutex_unlock(&m->lock);
 		cJSON_Delete(params);
 		pending_free(p);
 		return rc;
 	}
+	p->generation = m->generation;
 	p->id = m->next_id++;
 	p->next = m->pending;
 	m->pending = p;
 	pthread_mutex_unlock(&m->lock);
 
-	int rc;
-	cJSON *msg = request_message(method, params, p->id, progress_token);
-	if (!msg)
-		rc = cog__oom(method);
-	else
-		rc = send_message(m, msg, MCP_SEND_REQUEST, p->id, deadline, method);
+	int rc = mcp_send_request(m, p, method, params, progress_token, deadline);
 
 	bool send_failed = false;
 	pthread_mutex_lock(&m->lock);
@@ -363,7 +235,7 @@ static int request_raw(cog_mcp *m, const char *method, cJSON *params,
 			 * fails and the transport stops); a closing connection
 			 * says nothing more. */
 			if (!closing && strcmp(method, "initialize") != 0)
-				send_cancelled(m, p->id, rc == COG_ETIMEOUT ?
+				send_cancelled(m, p, rc == COG_ETIMEOUT ?
 					"the client's timeout was reached" : "canceled by the client");
 		}
 		pending_free(p);
@@ -382,7 +254,18 @@ int mcp_request_raw(cog_mcp *m, const char *method, cJSON *params,
 {
 	*result = NULL;
 	mcp_ref(m);
-	int rc = request_raw(m, method, params, timeout_ms, progress_token, result);
+	int rc = request_raw(m, method, params, timeout_ms, progress_token, false,
+	                     result);
+	mcp_unref(m);
+	return rc;
+}
+
+int mcp_request_initialize(cog_mcp *m, cJSON *params, unsigned int timeout_ms,
+                           cJSON **result)
+{
+	*result = NULL;
+	mcp_ref(m);
+	int rc = request_raw(m, "initialize", params, timeout_ms, NULL, true, result);
 	mcp_unref(m);
 	return rc;
 }

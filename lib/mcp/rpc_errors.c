@@ -2,8 +2,8 @@
  * What a failed request says. A JSON-RPC error answered to a request
  * (its code kept as the thread's last error code, cog_mcp_last_error_code);
  * an error the server sent with id null because it could not read a
- * request of ours: it fails the one waiter when exactly one waits, else it
- * is kept (m->orphan_error) and told by the requests that then time out;
+ * message of ours: it fails the one waiter when exactly one waits and
+ * nothing was sent after its request, else it is kept (m->orphan_error) and told by the requests that then time out;
  * and the messages of a request given up on (timeout, cancel, close).
  */
 #include "mcp_int.h"
@@ -72,6 +72,10 @@ void mcp_rpc_resolve_id_null(cog_mcp *m, cJSON *msg)
 	char *text = error_text(error);
 	pthread_mutex_lock(&m->lock);
 	mcp_pending *only = m->pending && !m->pending->next ? m->pending : NULL;
+	/* Only when its request was the last thing sent: else the server may
+	 * be speaking of a notification or response sent after it. */
+	if (only && (only->send_seq == 0 || only->send_seq != m->send_seq))
+		only = NULL;
 	if (only && cJSON_IsObject(error)) {
 		/* It can only be about that one. */
 		only->error = error;

@@ -24,8 +24,9 @@ Faults:
                        return that answer (the JSON-RPC response, as JSON
                        text) as the tool's text result
   --mute-initialize    never answer initialize
-  --say-received       write "received: <method> <params>" to stderr for
-                       every message that has a method (notifications too)
+  --say-received       write "received: <method> <params> (pid <pid>)" to
+                       stderr for every message that has a method
+                       (notifications too)
   --null-id-error N    never answer tools/call; once the Nth has arrived,
                        send one error response with id null (-32700, "Parse
                        error: mcp_fault could not read a request") and say
@@ -116,7 +117,8 @@ def before_call_answer():
 def handle(msg):
     method, mid = msg.get("method"), msg.get("id")
     if opts.say_received and method is not None:
-        sys.stderr.write("received: %s %s\n" % (method, json.dumps(msg.get("params"))))
+        sys.stderr.write("received: %s %s (pid %d)\n"
+                         % (method, json.dumps(msg.get("params")), os.getpid()))
         sys.stderr.flush()
     if mid is None or method is None:
         return                                  # a notification or a response

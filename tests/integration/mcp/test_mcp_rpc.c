@@ -1087,6 +1087,170 @@ START_TEST(an_error_with_id_null_fails_the_one_request_pending)
 }
 END_TEST
 
+/* ---- a request failed by a crash never reaches the next process ---- */
+
+/* What the fault servers said they received (--say-received), in order
+ * (one stderr reader per process: each process's lines keep their order). */
+static pthread_mutex_t received_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char received_text[4 << 20];
+static size_t received_len;
+static bool received_overflow;
+
+/* Keeps "<pid> <method> <params>" of each line (params up to 60 bytes:
+ * the cursors fit). */
+static void keep_received(int level, const char *line, void *user_data)
+{
+	const char *r = strstr(line, "received: ");
+	const char *pid = r ? strstr(r, "(pid ") : NULL;
+	if (pid) {
+		r += strlen("received: ");
+		int len = (int)(pid - r) > 60 ? 60 : (int)(pid - r);
+		pthread_mutex_lock(&received_lock);
+		size_t room = sizeof(received_text) - received_len;
+		int n = snprintf(received_text + received_len, room, "%d %.*s\n",
+		                 atoi(pid + strlen("(pid ")), len, r);
+		if (n > 0 && (size_t)n < room)
+			received_len += (size_t)n;
+		else
+			received_overflow = true;
+		pthread_mutex_unlock(&received_lock);
+	}
+	mcp_test_log_fn(level, line, user_data);
+}
+
+typedef struct {
+	cog_mcp *m;
+	int thread;
+	atomic_int *done;
+	int failed;                  /* tools/list calls told EUNAVAILABLE */
+	char failed_ids[64][32];     /* their cursors (the first 64) */
+	char failure[512];
+} lister;
+
+/* Thread 0 crashes the server (every tools/call does) until no restart is
+ * left; the others list tools meanwhile, each request marked by its cursor
+ * ("t<thread>-<i>", which the fault server ignores). */
+static void *crash_or_list(void *arg)
+{
+	lister *l = arg;
+	for (int i = 0; l->thread == 0 || !atomic_load(l->done); i++) {
+		char *result = NULL;
+		int rc;
+		if (l->thread == 0) {
+			result = call_tool(l->m, "echo", "{\"message\":\"die\"}", 10000, &rc);
+			cog_free(result);
+			if (rc == COG_EUNAVAILABLE && strstr(cog_error_last(), "no restarts left"))
+				break;
+			continue;
+		}
+		char params[64];
+		snprintf(params, sizeof(params), "{\"cursor\":\"t%d-%d\"}", l->thread, i);
+		rc = cog_mcp_request(l->m, "tools/list", params, 10000, &result);
+		cog_free(result);
+		if (rc == COG_EUNAVAILABLE) {
+			if (l->failed < 64)
+				snprintf(l->failed_ids[l->failed], sizeof(l->failed_ids[0]),
+				         "\"t%d-%d\"", l->thread, i);
+			l->failed++;
+		} else if (rc != COG_OK && rc != COG_ECANCELED) {
+			snprintf(l->failure, sizeof(l->failure), "%d: %d %s", i, rc,
+			         cog_error_last());
+			break;
+		}
+	}
+	if (l->thread == 0)
+		atomic_store(l->done, 1);
+	return NULL;
+}
+
+/* Each process (pid) heard initialize first, then notifications/initialized,
+ * before anything else. */
+static void assert_initialize_first(void)
+{
+	ck_assert_msg(!received_overflow, "too many lines to keep");
+	int pids[64];
+	int seen[64] = { 0 };
+	size_t npids = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(received_text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		int pid = atoi(line);
+		const char *what = strchr(line, ' ');
+		ck_assert_msg(pid > 0 && what, "bad line %s", line);
+		what++;
+		size_t k = 0;
+		while (k < npids && pids[k] != pid)
+			k++;
+		if (k == npids) {
+			ck_assert_uint_lt(npids, 64);
+			pids[npids++] = pid;
+		}
+		const char *want = seen[k] == 0 ? "initialize " :
+			seen[k] == 1 ? "notifications/initialized " : NULL;
+		ck_assert_msg(!want || strncmp(what, want, strlen(want)) == 0,
+		              "process %d heard \"%s\" before its handshake ended", pid, what);
+		seen[k]++;
+	}
+	ck_assert_uint_ge(npids, 2);
+}
+
+START_TEST(requests_failed_by_a_crash_never_reach_the_next_process)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	received_len = 0;
+	received_overflow = false;
+	received_text[0] = '\0';
+	cog_ctx_options co = COG_CTX_OPTIONS_INIT;
+	co.log_level = COG_LOG_DEBUG;
+	co.log_fn = keep_received;
+	co.log_user_data = log;
+	cog_ctx *ctx = NULL;
+	ck_assert_int_eq(cog_ctx_new(&ctx, &co), COG_OK);
+	char script[4096];
+	mcp_test_peer_file(script, sizeof(script), "mcp_fault.py");
+	const char *argv[] = { "python3", script, "--exit-on-call", "--say-received", NULL };
+	cog_mcp_options o;
+	cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION);
+	o.name = "crashy";
+	o.argv = argv;
+	o.max_restarts = 6;
+	cog_mcp *m = NULL;
+	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == COG_OK, "%s", cog_error_last());
+	atomic_int done;
+	atomic_init(&done, 0);
+	static lister jobs[THREADS];
+	pthread_t threads[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].m = m;
+		jobs[i].thread = i;
+		jobs[i].done = &done;
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, crash_or_list, &jobs[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(threads[i], NULL);
+	/* Every process has exited and its stderr was read to the end. */
+	cog_mcp_close(m);
+	int failed = 0;
+	for (int i = 0; i < THREADS; i++) {
+		ck_assert_msg(jobs[i].failure[0] == '\0', "thread %d: %s", i, jobs[i].failure);
+		failed += jobs[i].failed;
+		/* A server that heard a tools/list answered it before it could
+		 * die: a caller told it failed must not have been heard. */
+		for (int k = 0; k < jobs[i].failed && k < 64; k++)
+			ck_assert_msg(strstr(received_text, jobs[i].failed_ids[k]) == NULL,
+			              "tools/list %s was reported failed, yet a server received "
+			              "it", jobs[i].failed_ids[k]);
+	}
+	assert_initialize_first();
+	printf("mcp-rpc: crash storm: %d tools/list failed by crashes, none heard\n", failed);
+	fflush(stdout);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
 static Suite *mcp_rpc_suite(void)
 {
 	Suite *s = suite_create("mcp-rpc");
@@ -1112,6 +1276,7 @@ static Suite *mcp_rpc_suite(void)
 	tcase_add_test(tc, close_while_threads_call_its_tools);
 	tcase_add_test(tc, an_expired_http_session_is_initialized_again);
 	tcase_add_test(tc, an_error_with_id_null_fails_the_one_request_pending);
+	tcase_add_test(tc, requests_failed_by_a_crash_never_reach_the_next_process);
 	suite_add_tcase(s, tc);
 	return s;
 }
