@@ -122,6 +122,43 @@ static unsigned int ms_until(uint64_t deadline_ns)
 	return ms > UINT32_MAX ? UINT32_MAX : (unsigned int)ms;
 }
 
+/* The answer to initialize came on a stream we ended: its headers (the
+ * mcp-session-id) are known only if the transport handed them over for a
+ * transfer ended early (libcognition-curl does). */
+static int init_headers_check(mcp_http *h, const mcp_http_reader *r,
+                              const cog_http_response *resp)
+{
+	if (!r->stopped || resp->headers != NULL)
+		return 0;
+	char url[512];
+	mcp_http_url_for_message(h, url, sizeof(url));
+	int rc = cog__error(COG_EPROTO, "server \"%s\": POST %s: the server kept the "
+	                    "event stream of its answer to initialize open, and the HTTP "
+	                    "transport did not hand over the headers of that transfer "
+	                    "once we ended it, so its mcp-session-id (if it uses "
+	                    "sessions) is unknown", h->m->cfg.name, url);
+	/* The answer itself went to its waiter: what comes next (the
+	 * notifications/initialized, ready()) fails with this. */
+	char *why = cog__strdup(cog_error_last());
+	pthread_mutex_lock(&h->lock);
+	if (!h->init_error) {
+		h->init_error = why;
+		why = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	cog_free(why);
+	return rc;
+}
+
+/* COG_EPROTO with init_error once initialize's session id proved unknown. */
+static int init_failed(mcp_http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	int rc = h->init_error ? cog__error(COG_EPROTO, "%s", h->init_error) : 0;
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
 /* What a POST that ended (or broke) means for the message it carried. */
 static int post_outcome(mcp_http *h, mcp_http_reader *r, int rc,
                         const cog_http_response *resp, uint64_t deadline_ns)
@@ -140,7 +177,7 @@ static int post_outcome(mcp_http *h, mcp_http_reader *r, int rc,
 	if (rc == 0 && !ok)
 		return mcp_http_status_error(h, "POST", resp->status, r->head);
 	if (rc == 0) {
-		if (r->mode == MCP_BODY_JSON) {
+		if (r->mode == MCP_BODY_JSON && r->want) {
 			int jrc = mcp_http_reader_finish_json(r);
 			if (jrc || !r->want || r->answered)
 				return jrc;
@@ -187,6 +224,21 @@ static int notify_is_canceled(void *user_data)
 	return stop ? 1 : 0;
 }
 
+/* A request's POST: ends with the connection, the transport or the ctx;
+ * the POST of initialize also MCP_HTTP_INIT_GRACE_MS after its answer
+ * (a server may keep that stream open). User data: the reader. */
+static int request_is_canceled(void *user_data)
+{
+	mcp_http_reader *r = user_data;
+	if (mcp_http_is_canceled(r->h))
+		return 1;
+	if (r->stop_when_answered || !r->answered ||
+	    cog_clock_mono_ns() - r->answered_ns < MCP_HTTP_INIT_GRACE_MS * 1000000ull)
+		return 0;
+	r->stopped = true;
+	return 1;
+}
+
 int mcp_http_perform(mcp_http *h, cog_http_request *req, bool in_ctx,
                      cog_http_response *resp)
 {
@@ -203,6 +255,9 @@ static int http_send(cog_mcp *m, const char *json, size_t len, int what,
 	if (!h)
 		return cog__error(COG_EUNAVAILABLE, "server \"%s\": the HTTP transport is "
 		                  "not started", m->cfg.name);
+	int frc = init_failed(h);
+	if (frc)
+		return frc;
 	if (deadline_ns == 0)
 		deadline_ns = cog_clock_mono_ns() + (uint64_t)m->cfg.timeout_ms * 1000000u;
 	unsigned int left = ms_until(deadline_ns);
@@ -228,11 +283,19 @@ static int http_send(cog_mcp *m, const char *json, size_t len, int what,
 		return rc;
 	}
 
+	cog_http_response resp = COG_HTTP_RESPONSE_INIT;
 	mcp_http_reader r;
 	mcp_http_reader_init(&r, h, id, request);
-	/* Before initialize is done the POST is read to its end: the session
-	 * id comes in its headers, which a transfer we stop does not give. */
+	/* initialize's stream is left a moment to end by itself once its
+	 * answer came (request_is_canceled), then ended: the session id comes
+	 * in the headers of the transfer. */
 	r.stop_when_answered = ready;
+	/* The answer to a notification or a response is 202 and no body; a
+	 * body that comes anyway is not delivered. A request's messages wait
+	 * for room in the queue no longer than the request may take. */
+	r.ignore = !request;
+	r.deadline_ns = request ? deadline_ns : 0;
+	r.resp = &resp;
 
 	cog_http_request req = COG_HTTP_REQUEST_INIT;
 	req.method = "POST";
@@ -248,14 +311,15 @@ static int http_send(cog_mcp *m, const char *json, size_t len, int what,
 	req.chunk_user_data = &r;
 	/* A request ends with a cancel of the ctx (rpc.c then says so with
 	 * notifications/cancelled, which must get through). */
-	req.is_canceled = request ? mcp_http_is_canceled : notify_is_canceled;
-	req.cancel_user_data = h;
-	cog_http_response resp = COG_HTTP_RESPONSE_INIT;
+	req.is_canceled = request ? request_is_canceled : notify_is_canceled;
+	req.cancel_user_data = request ? (void *)&r : (void *)h;
 	rc = mcp_http_perform(h, &req, request, &resp);
 	mcp_http_headers_dispose(&hd);
 	if (rc && r.stopped)
 		rc = 0;
-	rc = post_outcome(h, &r, rc, &resp, deadline_ns);
+	int hrc = rc == 0 && request && !ready && r.answered ?
+	          init_headers_check(h, &r, &resp) : 0;
+	rc = hrc ? hrc : post_outcome(h, &r, rc, &resp, deadline_ns);
 	cog_http_response_dispose(&resp);
 	mcp_http_reader_dispose(&r);
 
@@ -273,6 +337,9 @@ static int http_ready(cog_mcp *m)
 	mcp_http *h = m->transport;
 	if (!h)
 		return 0;
+	int rc = init_failed(h);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&h->lock);
 	h->ready = true;
 	pthread_mutex_unlock(&h->lock);
@@ -328,6 +395,7 @@ static void http_stop(cog_mcp *m)
 		delete_session(h);
 	m->transport = NULL;
 	cog_free(h->session_id);
+	cog_free(h->init_error);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	cog_free(h);

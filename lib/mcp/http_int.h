@@ -24,6 +24,14 @@
 /* The GET stream lives as long as the connection: a day per transfer. */
 #define MCP_HTTP_STREAM_TIMEOUT_MS 86400000u
 #define MCP_HTTP_HEAD_MAX 200         /* body start kept for messages */
+/* Bodies not delivered (the answer to a notification or a response, a
+ * non-2xx answer): read up to this much, then the transfer is ended. */
+#define MCP_HTTP_UNREAD_MAX 65536u
+/* Longer SSE event ids are ignored (they go back as Last-Event-ID). */
+#define MCP_HTTP_EVENT_ID_MAX 1024u
+/* initialize: how long its stream may stay open after the answer before
+ * we end it (a stream that ends by itself keeps the connection). */
+#define MCP_HTTP_INIT_GRACE_MS 200u
 
 typedef struct mcp_http {
 	cog_mcp *m;
@@ -33,6 +41,9 @@ typedef struct mcp_http {
 	bool ready;                   /* initialize done (ready() ran) */
 	int busy;                     /* sends in progress */
 	bool expired;                 /* the server forgot our session (404) */
+	/* Why initialize's session id is unknown (cog_malloc), or NULL: every
+	 * later send and ready() fail with it. */
+	char *init_error;
 	atomic_bool stopping;         /* stop() began: transfers end */
 	/* The GET stream. */
 	pthread_t get_thread;
@@ -103,8 +114,24 @@ typedef struct mcp_http_reader {
 	bool want;                    /* whether a response to id is awaited */
 	bool stop_when_answered;      /* end the transfer once it arrived */
 	bool answered;
+	uint64_t answered_ns;         /* when (cog_clock_mono_ns) */
 	bool stopped;                 /* we ended the transfer ourselves */
 	bool on_get_stream;           /* marks the stream open on first bytes */
+	/* The answer to a notification or a response (the spec: 202, no
+	 * body): whatever body comes is not delivered. */
+	bool ignore;
+	/* A non-2xx answer (its status known at its first byte): its body is
+	 * kept for the message only, not delivered. */
+	bool held;
+	bool started;                 /* the first byte of this body came */
+	/* Messages wait for room in the queue until then (0: no deadline:
+	 * the GET stream). */
+	uint64_t deadline_ns;
+	/* The response being filled: a transport may set its status before
+	 * the first chunk (libcognition-curl does); NULL or 0: unknown. */
+	const cog_http_response *resp;
+	char last_id[MCP_HTTP_EVENT_ID_MAX + 1]; /* "" none; outlives reset */
+	bool id_warned;
 	int mode;                     /* MCP_BODY_* */
 	cog_buf json;                 /* a JSON body being accumulated */
 	char head[MCP_HTTP_HEAD_MAX + 1]; /* the body's start, for messages */
@@ -116,7 +143,8 @@ typedef struct mcp_http_reader {
 
 void mcp_http_reader_init(mcp_http_reader *r, mcp_http *h, int64_t id,
                           bool want);
-/* Forget the body read so far (a new transfer), keep id/answered. */
+/* Forget the body read so far (a new transfer), keep id/answered and the
+ * last event id. */
 void mcp_http_reader_reset(mcp_http_reader *r);
 void mcp_http_reader_dispose(mcp_http_reader *r);
 /* The on_chunk callback (user data: the reader). */

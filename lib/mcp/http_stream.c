@@ -56,6 +56,7 @@ static int get_once(mcp_http *h, mcp_http_reader *r, const char *last_id,
 	req.chunk_user_data = r;
 	req.is_canceled = canceled;
 	req.cancel_user_data = h;
+	r->resp = resp;
 	rc = mcp_http_perform(h, &req, in_ctx, resp);
 	mcp_http_headers_dispose(&hd);
 	return rc;
@@ -94,6 +95,7 @@ int mcp_http_resume(mcp_http *h, mcp_http_reader *r, uint64_t deadline_ns)
 	char url[512];
 	mcp_http_url_for_message(h, url, sizeof(url));
 	r->stop_when_answered = true;
+	r->deadline_ns = deadline_ns;
 	while (!r->answered) {
 		const char *at = mcp_http_reader_last_id(r);
 		if (!at)

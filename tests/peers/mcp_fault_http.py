@@ -35,6 +35,22 @@ Flags:
                             session that does not expire.
   --empty-answer STATUS     tools/call is answered with STATUS (202 or 200)
                             and no body.
+  --busy-answers N          a notification or a response POSTed is answered
+                            with 200 and an event stream of N
+                            notifications/message events ("junk-NNN")
+                            instead of 202.
+  --init-stream-open        initialize is answered with an event stream
+                            (the mcp-session-id header as usual) that stays
+                            open after the answer (comments every 200 ms,
+                            60 s at most) until the client goes.
+  --error-events            tools/call of "echo" is answered with HTTP 500
+                            and an event stream holding a
+                            notifications/message ("leaked-event") and a
+                            result for the call ("Echo: leaked").
+  --long-event-id           with --drop-post-before-answer: after the
+                            priming event, an event with a 2000-byte id and
+                            a notifications/message ("long-id-event"), then
+                            the drop.
 
 GET /stats (no token needed) reports what it saw, as JSON: "authorization"
 (the Authorization values of POSTs), "last_event_ids" (the Last-Event-ID of
@@ -171,8 +187,11 @@ class Handler(BaseHTTPRequestHandler):
             result = {"protocolVersion": msg["params"]["protocolVersion"],
                       "capabilities": {"tools": {}, "logging": {}},
                       "serverInfo": {"name": "mcp-fault-http", "version": "1"}}
-            self.reply_json({"jsonrpc": "2.0", "id": msg["id"], "result": result},
-                            headers={"mcp-session-id": sid})
+            answer = {"jsonrpc": "2.0", "id": msg["id"], "result": result}
+            if ARGS.init_stream_open:
+                self.init_stream(answer, sid)
+                return
+            self.reply_json(answer, headers={"mcp-session-id": sid})
             return
         if not self.session_ok():
             return
@@ -185,6 +204,9 @@ class Handler(BaseHTTPRequestHandler):
                         (msg.get("params") or {}).get("requestId"))
                     CANCELLED.notify_all()
         if "id" not in msg or method is None:
+            if ARGS.busy_answers:
+                self.busy_answer()
+                return
             self.reply(202)
             return
         if method == "tools/list":
@@ -198,7 +220,50 @@ class Handler(BaseHTTPRequestHandler):
             self.reply_json({"jsonrpc": "2.0", "id": msg["id"], "error":
                              {"code": -32601, "message": "method not found"}})
 
+    def init_stream(self, answer, sid):
+        """initialize's answer on an event stream left open."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("mcp-session-id", sid)
+        self.end_headers()
+        try:
+            self.chunk("data: %s\n\n" % json.dumps(answer))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                self.chunk(": still here\n\n")
+            self.chunk("")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def busy_answer(self):
+        """A notification's or response's POST answered with events."""
+        self.start_stream()
+        try:
+            for n in range(1, ARGS.busy_answers + 1):
+                note = {"jsonrpc": "2.0", "method": "notifications/message",
+                        "params": {"level": "info", "logger": "fault",
+                                   "data": "junk-%03d" % n}}
+                self.chunk("data: %s\n\n" % json.dumps(note))
+            self.chunk("")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def error_events(self, msg):
+        """HTTP 500 whose body is an event stream with messages."""
+        note = {"jsonrpc": "2.0", "method": "notifications/message",
+                "params": {"level": "info", "logger": "fault",
+                           "data": "leaked-event"}}
+        answer = {"jsonrpc": "2.0", "id": msg["id"], "result": {
+            "content": [{"type": "text", "text": "Echo: leaked"}]}}
+        body = "data: %s\n\ndata: %s\n\n" % (json.dumps(note), json.dumps(answer))
+        self.reply(500, body.encode(), ctype="text/event-stream")
+
     def tools_call(self, msg):
+        if ARGS.error_events and (msg.get("params") or {}).get("name") == "echo":
+            self.error_events(msg)
+            return
         if ARGS.empty_answer:
             self.reply(ARGS.empty_answer)
             return
@@ -223,6 +288,11 @@ class Handler(BaseHTTPRequestHandler):
             STATE["post_streams"][prime] = "id: p%d-1\ndata: %s\n\n" % (n, json.dumps(answer))
         self.start_stream()
         self.chunk("id: %s\nretry: 100\ndata:\n\n" % prime)
+        if ARGS.long_event_id:
+            note = {"jsonrpc": "2.0", "method": "notifications/message",
+                    "params": {"level": "info", "logger": "fault",
+                               "data": "long-id-event"}}
+            self.chunk("id: %s\ndata: %s\n\n" % ("x" * 2000, json.dumps(note)))
         time.sleep(0.05)
         self.drop()
 
@@ -317,6 +387,10 @@ def main():
     p.add_argument("--require-bearer")
     p.add_argument("--expire-session", action="store_true")
     p.add_argument("--empty-answer", type=int, default=0)
+    p.add_argument("--busy-answers", type=int, default=0)
+    p.add_argument("--init-stream-open", action="store_true")
+    p.add_argument("--error-events", action="store_true")
+    p.add_argument("--long-event-id", action="store_true")
     ARGS = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
     server.daemon_threads = True

@@ -73,6 +73,15 @@ static void expire_up(void) { fault_up(expire_flags); }
 static void plain_fault_up(void) { fault_up(NULL); }
 static void empty202_up(void) { fault_up(empty202_flags); }
 static void empty200_up(void) { fault_up(empty200_flags); }
+static const char *const busy_flags[] = { "--busy-answers", "300", NULL };
+static const char *const init_open_flags[] = { "--init-stream-open", NULL };
+static const char *const error_events_flags[] = { "--error-events", NULL };
+static const char *const long_id_flags[] = { "--drop-post-before-answer",
+                                             "--long-event-id", NULL };
+static void busy_up(void) { fault_up(busy_flags); }
+static void init_open_up(void) { fault_up(init_open_flags); }
+static void error_events_up(void) { fault_up(error_events_flags); }
+static void long_id_up(void) { fault_up(long_id_flags); }
 
 /* ---- helpers ---- */
 
@@ -640,6 +649,114 @@ START_TEST(test_session_restarts)
 }
 END_TEST
 
+/* A notification's POST answered with an event stream of 300
+ * notifications (the spec: 202, no body): none is delivered, and the next
+ * request still ends at its own 1 s timeout. */
+START_TEST(test_notification_answer_ignored)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp *m = connect_to(ctx, NULL);
+	/* notifications/initialized went with connect; one more. */
+	ck_assert_msg(cog_mcp_notify(m, "notifications/roots/list_changed", NULL) == 0,
+	              "%s", cog_error_last());
+	ck_assert_msg(mcp_test_log_wait(log, "with a body: ignored", 20000),
+	              "no word of the ignored body");
+	char *r = NULL;
+	int rc = cog_mcp_call_tool(m, "slow", "{}", 1000, &r);
+	ck_assert_msg(rc == COG_ETIMEOUT, "rc %d: %s", rc, cog_error_last());
+	ck_assert(r == NULL);
+	r = call_tool(m, "echo", "{\"message\":\"still here\"}");
+	ck_assert_msg(strstr(r, "Echo: still here") != NULL, "%s", r);
+	cog_free(r);
+	cog_mcp_close(m);
+	ck_assert_msg(!mcp_test_log_wait(log, "junk-", 0),
+	              "a message of an ignored body was delivered");
+	cJSON *stats = fault_stats(ctx);
+	ck_assert_int_ge(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(stats,
+	                 "notifications")), 2);
+	cJSON_Delete(stats);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
+/* initialize answered on an event stream the server keeps open: connect
+ * ends once the answer came, with the session id of that answer. */
+START_TEST(test_init_stream_open)
+{
+	cog_ctx *ctx = mcp_test_ctx(NULL);
+	cog_mcp_options o = COG_MCP_OPTIONS_INIT;
+	o.name = "web";
+	o.url = url;
+	o.connect_timeout_ms = 20000;
+	cog_mcp *m = NULL;
+	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == 0, "%s", cog_error_last());
+	char *sid = session_id_of(m);
+	/* The session works (the server checks its id). */
+	char *r = call_tool(m, "echo", "{\"message\":\"in session\"}");
+	ck_assert_msg(strstr(r, "Echo: in session") != NULL, "%s", r);
+	cog_free(r);
+	cog_mcp_close(m);
+	cJSON *stats = fault_stats(ctx);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stats,
+	                 "session")), sid);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(stats,
+	                 "sessions")), 1);
+	cJSON_Delete(stats);
+	free(sid);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
+/* HTTP 500 whose body is an event stream holding a notification and a
+ * result for the call: neither is delivered; the call fails with the
+ * status. */
+START_TEST(test_error_answer_not_delivered)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp *m = connect_to(ctx, NULL);
+	char *r = NULL;
+	int rc = cog_mcp_call_tool(m, "echo", "{\"message\":\"x\"}", 0, &r);
+	ck_assert_msg(rc == COG_EUNAVAILABLE, "rc %d: %s (%s)", rc, cog_error_last(),
+	              r ? r : "no result");
+	ck_assert(r == NULL);
+	ck_assert_msg(strstr(cog_error_last(), "HTTP 500") != NULL, "%s",
+	              cog_error_last());
+	cog_mcp_close(m);
+	ck_assert_msg(!mcp_test_log_wait(log, "leaked-event", 0),
+	              "a message of a 500 answer was delivered");
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
+/* An event id of 2000 bytes is not kept: the stream is resumed from the
+ * one before it, with a warning. */
+START_TEST(test_long_event_id_ignored)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp *m = connect_to(ctx, NULL);
+	char *r = call_tool(m, "echo", "{\"message\":\"resumed\"}");
+	ck_assert_msg(strstr(r, "Echo: resumed") != NULL, "%s", r);
+	cog_free(r);
+	ck_assert(mcp_test_log_wait(log, "long-id-event", 0));
+	ck_assert(mcp_test_log_wait(log, "an event id of 2000 bytes", 0));
+	cog_mcp_close(m);
+	cJSON *stats = fault_stats(ctx);
+	ck_assert_int_eq(stats_count(stats, "last_event_ids", "p1-0"), 1);
+	const cJSON *item;
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(stats, "last_event_ids"))
+		ck_assert_msg(!cJSON_IsString(item) || strlen(item->valuestring) < 100,
+		              "a GET carried the long event id");
+	cJSON_Delete(stats);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
 static TCase *tcase(const char *name, void (*up)(void), void (*down)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -683,6 +800,18 @@ static Suite *mcp_http_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase("empty_200", empty200_up, server_down);
 	tcase_add_test(tc, test_empty_answer);
+	suite_add_tcase(s, tc);
+	tc = tcase("busy_answers", busy_up, server_down);
+	tcase_add_test(tc, test_notification_answer_ignored);
+	suite_add_tcase(s, tc);
+	tc = tcase("init_stream_open", init_open_up, server_down);
+	tcase_add_test(tc, test_init_stream_open);
+	suite_add_tcase(s, tc);
+	tc = tcase("error_events", error_events_up, server_down);
+	tcase_add_test(tc, test_error_answer_not_delivered);
+	suite_add_tcase(s, tc);
+	tc = tcase("long_event_id", long_id_up, server_down);
+	tcase_add_test(tc, test_long_event_id_ignored);
 	suite_add_tcase(s, tc);
 	tc = tcase("absent", NULL, NULL);
 	tcase_add_test(tc, test_server_absent);
