@@ -43,16 +43,38 @@ bool mcp_tools_gone_locked(const cog_mcp *m);
  * gets a short hash of the server's name). NULL on OOM (error set). */
 cJSON *mcp_tools_names(const char *prefix, const cJSON *tools);
 /* Define server tool `tool` (an object of the catalogue) as cog_name and
- * remember it in m->defined. */
+ * remember it in m->defined, where cog_name must not be (appended). */
 int mcp_define_one_locked(cog_mcp *m, const char *cog_name, const cJSON *tool);
 /* Remove cog tool `cog_name` of this connection and forget it. */
 void mcp_undefine_one_locked(cog_mcp *m, const char *cog_name);
+/* The same for `item`, a member of m->defined (freed here): no search. */
+void mcp_undefine_item_locked(cog_mcp *m, cJSON *item);
 /* The catalogue's tool named `name`, or NULL. */
 const cJSON *mcp_tools_find(const cJSON *tools, const char *name);
 /* tools_refresh.c: start a refresh (or have the running one go again);
  * caller holds tools_lock. While no refresh runs, refresh_again is the
  * "changed since the last list" mark. */
 void mcp_tools_refresh_kick_locked(cog_mcp *m);
+
+/* tools_index.c: names -> the cJSON items that bear them, O(1) a look-up
+ * (keys borrowed: the items must outlive the index). */
+typedef struct mcp_index {
+	void *slots;
+	size_t cap, count;
+	unsigned char key[16];   /* the hash's, drawn per index */
+} mcp_index;
+/* An empty index for about `expect` keys (it grows). COG_ENOMEM. */
+int mcp_index_init(mcp_index *ix, size_t expect);
+void mcp_index_dispose(mcp_index *ix);
+/* Add key -> item; COG_EEXISTS (and nothing changes) when key is there. */
+int mcp_index_put(mcp_index *ix, const char *key, const cJSON *item);
+/* The item of key, or NULL. */
+const cJSON *mcp_index_get(const mcp_index *ix, const char *key);
+/* Index a catalogue's tools by their "name" (the first of a name wins,
+ * like mcp_tools_find), or an object's members by their keys. On
+ * failure (COG_ENOMEM, error set) the index is empty. */
+int mcp_index_tools(mcp_index *ix, const cJSON *tools);
+int mcp_index_members(mcp_index *ix, const cJSON *object);
 
 /* Whether the connection is closing (m->lock taken briefly). */
 bool mcp_tools_closing(cog_mcp *m);

@@ -16,7 +16,10 @@
  * a server that died never kills the host. A message once begun is
  * finished even if the ctx is canceled (half a line would break the
  * stream for every other request): only its deadline, stop or close end
- * it, and then the stream is lost. Stop closes the server's
+ * it, and then the stream is lost. A canceled ctx abandons only a request
+ * not yet begun: notifications (notifications/cancelled is sent because
+ * the ctx was canceled) and responses wait for room in the pipe until
+ * their deadline, stop or close. Stop closes the server's
  * stdin, waits 2 s, then SIGTERM and, 5 s later, SIGKILL to its process
  * group (signalled only while the leader is unreaped, so the group id
  * cannot have been reused). Whoever reaps the child (the reader when
@@ -189,11 +192,14 @@ static bool must_give_up(stdio_state *st)
  * *wrote says whether any byte of it went out: from then on the message
  * is finished whatever the ctx says (half a line would break the stream
  * for every other request), given up only on the deadline, stop or close.
- * Before its first byte, a canceled ctx abandons it cleanly. *broken is
+ * Before its first byte, a canceled ctx abandons a request cleanly; a
+ * notification or a response (what) is written whatever the ctx says:
+ * notifications/cancelled is sent because the ctx was canceled, and the
+ * server must see it. *broken is
  * set when the stream is unusable after this: the server closed its stdin
  * (*epipe: the write failed with EPIPE, so a SIGPIPE was raised).
  */
-static int write_all(stdio_state *st, struct iovec iov[2], uint64_t deadline_ns,
+static int write_all(stdio_state *st, struct iovec iov[2], int what, uint64_t deadline_ns,
                      bool *wrote, bool *broken, bool *epipe)
 {
 	cog_mcp *m = st->m;
@@ -238,7 +244,7 @@ static int write_all(stdio_state *st, struct iovec iov[2], uint64_t deadline_ns,
 		}
 		if (must_give_up(st))
 			return cog__error(COG_EUNAVAILABLE, "server \"%s\" is gone", m->cfg.name);
-		if (!*wrote && cog_ctx_is_canceled(m->ctx))
+		if (what == MCP_SEND_REQUEST && !*wrote && cog_ctx_is_canceled(m->ctx))
 			return cog__error(COG_ECANCELED, "server \"%s\": write canceled", m->cfg.name);
 		struct pollfd p = { st->child.stdin_fd, POLLOUT, 0 };
 		poll(&p, 1, slice);
@@ -271,7 +277,7 @@ static int stdio_send(cog_mcp *m, const char *json, size_t len, int what,
 
 	bool wrote = false, broken = false, epipe = false;
 	struct iovec iov[2] = { { (void *)json, len }, { (void *)"\n", 1 } };
-	int rc = write_all(st, iov, deadline_ns, &wrote, &broken, &epipe);
+	int rc = write_all(st, iov, what, deadline_ns, &wrote, &broken, &epipe);
 
 	/* Only a write that failed with EPIPE raised one. */
 	if (epipe && !was_pending) {

@@ -4,7 +4,8 @@
  * prompts), the allowed_tools filter, and tools/call with the checks of
  * its result (a content array; isError; structuredContent against the
  * tool's outputSchema: tools_schema.c). A list is capped in pages, items
- * and bytes: a server cannot make the client hold more than ~64 MiB.
+ * and bytes: a server cannot make the client hold more than ~64 MiB;
+ * tools/list at 10,000 tools (each may become a cog tool).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,9 @@
  * max_message_bytes only): items, and their size as printed. */
 #define MCP_LIST_MAX_ITEMS 100000
 #define MCP_LIST_MAX_BYTES ((size_t)64 << 20)
+/* tools/list holds fewer: every tool may become a definition in the
+ * registry, redone at each list_changed. */
+#define MCP_TOOLS_MAX_ITEMS 10000
 #define MCP_ERROR_TEXT_MAX 1024
 
 /* ---- pages ---- */
@@ -58,6 +62,8 @@ int mcp_list_all(cog_mcp *m, const char *method, const char *member,
 	cJSON *seen = cJSON_CreateArray();
 	char *cursor = NULL;
 	size_t items_count = 0, items_bytes = 0;
+	bool tools_list = strcmp(method, "tools/list") == 0;
+	size_t max_items = tools_list ? MCP_TOOLS_MAX_ITEMS : MCP_LIST_MAX_ITEMS;
 	int rc = COG_OK;
 	if (!all || !seen) {
 		rc = cog__oom(method);
@@ -90,11 +96,16 @@ int mcp_list_all(cog_mcp *m, const char *method, const char *member,
 			goto out;
 		}
 		items_count += (size_t)cJSON_GetArraySize(items);
-		if (items_count > MCP_LIST_MAX_ITEMS) {
+		if (items_count > max_items) {
 			cJSON_Delete(result);
-			rc = cog__error(COG_EPROTO, "%s: server \"%s\" sent more than %u "
-				"items (the cap of a list)", method, m->cfg.name,
-				MCP_LIST_MAX_ITEMS);
+			if (tools_list)
+				rc = cog__error(COG_EPROTO, "%s: server \"%s\" sent more "
+					"than %u tools (the cap of tools/list)", method,
+					m->cfg.name, MCP_TOOLS_MAX_ITEMS);
+			else
+				rc = cog__error(COG_EPROTO, "%s: server \"%s\" sent more "
+					"than %u items (the cap of a list)", method,
+					m->cfg.name, MCP_LIST_MAX_ITEMS);
 			goto out;
 		}
 		items_bytes += printed_size(items);

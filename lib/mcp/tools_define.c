@@ -67,7 +67,11 @@ static char *cog_name_of(const char *prefix, const char *name, bool hashed)
 cJSON *mcp_tools_names(const char *prefix, const cJSON *tools)
 {
 	cJSON *names = cJSON_CreateObject();
-	if (!names) {
+	/* The names taken so far (keys are names' own): one look-up each,
+	 * not a scan of names. */
+	mcp_index taken;
+	if (!names || mcp_index_init(&taken, (size_t)cJSON_GetArraySize(tools)) != COG_OK) {
+		cJSON_Delete(names);
 		cog__oom("tool names");
 		return NULL;
 	}
@@ -77,24 +81,25 @@ cJSON *mcp_tools_names(const char *prefix, const cJSON *tools)
 		if (!server)
 			continue;
 		char *cog = cog_name_of(prefix, server, false);
-		if (cog && cJSON_GetObjectItemCaseSensitive(names, cog)) {
+		if (cog && mcp_index_get(&taken, cog)) {
 			cog_free(cog);
 			cog = cog_name_of(prefix, server, true);
 		}
-		if (!cog || cJSON_GetObjectItemCaseSensitive(names, cog) ||
-		    !cJSON_AddStringToObject(names, cog, server)) {
+		bool oom = !cog;
+		if (cog && !mcp_index_get(&taken, cog)) {
 			/* A clash even with the hash: the second is left out. */
-			bool oom = !cog;
-			cog_free(cog);
-			if (oom) {
-				cJSON_Delete(names);
-				cog__oom("tool names");
-				return NULL;
-			}
-			continue;
+			cJSON *added = cJSON_AddStringToObject(names, cog, server);
+			oom = !added || mcp_index_put(&taken, added->string, added) == COG_ENOMEM;
 		}
 		cog_free(cog);
+		if (oom) {
+			mcp_index_dispose(&taken);
+			cJSON_Delete(names);
+			cog__oom("tool names");
+			return NULL;
+		}
 	}
+	mcp_index_dispose(&taken);
 	return names;
 }
 
@@ -223,18 +228,29 @@ int mcp_define_one_locked(cog_mcp *m, const char *cog_name, const cJSON *tool)
 		return cog__error_wrap(rc, "MCP server \"%s\", tool \"%s\" as \"%s\"",
 		                       m->cfg.name, server, cog_name);
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(m->defined, cog_name);
+	/* Not in m->defined (see mcp_tools_int.h): appended, O(1). */
 	cJSON_AddItemToObject(m->defined, cog_name, server_copy);
 	return COG_OK;
 }
 
-void mcp_undefine_one_locked(cog_mcp *m, const char *cog_name)
+static void remove_from_registry(cog_mcp *m, const char *cog_name)
 {
 	int rc = cog_tool_remove(m->ctx, cog_name);
 	if (rc != COG_OK && rc != COG_ENOTFOUND)
 		mcp_log(m, COG_LOG_WARN, NULL, "removing tool \"%s\": %s", cog_name,
 		        cog_error_last());
+}
+
+void mcp_undefine_one_locked(cog_mcp *m, const char *cog_name)
+{
+	remove_from_registry(m, cog_name);
 	cJSON_DeleteItemFromObjectCaseSensitive(m->defined, cog_name);
+}
+
+void mcp_undefine_item_locked(cog_mcp *m, cJSON *item)
+{
+	remove_from_registry(m, item->string);
+	cJSON_Delete(cJSON_DetachItemViaPointer(m->defined, item));
 }
 
 static void undefine_all_locked(cog_mcp *m)
@@ -297,14 +313,16 @@ int cog_mcp_define_tools(cog_mcp *mcp, const char *prefix, unsigned int flags)
 	mcp->tool_prefix = NULL;
 	mcp->tool_flags = flags;
 	size_t count = 0;
+	mcp_index by_name;
+	rc = mcp_index_tools(&by_name, tools);
 	const cJSON *n;
-	cJSON_ArrayForEach(n, names) {
+	for (n = names->child; n && rc == COG_OK; n = n->next) {
 		rc = mcp_define_one_locked(mcp, n->string,
-		                           mcp_tools_find(tools, n->valuestring));
-		if (rc != COG_OK)
-			break;
-		count++;
+		                           mcp_index_get(&by_name, n->valuestring));
+		if (rc == COG_OK)
+			count++;
 	}
+	mcp_index_dispose(&by_name);
 	if (rc != COG_OK) {
 		undefine_all_locked(mcp);   /* nothing half-defined */
 		cog_free(pfx);

@@ -13,7 +13,8 @@
 #include "cognition/tool.h"
 #include "mcp_tools_int.h"
 
-/* Bring the registry in line with `tools` (the new catalogue). */
+/* Bring the registry in line with `tools` (the new catalogue). Every
+ * look-up goes through an index: O(n) for n tools, not a scan per tool. */
 static void sync_locked(cog_mcp *m, cJSON *tools)
 {
 	cJSON *names = mcp_tools_names(m->tool_prefix, tools);
@@ -21,31 +22,46 @@ static void sync_locked(cog_mcp *m, cJSON *tools)
 		mcp_log(m, COG_LOG_ERROR, NULL, "tools refresh: %s", cog_error_last());
 		return;
 	}
-	unsigned int added = 0, removed = 0, changed = 0, failed = 0;
-	/* Vanished or changed (over a copy: redefining appends to m->defined). */
-	cJSON *was = m->defined ? cJSON_Duplicate(m->defined, true) : NULL;
-	if (m->defined && !was) {
+	mcp_index want_ix, now_ix, before_ix, defined_ix;
+	memset(&defined_ix, 0, sizeof defined_ix);
+	/* The definitions as they were (redefining appends to m->defined). */
+	size_t count = (size_t)cJSON_GetArraySize(m->defined), k = 0;
+	cJSON **was = cog__calloc(count ? count : 1, sizeof *was);
+	bool ok = was != NULL;
+	if (ok && mcp_index_members(&want_ix, names) != COG_OK) {
+		ok = false;
+	} else if (ok && mcp_index_tools(&now_ix, tools) != COG_OK) {
+		mcp_index_dispose(&want_ix);
+		ok = false;
+	} else if (ok && mcp_index_tools(&before_ix, m->tools) != COG_OK) {
+		mcp_index_dispose(&want_ix);
+		mcp_index_dispose(&now_ix);
+		ok = false;
+	}
+	if (!ok) {
+		cog_free(was);
 		cJSON_Delete(names);
 		mcp_log(m, COG_LOG_ERROR, NULL, "tools refresh: out of memory");
 		return;
 	}
-	for (cJSON *d = was ? was->child : NULL; d; d = d->next) {
-		const cJSON *want = cJSON_GetObjectItemCaseSensitive(names, d->string);
+	for (cJSON *d = m->defined ? m->defined->child : NULL; d && k < count; d = d->next)
+		was[k++] = d;
+	unsigned int added = 0, removed = 0, changed = 0, failed = 0;
+	/* Vanished or changed. */
+	for (size_t i = 0; i < k; i++) {
+		cJSON *d = was[i];
+		const cJSON *want = mcp_index_get(&want_ix, d->string);
 		bool same_tool = cJSON_IsString(want) && cJSON_IsString(d) &&
 		                 strcmp(want->valuestring, d->valuestring) == 0;
-		const cJSON *now = same_tool ? mcp_tools_find(tools, d->valuestring) : NULL;
-		const cJSON *before = same_tool ? mcp_tools_find(m->tools, d->valuestring) : NULL;
+		const cJSON *now = same_tool ? mcp_index_get(&now_ix, d->valuestring) : NULL;
+		const cJSON *before = same_tool ? mcp_index_get(&before_ix, d->valuestring) : NULL;
 		if (!same_tool) {
-			char *name = cog__strdup(d->string);
-			if (name) {
-				mcp_undefine_one_locked(m, name);
-				cog_free(name);
-				removed++;
-			}
+			mcp_undefine_item_locked(m, d);
+			removed++;
 		} else if (!before || !cJSON_Compare(before, now, true)) {
 			char *name = cog__strdup(d->string);
 			if (name) {
-				mcp_undefine_one_locked(m, name);
+				mcp_undefine_item_locked(m, d);
 				if (mcp_define_one_locked(m, name, now) == COG_OK)
 					changed++;
 				else {
@@ -57,20 +73,31 @@ static void sync_locked(cog_mcp *m, cJSON *tools)
 			}
 		}
 	}
-	cJSON_Delete(was);
-	/* New ones. */
+	cog_free(was);
+	mcp_index_dispose(&want_ix);
+	mcp_index_dispose(&before_ix);
+	/* New ones: the names are unique, so the definitions as they are now
+	 * tell which are new (those defined below are not asked again). */
+	if (mcp_index_members(&defined_ix, m->defined) != COG_OK) {
+		mcp_index_dispose(&now_ix);
+		cJSON_Delete(names);
+		mcp_log(m, COG_LOG_ERROR, NULL, "tools refresh: out of memory");
+		return;
+	}
 	const cJSON *n;
 	cJSON_ArrayForEach(n, names) {
-		if (m->defined && cJSON_GetObjectItemCaseSensitive(m->defined, n->string))
+		if (mcp_index_get(&defined_ix, n->string))
 			continue;
 		if (mcp_define_one_locked(m, n->string,
-		                          mcp_tools_find(tools, n->valuestring)) == COG_OK) {
+		                          mcp_index_get(&now_ix, n->valuestring)) == COG_OK) {
 			added++;
 		} else {
 			mcp_log(m, COG_LOG_WARN, NULL, "tools refresh: %s", cog_error_last());
 			failed++;
 		}
 	}
+	mcp_index_dispose(&defined_ix);
+	mcp_index_dispose(&now_ix);
 	cJSON_Delete(names);
 	mcp_log(m, COG_LOG_INFO, NULL, "tools refreshed: %u added, %u removed, "
 	        "%u changed, %u failed", added, removed, changed, failed);

@@ -132,10 +132,16 @@ void mcp_schema_cache_prune_locked(cog_mcp *m, const cJSON *tools)
 {
 	if (mcp_tools_gone_locked(m))
 		return;
+	/* One look-up per kept schema, not a scan of the catalogue (out of
+	 * memory for the index: the scans). */
+	mcp_index ix;
+	bool indexed = m->tool_schemas && mcp_index_tools(&ix, tools) == COG_OK;
 	schema_ref *prev = NULL, *r = m->tool_schemas;
 	while (r) {
 		schema_ref *next = r->next;
-		if (mcp_tools_find(tools, r->tool)) {
+		const cJSON *t = indexed ? mcp_index_get(&ix, r->tool) :
+		                           mcp_tools_find(tools, r->tool);
+		if (t) {
 			prev = r;
 		} else {
 			unlink_locked(m, r, prev);
@@ -143,6 +149,8 @@ void mcp_schema_cache_prune_locked(cog_mcp *m, const cJSON *tools)
 		}
 		r = next;
 	}
+	if (indexed)
+		mcp_index_dispose(&ix);
 }
 
 void *mcp_schema_cache_take_locked(cog_mcp *m)

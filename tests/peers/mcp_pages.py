@@ -8,7 +8,7 @@ answers initialize (with the version asked for; capabilities
 tools.listChanged), tools/list and tools/call; other requests get -32601,
 notifications are ignored; exits at EOF of stdin.
 
-Usage: mcp_pages.py MODE
+Usage: mcp_pages.py MODE [N]
   pages  tools/list in pages of 3 (nextCursor "3", "6", ...)
   loop   tools/list always answers one tool and nextCursor "same"
   huge   tools/list never ends: every page is one tool with a 4 MiB
@@ -17,6 +17,9 @@ Usage: mcp_pages.py MODE
          nextCursor
   schemas  tools/list answers only "shifty", whose outputSchema changes at
          every list: at the Nth list it requires the property "vN"
+  bulk N   tools/list answers "mutate" and N tools "bulk_0" .. "bulk_<N-1>"
+         (descriptions "d") in pages of 1000; after mutate, bulk_0 is gone,
+         "bulk_<N>" comes and the tools of even numbers have description "e"
 
 Tools (all with inputSchema {"type": "object"}):
   mutate          answers, then changes the list (alpha goes, beta's
@@ -38,6 +41,8 @@ import os
 import sys
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "pages"
+bulk = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+BULK_PAGE = 1000
 generation = 0
 lists_served = 0
 PAGE = 3
@@ -60,6 +65,13 @@ def tools():
     else:
         out += [tool("beta", "new"), tool("delta")]
     return out
+
+
+def bulk_tools():
+    if generation == 0:
+        return [tool("mutate")] + [tool("bulk_%d" % i) for i in range(bulk)]
+    return [tool("mutate")] + [tool("bulk_%d" % i, "e" if i % 2 == 0 else "d")
+                               for i in range(1, bulk + 1)]
 
 
 def send(msg):
@@ -106,6 +118,12 @@ def handle(msg):
             base = int(cursor) * 5000
             result = {"tools": [tool("m%d" % (base + i)) for i in range(5000)],
                       "nextCursor": str(int(cursor) + 1)}
+        elif mode == "bulk":
+            i = int(cursor)
+            everything = bulk_tools()
+            result = {"tools": everything[i:i + BULK_PAGE]}
+            if i + BULK_PAGE < len(everything):
+                result["nextCursor"] = str(i + BULK_PAGE)
         elif mode == "schemas":
             result = {"tools": [tool("shifty", extra={"outputSchema": {
                 "type": "object", "required": ["v%d" % lists_served]}})]}

@@ -3,7 +3,7 @@
  * do on demand (tests/peers/mcp_pages.py): tools/list in pages, a list that
  * changes under the registry (refresh: added, removed, changed), a cursor
  * repeated forever, lists that never end (the caps of a list: items and
- * bytes), an outputSchema that changes at every list, results that break
+ * bytes; tools/list's 10,000 tools), 9,000 tools defined and refreshed, an outputSchema that changes at every list, results that break
  * the rules (structuredContent against outputSchema, no content array), big
  * image results, the catalogue listed once for direct calls. Real pipes,
  * public API only.
@@ -54,13 +54,14 @@ static cJSON *registry(cog_ctx *ctx, const char *pattern)
 	return list;
 }
 
-/* tests/peers/mcp_pages.py in `mode` as server "pg". */
-static cog_mcp *connect_pager(cog_ctx *ctx, const char *mode,
-                              size_t max_message_bytes, unsigned int timeout_ms)
+/* tests/peers/mcp_pages.py in `mode` (with `arg`, may be NULL) as server
+ * "pg". */
+static cog_mcp *connect_pager_arg(cog_ctx *ctx, const char *mode, const char *arg,
+                                  size_t max_message_bytes, unsigned int timeout_ms)
 {
 	char script[4096];
 	mcp_test_peer_file(script, sizeof(script), "mcp_pages.py");
-	const char *argv[] = { "python3", script, mode, NULL };
+	const char *argv[] = { "python3", script, mode, arg, NULL };
 	cog_mcp_options o = COG_MCP_OPTIONS_INIT;
 	o.name = "pg";
 	o.argv = argv;
@@ -69,6 +70,12 @@ static cog_mcp *connect_pager(cog_ctx *ctx, const char *mode,
 	cog_mcp *m = NULL;
 	ck_assert_cog(cog_mcp_connect(&m, ctx, &o));
 	return m;
+}
+
+static cog_mcp *connect_pager(cog_ctx *ctx, const char *mode,
+                              size_t max_message_bytes, unsigned int timeout_ms)
+{
+	return connect_pager_arg(ctx, mode, NULL, max_message_bytes, timeout_ms);
 }
 
 static const char *description_of(cog_ctx *ctx, const char *name)
@@ -171,8 +178,19 @@ START_TEST(test_list_caps)
 	ck_assert_ptr_null(json);
 	const char *e = cog_error_last();
 	ck_assert_msg(strstr(e, "tools/list") && strstr(e, "\"pg\"") &&
-	              strstr(e, "100000 items"), "%s", e);
+	              strstr(e, "10000 tools (the cap of tools/list)"), "%s", e);
 	ck_assert_int_eq(cog_mcp_define_tools(m, NULL, 0), COG_EPROTO);
+	cog_mcp_close(m);
+
+	/* A list that ends, but past the cap of tools/list: 20 pages of 1000. */
+	m = connect_pager_arg(ctx, "bulk", "20000", 0, 0);
+	ck_assert_int_eq(cog_mcp_list_tools(m, &json), COG_EPROTO);
+	ck_assert_ptr_null(json);
+	e = cog_error_last();
+	ck_assert_msg(strstr(e, "\"pg\" sent more than 10000 tools (the cap of "
+	                     "tools/list)"), "%s", e);
+	ck_assert_int_eq(cog_mcp_define_tools(m, NULL, 0), COG_EPROTO);
+	ck_assert_msg(strstr(cog_error_last(), "10000 tools"), "%s", cog_error_last());
 	cog_mcp_close(m);
 
 	m = connect_pager(ctx, "huge", 0, 0);
@@ -306,6 +324,46 @@ START_TEST(test_big_results)
 }
 END_TEST
 
+/* 9,000 tools (under the cap): defined, then refreshed after a change
+ * that touches half of them. Names are looked up through indexes, not a
+ * scan per tool: this ends well within the test's timeout. */
+START_TEST(test_many_tools_define_and_refresh)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp *m = connect_pager_arg(ctx, "bulk", "9000", 0, 0);
+	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
+	cJSON *list = registry(ctx, "pg__*");
+	ck_assert_int_eq(cJSON_GetArraySize(list), 9001);
+	cJSON_Delete(list);
+	ck_assert_str_eq(description_of(ctx, "pg__bulk_8998"), "d");
+
+	char *json = NULL;
+	ck_assert_cog(cog_tool_call(ctx, "pg__mutate", "{}", NULL, &json));
+	cog_free(json);
+	/* bulk_0 goes, bulk_9000 comes, bulk_2 .. bulk_8998 change. */
+	ck_assert(mcp_test_log_wait(log, "tools refreshed: 1 added, 1 removed, "
+	                            "4499 changed, 0 failed", 60000));
+	list = registry(ctx, "pg__*");
+	ck_assert_int_eq(cJSON_GetArraySize(list), 9001);
+	ck_assert_ptr_null(find_named(list, "name", "pg__bulk_0"));
+	ck_assert(find_named(list, "name", "pg__bulk_9000"));
+	cJSON_Delete(list);
+	ck_assert_str_eq(description_of(ctx, "pg__bulk_8998"), "e");
+	ck_assert_str_eq(description_of(ctx, "pg__bulk_8999"), "d");
+	ck_assert_cog(cog_tool_call(ctx, "pg__bulk_9000", "{}", NULL, &json));
+	ck_assert_msg(strstr(json, "bulk_9000"), "%s", json);
+	cog_free(json);
+
+	cog_mcp_close(m);
+	list = registry(ctx, "pg__*");
+	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
+	cJSON_Delete(list);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("mcp-refresh");
@@ -317,6 +375,7 @@ int main(void)
 	tcase_add_test(tc, test_schema_changes);
 	tcase_add_test(tc, test_list_once);
 	tcase_add_test(tc, test_big_results);
+	tcase_add_test(tc, test_many_tools_define_and_refresh);
 	suite_add_tcase(suite, tc);
 	SRunner *runner = srunner_create(suite);
 	srunner_run_all(runner, CK_NORMAL);

@@ -6,7 +6,9 @@
  * server blocks; our memory stays bounded), a line over max_message_bytes,
  * close while a call is in flight, and a call canceled while its large
  * request is half written to a server that reads slowly (the connection
- * stays usable). The basics: test_mcp_stdio.c.
+ * stays usable), and the notifications/cancelled of a canceled call
+ * written into a full pipe once the server reads again (not dropped
+ * because the ctx is canceled). The basics: test_mcp_stdio.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -385,6 +387,109 @@ START_TEST(cancel_mid_write_keeps_the_connection)
 }
 END_TEST
 
+/* ---- notifications/cancelled into a full pipe ---- */
+
+/* A server that, on tools/call, fills its own stdin pipe with blank lines
+ * (until it would block), says so on stderr and reads nothing for 5 s;
+ * then it reads on and logs every notification it receives. The call is
+ * never answered. */
+static const char full_pipe_py[] =
+	"import json, os, sys, time\n"
+	"def send(m):\n"
+	"    sys.stdout.buffer.write(json.dumps(m).encode() + b'\\n')\n"
+	"    sys.stdout.buffer.flush()\n"
+	"def say(t):\n"
+	"    sys.stderr.write(t + '\\n')\n"
+	"    sys.stderr.flush()\n"
+	"def fill_stdin():\n"
+	"    fd = os.open('/proc/self/fd/0', os.O_WRONLY | os.O_NONBLOCK)\n"
+	"    n = 0\n"
+	"    try:\n"
+	"        while True:\n"
+	"            n += os.write(fd, b'\\n' * 512)\n"
+	"    except BlockingIOError:\n"
+	"        pass\n"
+	"    os.close(fd)\n"
+	"    return n\n"
+	"buf = b''\n"
+	"while True:\n"
+	"    chunk = os.read(0, 65536)\n"
+	"    if not chunk:\n"
+	"        break\n"
+	"    buf += chunk\n"
+	"    while b'\\n' in buf:\n"
+	"        line, buf = buf.split(b'\\n', 1)\n"
+	"        if not line.strip():\n"
+	"            continue\n"
+	"        msg = json.loads(line)\n"
+	"        method = msg.get('method')\n"
+	"        if 'id' not in msg:\n"
+	"            say('received %s %s' % (method, json.dumps(msg.get('params'))))\n"
+	"            continue\n"
+	"        if method == 'initialize':\n"
+	"            result = {'protocolVersion': msg['params']['protocolVersion'],\n"
+	"                      'capabilities': {'tools': {}},\n"
+	"                      'serverInfo': {'name': 'full-pipe', 'version': '1'}}\n"
+	"        elif method == 'tools/call':\n"
+	"            n = fill_stdin()\n"
+	"            say('stdin is full (%d blank lines): not reading for 5 s' % n)\n"
+	"            time.sleep(5)\n"
+	"            say('reading again')\n"
+	"            continue\n"
+	"        else:\n"
+	"            result = {}\n"
+	"        send({'jsonrpc': '2.0', 'id': msg['id'], 'result': result})\n";
+
+typedef struct blocked_call {
+	cog_mcp *m;
+	int rc;
+} blocked_call;
+
+static void *blocked_call_main(void *arg)
+{
+	blocked_call *c = arg;
+	char *result = NULL;
+	c->rc = cog_mcp_request(c->m, "tools/call", "{\"name\":\"block\"}", 60000, &result);
+	cog_free(result);
+	return NULL;
+}
+
+START_TEST(cancelled_notice_waits_for_a_full_pipe)
+{
+	mcp_test_log *log = mcp_test_log_new();
+	cog_ctx *ctx = mcp_test_ctx(log);
+	cog_mcp_options o;
+	ck_assert_int_eq(cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION), COG_OK);
+	const char *argv[] = { "python3", "-c", full_pipe_py, NULL };
+	o.name = "full-pipe";
+	o.argv = argv;
+	o.max_restarts = 0;
+	cog_mcp *m = mcp_test_connect(ctx, &o);
+	pid_t pid = mcp_test_server_pid(m, NULL);
+
+	blocked_call c = { m, 0 };
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, blocked_call_main, &c), 0);
+	/* The pipe to the server is full and nobody reads it: the
+	 * notifications/cancelled the cancel sends cannot be written now. */
+	ck_assert_msg(mcp_test_log_wait(log, "stdin is full", 60000),
+	              "the server never filled its stdin");
+	cog_ctx_cancel(ctx);
+	pthread_join(t, NULL);
+	ck_assert_msg(c.rc == COG_ECANCELED, "%d %s", c.rc, cog_error_last());
+	/* It was written once the server read again, not dropped because
+	 * the ctx is canceled. */
+	ck_assert_msg(mcp_test_log_wait(log, "received notifications/cancelled "
+	                                "{\\\"requestId\\\": ", 30000),
+	              "the server never received notifications/cancelled");
+	ck_assert(mcp_test_log_wait(log, "reading again", 1000));
+	cog_mcp_close(m);
+	mcp_test_assert_reaped(pid);
+	cog_ctx_free(ctx);
+	mcp_test_log_free(log);
+}
+END_TEST
+
 static Suite *stdio_faults_suite(void)
 {
 	Suite *s = suite_create("mcp-stdio-faults");
@@ -397,6 +502,7 @@ static Suite *stdio_faults_suite(void)
 	tcase_add_test(tc, huge_line_is_dropped);
 	tcase_add_test(tc, close_with_call_in_flight);
 	tcase_add_test(tc, cancel_mid_write_keeps_the_connection);
+	tcase_add_test(tc, cancelled_notice_waits_for_a_full_pipe);
 	suite_add_tcase(s, tc);
 	return s;
 }
