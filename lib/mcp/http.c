@@ -4,74 +4,15 @@
  * the POST as a JSON body or as a text/event-stream (http_read.c reads
  * both, http_stream.c resumes a stream that broke); the session id the
  * server gives with the answer to initialize goes with every later request
- * (the headers: http_headers.c); DELETE ends the session. Everything goes
- * through the context's transport; only a request's POST (and the GETs
- * resuming its stream) end with a cancel of the ctx: notifications
- * (notifications/cancelled among them), responses, the DELETE and the GET
- * stream outlive it.
+ * (the headers: http_headers.c); DELETE ends the session; a non-2xx answer
+ * becomes an error in http_status.c. Everything goes through the context's
+ * transport; only a request's POST (and the GETs resuming its stream) end
+ * with a cancel of the ctx: notifications (notifications/cancelled among
+ * them), responses, the DELETE and the GET stream outlive it.
  */
 #include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "http_int.h"
-
-/* ---- messages ---- */
-
-void mcp_http_url_for_message(const mcp_http *h, char *out, size_t size)
-{
-	const char *url = h->m->cfg.url ? h->m->cfg.url : "";
-	size_t len = strcspn(url, "?#");
-	snprintf(out, size, "%.*s", (int)len, url);
-}
-
-/* The body's start on one line, control characters as spaces. */
-static void head_for_message(const char *head, char *out, size_t size)
-{
-	size_t n = 0;
-	for (; head && head[n] && n + 1 < size; n++) {
-		unsigned char c = (unsigned char)head[n];
-		out[n] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-	}
-	out[n] = '\0';
-}
-
-int mcp_http_status_error(mcp_http *h, const char *method, int status,
-                          const char *head)
-{
-	cog_mcp *m = h->m;
-	char url[512], body[MCP_HTTP_HEAD_MAX + 1];
-	mcp_http_url_for_message(h, url, sizeof(url));
-	head_for_message(head, body, sizeof(body));
-
-	pthread_mutex_lock(&h->lock);
-	bool had_session = h->session_id != NULL;
-	pthread_mutex_unlock(&h->lock);
-
-	if (status == 401 || status == 403)
-		return cog__error(COG_EDENIED, "server \"%s\": %s %s: HTTP %d (%s): %s",
-		                  m->cfg.name, method, url, status,
-		                  m->cfg.bearer_token ? "the bearer token was refused" :
-		                  "the server wants credentials", body);
-	if (status == 404 && had_session) {
-		pthread_mutex_lock(&h->lock);
-		h->expired = true;
-		pthread_mutex_unlock(&h->lock);
-		char why[900];
-		snprintf(why, sizeof(why), "server \"%s\": %s %s: HTTP 404: the server's "
-		         "session expired (it no longer knows our mcp-session-id): %s",
-		         m->cfg.name, method, url, body);
-		mcp_transport_lost(m, why);
-		return cog__error(COG_EUNAVAILABLE, "%s", why);
-	}
-	if (status >= 500)
-		return cog__error(COG_EUNAVAILABLE, "server \"%s\": %s %s: HTTP %d: %s",
-		                  m->cfg.name, method, url, status, body);
-	return cog__error(COG_EPROTO, "server \"%s\": %s %s: HTTP %d%s: %s",
-	                  m->cfg.name, method, url, status,
-	                  status == 406 ? " (the server refused our Accept header)" : "",
-	                  body);
-}
 
 /* ---- start ---- */
 

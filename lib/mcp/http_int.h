@@ -1,8 +1,8 @@
 /*
  * Private to the streamable HTTP transport of lib/mcp (http.c,
- * http_headers.c, http_read.c, http_stream.c): its state, the headers
- * every request carries, the reader of answers (a JSON body or a
- * text/event-stream) and the GET stream.
+ * http_headers.c, http_read.c, http_status.c, http_stream.c): its state,
+ * the headers every request carries, the reader of answers (a JSON body or
+ * a text/event-stream) and the GET stream.
  *
  * Spec: MCP "Transports", streamable HTTP (2025-11-25). Every message is a
  * POST to the one URL; a request is answered by a JSON body or an SSE
@@ -77,7 +77,7 @@ void mcp_http_headers_dispose(mcp_http_headers *hd);
  * stays). 0, or COG_EPROTO when it is not visible ASCII or too long. */
 int mcp_http_take_session_id(mcp_http *h, const cog_http_response *resp);
 
-/* ---- messages, sending (http.c) ---- */
+/* ---- messages (http_status.c) ---- */
 
 /* The URL for messages: up to its query (which may hold a key). */
 void mcp_http_url_for_message(const mcp_http *h, char *out, size_t size);
@@ -88,6 +88,8 @@ void mcp_http_url_for_message(const mcp_http *h, char *out, size_t size);
  * COG_EUNAVAILABLE. head: the start of the body. */
 int mcp_http_status_error(mcp_http *h, const char *method, int status,
                           const char *head);
+
+/* ---- sending (http.c) ---- */
 
 /* Whether a transfer that failed with rc may be resumed from its last
  * event id (the stream broke: COG_EIO, COG_EPROTO). */

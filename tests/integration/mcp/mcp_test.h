@@ -70,4 +70,29 @@ pid_t mcp_test_server_pid(cog_mcp *m, bool *running);
 /* After close, the child is reaped: no zombie is left. */
 void mcp_test_assert_reaped(pid_t pid);
 
+/* ---- the HTTP tests (test_mcp_http.c, test_mcp_http_faults.c) ---- */
+
+/* cog_mcp_connect to `url` as server "web" with `token` (NULL: none);
+ * the test fails unless it works. */
+cog_mcp *mcp_test_http_connect(cog_ctx *ctx, const char *url, const char *token);
+
+/* cog_mcp_call_tool of `tool`; the test fails unless it works. The
+ * CallToolResult JSON (to cog_free()). */
+char *mcp_test_call_json(cog_mcp *m, const char *tool, const char *args_json);
+
+/* The session id from cog_mcp_server_info (a copy to free()); the test
+ * fails unless the transport is "http" and there is one. */
+char *mcp_test_session_id(cog_mcp *m);
+
+/* tests/peers/mcp_fault_http.py with `flags` (up to 5, NULL-terminated)
+ * on a free loopback port; the URL to POST to (".../mcp") into url. */
+peer *mcp_test_start_fault_http(char *url, size_t url_size, const char *const *flags);
+
+/* What that fault server saw (GET /stats), parsed (cJSON_Delete it). */
+struct cJSON *mcp_test_fault_stats(cog_ctx *ctx, peer *server);
+/* stats[member] as an int (the test fails unless it is a number). */
+int mcp_test_stats_int(const struct cJSON *stats, const char *member);
+/* How many strings of the array stats[member] equal value. */
+int mcp_test_stats_count(const struct cJSON *stats, const char *member, const char *value);
+
 #endif
