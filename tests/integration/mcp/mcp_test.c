@@ -153,6 +153,26 @@ bool mcp_test_log_wait(mcp_test_log *log, const char *needle, unsigned int timeo
 	return found;
 }
 
+int mcp_test_run(Suite *suite)
+{
+	SRunner *sr = srunner_create(suite);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* A context with options o and the curl transport. */
+static cog_ctx *ctx_with_curl(const cog_ctx_options *o)
+{
+	cog_ctx *ctx = NULL;
+	ck_assert_msg(cog_ctx_new(&ctx, o) == 0, "%s", cog_error_last());
+	cog_transport *t = NULL;
+	ck_assert_msg(cog_curl_transport_new(&t, NULL) == 0, "%s", cog_error_last());
+	ck_assert_msg(cog_ctx_set_transport(ctx, t) == 0, "%s", cog_error_last());
+	return ctx;
+}
+
 cog_ctx *mcp_test_ctx(mcp_test_log *log)
 {
 	cog_ctx_options o = COG_CTX_OPTIONS_INIT;
@@ -163,15 +183,58 @@ cog_ctx *mcp_test_ctx(mcp_test_log *log)
 		o.event_fn = mcp_test_event_fn;
 		o.event_user_data = log;
 	}
-	cog_ctx *ctx = NULL;
-	ck_assert_msg(cog_ctx_new(&ctx, &o) == 0, "%s", cog_error_last());
-	cog_transport *t = NULL;
-	ck_assert_msg(cog_curl_transport_new(&t, NULL) == 0, "%s", cog_error_last());
-	ck_assert_msg(cog_ctx_set_transport(ctx, t) == 0, "%s", cog_error_last());
-	return ctx;
+	return ctx_with_curl(&o);
 }
 
-/* ---- the stdio tests (test_mcp_stdio.c, test_mcp_stdio_faults.c) ---- */
+cog_ctx *mcp_test_ctx_log_fn(int level, cog_log_fn fn, void *user_data)
+{
+	cog_ctx_options o = COG_CTX_OPTIONS_INIT;
+	o.log_level = level;
+	o.log_fn = fn;
+	o.log_user_data = user_data;
+	return ctx_with_curl(&o);
+}
+
+/* ---- JSON ---- */
+
+cJSON *mcp_test_parse(const char *text)
+{
+	ck_assert_ptr_nonnull(text);
+	cJSON *j = cJSON_Parse(text);
+	ck_assert_msg(j != NULL, "not JSON: %.200s", text);
+	return j;
+}
+
+const cJSON *mcp_test_find_named(const cJSON *array, const char *member, const char *name)
+{
+	const cJSON *item;
+	cJSON_ArrayForEach(item, array) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, member);
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+const char *mcp_test_result_text(const cJSON *result)
+{
+	const cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(result,
+	                                                                       "content"), 0);
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "text");
+	ck_assert_msg(cJSON_IsString(text), "no text content");
+	return text->valuestring;
+}
+
+cJSON *mcp_test_registry(cog_ctx *ctx, const char *pattern)
+{
+	char *json = NULL;
+	ck_assert_cog(cog_tool_list(ctx, pattern, COG_TOOL_FORMAT_COG, &json));
+	cJSON *list = mcp_test_parse(json);
+	cog_free(json);
+	return list;
+}
+
+/* ---- servers over stdio ---- */
 
 cog_mcp *mcp_test_connect(cog_ctx *ctx, cog_mcp_options *o)
 {
@@ -180,6 +243,31 @@ cog_mcp *mcp_test_connect(cog_ctx *ctx, cog_mcp_options *o)
 	ck_assert_msg(rc == COG_OK, "connect: %d %s", rc, cog_error_last());
 	ck_assert_ptr_nonnull(m);
 	return m;
+}
+
+void mcp_test_everything_options(cog_mcp_options *o, const char *name)
+{
+	ck_assert_int_eq(cog_mcp_options_init(o, COG_MCP_OPTIONS_VERSION), COG_OK);
+	o->name = name;
+	o->argv = mcp_test_argv(MCP_EVERYTHING, NULL);
+}
+
+cog_mcp *mcp_test_connect_ev(cog_ctx *ctx, const char *allowed_tools)
+{
+	cog_mcp_options o;
+	mcp_test_everything_options(&o, "ev");
+	o.allowed_tools = allowed_tools;
+	return mcp_test_connect(ctx, &o);
+}
+
+cog_mcp *mcp_test_connect_everything(cog_ctx *ctx, cog_mcp_request_fn on_request,
+                                     void *user_data)
+{
+	cog_mcp_options o;
+	mcp_test_everything_options(&o, "everything");
+	o.on_request = on_request;
+	o.request_user_data = user_data;
+	return mcp_test_connect(ctx, &o);
 }
 
 /* mcp_test_fault_options()'s argv and the path in it. */
@@ -200,6 +288,17 @@ void mcp_test_fault_options(cog_mcp_options *o, const char *const *flags)
 	o->argv = fault_argv;
 }
 
+cog_mcp *mcp_test_connect_fault(cog_ctx *ctx, const char *const *flags,
+                                cog_mcp_request_fn on_request, void *user_data)
+{
+	cog_mcp_options o;
+	mcp_test_fault_options(&o, flags);
+	o.connect_timeout_ms = 20000;
+	o.on_request = on_request;
+	o.request_user_data = user_data;
+	return mcp_test_connect(ctx, &o);
+}
+
 char *mcp_test_first_text(const char *result_json)
 {
 	cJSON *r = cJSON_Parse(result_json);
@@ -212,13 +311,21 @@ char *mcp_test_first_text(const char *result_json)
 	return copy;
 }
 
-int mcp_test_call(cog_mcp *m, const char *tool, const char *args_json,
-                  unsigned int timeout_ms, char **text)
+char *mcp_test_call_result(cog_mcp *m, const char *tool, const char *args_json,
+                           unsigned int timeout_ms, int *rc)
 {
 	char params[1024];
 	snprintf(params, sizeof params, "{\"name\":\"%s\",\"arguments\":%s}", tool, args_json);
 	char *result = NULL;
-	int rc = cog_mcp_request(m, "tools/call", params, timeout_ms, &result);
+	*rc = cog_mcp_request(m, "tools/call", params, timeout_ms, &result);
+	return result;
+}
+
+int mcp_test_call(cog_mcp *m, const char *tool, const char *args_json,
+                  unsigned int timeout_ms, char **text)
+{
+	int rc;
+	char *result = mcp_test_call_result(m, tool, args_json, timeout_ms, &rc);
 	if (text)
 		*text = rc == COG_OK ? mcp_test_first_text(result) : NULL;
 	cog_free(result);
@@ -247,96 +354,4 @@ void mcp_test_assert_reaped(pid_t pid)
 	errno = 0;
 	ck_assert_int_eq(waitpid(pid, &status, WNOHANG), -1);
 	ck_assert_int_eq(errno, ECHILD);
-}
-
-/* ---- the HTTP tests (test_mcp_http.c, test_mcp_http_faults.c) ---- */
-
-cog_mcp *mcp_test_http_connect(cog_ctx *ctx, const char *url, const char *token)
-{
-	cog_mcp_options o = COG_MCP_OPTIONS_INIT;
-	o.name = "web";
-	o.url = url;
-	o.bearer_token = token;
-	cog_mcp *m = NULL;
-	ck_assert_msg(cog_mcp_connect(&m, ctx, &o) == 0, "%s", cog_error_last());
-	return m;
-}
-
-char *mcp_test_call_json(cog_mcp *m, const char *tool, const char *args_json)
-{
-	char *result = NULL;
-	int rc = cog_mcp_call_tool(m, tool, args_json, 0, &result);
-	ck_assert_msg(rc == 0, "%s: %s", tool, cog_error_last());
-	ck_assert(result != NULL);
-	return result;
-}
-
-char *mcp_test_session_id(cog_mcp *m)
-{
-	char *info = NULL;
-	ck_assert_msg(cog_mcp_server_info(m, &info) == 0, "%s", cog_error_last());
-	cJSON *j = cJSON_Parse(info);
-	ck_assert_msg(j != NULL, "%s", info);
-	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(j, "session_id");
-	ck_assert_msg(cJSON_IsString(sid) && sid->valuestring[0], "%s", info);
-	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "transport");
-	ck_assert_msg(cJSON_IsString(kind) && strcmp(kind->valuestring, "http") == 0,
-	              "%s", info);
-	char *copy = strdup(sid->valuestring);
-	cJSON_Delete(j);
-	cog_free(info);
-	return copy;
-}
-
-peer *mcp_test_start_fault_http(char *url, size_t url_size, const char *const *flags)
-{
-	char script[4096];
-	mcp_test_peer_file(script, sizeof(script), "mcp_fault_http.py");
-	const char *argv[8] = { "python3", script };
-	size_t n = 2;
-	for (; flags && flags[n - 2] && n < 7; n++)
-		argv[n] = flags[n - 2];
-	argv[n] = NULL;
-	peer_options o = { 0 };
-	o.name = "mcp-fault-http";
-	o.argv = argv;
-	o.ready_path = "/stats";
-	o.install_hint = "apt-get install python3";
-	peer *p = NULL;
-	ck_assert_msg(peer_start(&p, &o) == 0, "%s", peer_error());
-	snprintf(url, url_size, "%s/mcp", peer_url(p));
-	return p;
-}
-
-cJSON *mcp_test_fault_stats(cog_ctx *ctx, peer *server)
-{
-	char stats_url[600];
-	snprintf(stats_url, sizeof(stats_url), "%s/stats", peer_url(server));
-	cog_http_request req = COG_HTTP_REQUEST_INIT;
-	req.url = stats_url;
-	cog_http_response resp = COG_HTTP_RESPONSE_INIT;
-	ck_assert_msg(cog_transport_perform(cog_ctx_transport(ctx), &req, &resp) == 0,
-	              "%s", cog_error_last());
-	ck_assert_int_eq(resp.status, 200);
-	cJSON *j = cJSON_Parse(resp.body);
-	ck_assert_msg(j != NULL, "%s", resp.body);
-	cog_http_response_dispose(&resp);
-	return j;
-}
-
-int mcp_test_stats_int(const cJSON *stats, const char *member)
-{
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(stats, member);
-	ck_assert_msg(cJSON_IsNumber(n), "stats without %s", member);
-	return n->valueint;
-}
-
-int mcp_test_stats_count(const cJSON *stats, const char *member, const char *value)
-{
-	int n = 0;
-	const cJSON *item;
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(stats, member))
-		if (cJSON_IsString(item) && strcmp(item->valuestring, value) == 0)
-			n++;
-	return n;
 }

@@ -126,34 +126,18 @@ START_TEST(test_parallel_requests)
 END_TEST
 
 /* cog_ctx_cancel stops a call whose answer is still streaming. */
-typedef struct cancel_job {
-	cog_mcp *m;
-	int rc;
-} cancel_job;
-
-static void *long_call(void *arg)
-{
-	cancel_job *job = arg;
-	char *r = NULL;
-	job->rc = cog_mcp_call_tool(job->m, "trigger-long-running-operation",
-	                            "{\"duration\":30,\"steps\":30}", 0, &r);
-	cog_free(r);
-	return NULL;
-}
-
 START_TEST(test_cancel_streaming_call)
 {
 	mcp_test_log *log = mcp_test_log_new();
 	cog_ctx *ctx = mcp_test_ctx(log);
 	cog_mcp *m = mcp_test_http_connect(ctx, url, NULL);
-	cancel_job job = { m, 0 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, long_call, &job), 0);
+	mcp_test_bg_call job;
+	mcp_test_bg_call_start(&job, m, "trigger-long-running-operation",
+	                       "{\"duration\":30,\"steps\":30}");
 	ck_assert_msg(mcp_test_log_wait(log, "mcp.progress", 20000),
 	              "the long operation sent no progress");
 	cog_ctx_cancel(ctx);
-	pthread_join(th, NULL);
-	ck_assert_int_eq(job.rc, COG_ECANCELED);
+	ck_assert_int_eq(mcp_test_bg_call_join(&job), COG_ECANCELED);
 	cog_ctx_reset_cancel(ctx);
 	char *r = mcp_test_call_json(m, "echo", "{\"message\":\"still here\"}");
 	ck_assert_msg(strstr(r, "Echo: still here") != NULL, "%s", r);
@@ -275,9 +259,5 @@ static Suite *mcp_http_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mcp_http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return mcp_test_run(mcp_http_suite());
 }

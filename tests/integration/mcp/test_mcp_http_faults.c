@@ -17,7 +17,6 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <cognition.h>
-#include <cognition/curl.h>
 
 #include "mcp_test.h"
 #include "peer.h"
@@ -124,15 +123,7 @@ START_TEST(test_get_stream_resumes)
 	memset(&t, 0, sizeof(t));
 	pthread_mutex_init(&t.lock, NULL);
 	pthread_cond_init(&t.cond, NULL);
-	cog_ctx_options co = COG_CTX_OPTIONS_INIT;
-	co.log_level = COG_LOG_DEBUG;
-	co.log_fn = tick_log_fn;
-	co.log_user_data = &t;
-	cog_ctx *ctx = NULL;
-	ck_assert_msg(cog_ctx_new(&ctx, &co) == 0, "%s", cog_error_last());
-	cog_transport *tr = NULL;
-	ck_assert_msg(cog_curl_transport_new(&tr, NULL) == 0, "%s", cog_error_last());
-	ck_assert_msg(cog_ctx_set_transport(ctx, tr) == 0, "%s", cog_error_last());
+	cog_ctx *ctx = mcp_test_ctx_log_fn(COG_LOG_DEBUG, tick_log_fn, &t);
 
 	cog_mcp *m = mcp_test_http_connect(ctx, url, NULL);
 	/* The server drops the stream after 3 events; the client comes back
@@ -203,25 +194,10 @@ START_TEST(test_session_expires)
 }
 END_TEST
 
-
-typedef struct cancel_job {
-	cog_mcp *m;
-	int rc;
-} cancel_job;
-
 /* cog_ctx_cancel of a call in flight: the POST ends, notifications/cancelled
  * still reaches the server (naming the call), the GET stream stays open
  * through the cancel, and close still ends the session with DELETE while
  * the ctx is canceled. */
-static void *slow_call(void *arg)
-{
-	cancel_job *job = arg;
-	char *r = NULL;
-	job->rc = cog_mcp_call_tool(job->m, "slow", "{}", 0, &r);
-	cog_free(r);
-	return NULL;
-}
-
 START_TEST(test_cancel_notifies_server)
 {
 	mcp_test_log *log = mcp_test_log_new();
@@ -230,15 +206,13 @@ START_TEST(test_cancel_notifies_server)
 	/* The GET stream is up (its third event came). */
 	ck_assert_msg(mcp_test_log_wait(log, "tick-003", 20000),
 	              "no events from the GET stream");
-	cancel_job job = { m, 0 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, slow_call, &job), 0);
+	mcp_test_bg_call job;
+	mcp_test_bg_call_start(&job, m, "slow", "{}");
 	/* The server has the call once its progress came back. */
 	ck_assert_msg(mcp_test_log_wait(log, "mcp.progress", 20000),
 	              "the slow call sent no progress");
 	cog_ctx_cancel(ctx);
-	pthread_join(th, NULL);
-	ck_assert_int_eq(job.rc, COG_ECANCELED);
+	ck_assert_int_eq(mcp_test_bg_call_join(&job), COG_ECANCELED);
 	/* Still canceled. */
 	cog_mcp_close(m);
 
@@ -487,9 +461,5 @@ static Suite *mcp_http_faults_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mcp_http_faults_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return mcp_test_run(mcp_http_faults_suite());
 }

@@ -19,41 +19,6 @@
 
 #include "mcp_test.h"
 
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s -> %d: %s", #expr, rc_, cog_error_last()); \
-} while (0)
-
-static cJSON *parse(const char *text)
-{
-	ck_assert_ptr_nonnull(text);
-	cJSON *j = cJSON_Parse(text);
-	ck_assert_msg(j != NULL, "not JSON: %.200s", text);
-	return j;
-}
-
-static const cJSON *find_named(const cJSON *array, const char *member,
-                               const char *name)
-{
-	const cJSON *item;
-	cJSON_ArrayForEach(item, array) {
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, member);
-		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-			return item;
-	}
-	return NULL;
-}
-
-/* The registry's tools matching pattern. */
-static cJSON *registry(cog_ctx *ctx, const char *pattern)
-{
-	char *json = NULL;
-	ck_assert_cog(cog_tool_list(ctx, pattern, COG_TOOL_FORMAT_COG, &json));
-	cJSON *list = parse(json);
-	cog_free(json);
-	return list;
-}
-
 /* tests/peers/mcp_pages.py in `mode` (with `arg`, may be NULL) as server
  * "pg". */
 static cog_mcp *connect_pager_arg(cog_ctx *ctx, const char *mode, const char *arg,
@@ -81,7 +46,7 @@ static cog_mcp *connect_pager(cog_ctx *ctx, const char *mode,
 static const char *description_of(cog_ctx *ctx, const char *name)
 {
 	static char desc[64];
-	cJSON *list = registry(ctx, name);
+	cJSON *list = mcp_test_registry(ctx, name);
 	const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetArrayItem(list, 0), "description"));
 	snprintf(desc, sizeof(desc), "%s", d ? d : "(none)");
@@ -96,15 +61,15 @@ START_TEST(test_pages_and_refresh)
 	cog_mcp *m = connect_pager(ctx, "pages", 0, 0);
 	char *json = NULL;
 	ck_assert_cog(cog_mcp_list_tools(m, &json));   /* 3 pages of 3 */
-	cJSON *tools = parse(json);
+	cJSON *tools = mcp_test_parse(json);
 	cog_free(json);
 	ck_assert_int_eq(cJSON_GetArraySize(tools), 9);
 	cJSON_Delete(tools);
 
 	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
-	cJSON *list = registry(ctx, "pg__*");
+	cJSON *list = mcp_test_registry(ctx, "pg__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 9);
-	ck_assert(find_named(list, "name", "pg__dot_name"));
+	ck_assert(mcp_test_find_named(list, "name", "pg__dot_name"));
 	/* The long name is cut to 64 bytes with a hash. */
 	const cJSON *t;
 	bool long_seen = false;
@@ -123,10 +88,10 @@ START_TEST(test_pages_and_refresh)
 	ck_assert_cog(cog_tool_call(ctx, "pg__mutate", "{}", NULL, &json));
 	cog_free(json);
 	ck_assert(mcp_test_log_wait(log, "tools refreshed: 1 added, 1 removed, 1 changed", 20000));
-	list = registry(ctx, "pg__*");
+	list = mcp_test_registry(ctx, "pg__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 9);
-	ck_assert_ptr_null(find_named(list, "name", "pg__alpha"));
-	ck_assert(find_named(list, "name", "pg__delta"));
+	ck_assert_ptr_null(mcp_test_find_named(list, "name", "pg__alpha"));
+	ck_assert(mcp_test_find_named(list, "name", "pg__delta"));
 	cJSON_Delete(list);
 	ck_assert_str_eq(description_of(ctx, "pg__beta"), "new");
 	ck_assert_cog(cog_tool_call(ctx, "pg__delta", "{}", NULL, &json));
@@ -145,7 +110,7 @@ START_TEST(test_pages_and_refresh)
 	ck_assert_ptr_null(json);
 
 	cog_mcp_close(m);
-	list = registry(ctx, "pg__*");
+	list = mcp_test_registry(ctx, "pg__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
 	cog_ctx_free(ctx);
@@ -247,7 +212,7 @@ static int lists_served(cog_mcp *m)
 {
 	char *json = NULL;
 	ck_assert_cog(cog_mcp_call_tool(m, "lists", "{}", 0, &json));
-	cJSON *r = parse(json);
+	cJSON *r = mcp_test_parse(json);
 	cog_free(json);
 	const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "content"), 0),
@@ -293,9 +258,9 @@ START_TEST(test_big_results)
 	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
 	char *json = NULL;
 	ck_assert_cog(cog_tool_call(ctx, "pg__big_image", "{\"bytes\":3000000}", NULL, &json));
-	cJSON *r = parse(json);
+	cJSON *r = mcp_test_parse(json);
 	cog_free(json);
-	const cJSON *img = find_named(cJSON_GetObjectItemCaseSensitive(r, "content"),
+	const cJSON *img = mcp_test_find_named(cJSON_GetObjectItemCaseSensitive(r, "content"),
 	                              "type", "image");
 	const char *data = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(img, "data"));
 	ck_assert_ptr_nonnull(data);
@@ -305,7 +270,7 @@ START_TEST(test_big_results)
 
 	m = connect_pager(ctx, "pages", 1 << 20, 3000);
 	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
-	cJSON *list = registry(ctx, "pg__big_image");
+	cJSON *list = mcp_test_registry(ctx, "pg__big_image");
 	const cJSON *cap = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0),
 	                                                    "max_output_bytes");
 	ck_assert_msg(cJSON_IsNumber(cap) && cap->valuedouble == 1048576.0,
@@ -333,7 +298,7 @@ START_TEST(test_many_tools_define_and_refresh)
 	cog_ctx *ctx = mcp_test_ctx(log);
 	cog_mcp *m = connect_pager_arg(ctx, "bulk", "9000", 0, 0);
 	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
-	cJSON *list = registry(ctx, "pg__*");
+	cJSON *list = mcp_test_registry(ctx, "pg__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 9001);
 	cJSON_Delete(list);
 	ck_assert_str_eq(description_of(ctx, "pg__bulk_8998"), "d");
@@ -344,10 +309,10 @@ START_TEST(test_many_tools_define_and_refresh)
 	/* bulk_0 goes, bulk_9000 comes, bulk_2 .. bulk_8998 change. */
 	ck_assert(mcp_test_log_wait(log, "tools refreshed: 1 added, 1 removed, "
 	                            "4499 changed, 0 failed", 60000));
-	list = registry(ctx, "pg__*");
+	list = mcp_test_registry(ctx, "pg__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 9001);
-	ck_assert_ptr_null(find_named(list, "name", "pg__bulk_0"));
-	ck_assert(find_named(list, "name", "pg__bulk_9000"));
+	ck_assert_ptr_null(mcp_test_find_named(list, "name", "pg__bulk_0"));
+	ck_assert(mcp_test_find_named(list, "name", "pg__bulk_9000"));
 	cJSON_Delete(list);
 	ck_assert_str_eq(description_of(ctx, "pg__bulk_8998"), "e");
 	ck_assert_str_eq(description_of(ctx, "pg__bulk_8999"), "d");
@@ -356,7 +321,7 @@ START_TEST(test_many_tools_define_and_refresh)
 	cog_free(json);
 
 	cog_mcp_close(m);
-	list = registry(ctx, "pg__*");
+	list = mcp_test_registry(ctx, "pg__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
 	cog_ctx_free(ctx);
@@ -377,9 +342,5 @@ int main(void)
 	tcase_add_test(tc, test_big_results);
 	tcase_add_test(tc, test_many_tools_define_and_refresh);
 	suite_add_tcase(suite, tc);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return mcp_test_run(suite);
 }

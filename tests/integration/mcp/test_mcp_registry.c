@@ -19,63 +19,6 @@
 
 #include "mcp_test.h"
 
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s -> %d: %s", #expr, rc_, cog_error_last()); \
-} while (0)
-
-/* A connection to server-everything named "ev". */
-static cog_mcp *connect_ev(cog_ctx *ctx, const char *allowed_tools)
-{
-	cog_mcp_options o = COG_MCP_OPTIONS_INIT;
-	o.name = "ev";
-	o.argv = mcp_test_argv(MCP_EVERYTHING, NULL);
-	o.allowed_tools = allowed_tools;
-	cog_mcp *m = NULL;
-	ck_assert_cog(cog_mcp_connect(&m, ctx, &o));
-	return m;
-}
-
-static cJSON *parse(const char *text)
-{
-	ck_assert_ptr_nonnull(text);
-	cJSON *j = cJSON_Parse(text);
-	ck_assert_msg(j != NULL, "not JSON: %s", text);
-	return j;
-}
-
-static const cJSON *find_named(const cJSON *array, const char *member,
-                               const char *name)
-{
-	const cJSON *item;
-	cJSON_ArrayForEach(item, array) {
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, member);
-		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-			return item;
-	}
-	return NULL;
-}
-
-/* The first text item of a CallToolResult. */
-static const char *first_text(const cJSON *result)
-{
-	const cJSON *content = cJSON_GetObjectItemCaseSensitive(result, "content");
-	const cJSON *item = cJSON_GetArrayItem(content, 0);
-	const cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "text");
-	ck_assert_msg(cJSON_IsString(text), "no text content");
-	return text->valuestring;
-}
-
-/* The registry's tools matching pattern. */
-static cJSON *registry(cog_ctx *ctx, const char *pattern)
-{
-	char *json = NULL;
-	ck_assert_cog(cog_tool_list(ctx, pattern, COG_TOOL_FORMAT_COG, &json));
-	cJSON *list = parse(json);
-	cog_free(json);
-	return list;
-}
-
 static const char *audit_outcome(cJSON *entries, const char *tool, const char *outcome)
 {
 	const cJSON *e;
@@ -91,13 +34,13 @@ static const char *audit_outcome(cJSON *entries, const char *tool, const char *o
 START_TEST(test_define_registry)
 {
 	cog_ctx *ctx = mcp_test_ctx(NULL);
-	cog_mcp *m = connect_ev(ctx, NULL);
+	cog_mcp *m = mcp_test_connect_ev(ctx, NULL);
 	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
 
-	cJSON *list = registry(ctx, "ev__*");
-	ck_assert(find_named(list, "name", "ev__echo"));
-	ck_assert(find_named(list, "name", "ev__get-sum"));
-	const cJSON *sc = find_named(list, "name", "ev__get-structured-content");
+	cJSON *list = mcp_test_registry(ctx, "ev__*");
+	ck_assert(mcp_test_find_named(list, "name", "ev__echo"));
+	ck_assert(mcp_test_find_named(list, "name", "ev__get-sum"));
+	const cJSON *sc = mcp_test_find_named(list, "name", "ev__get-structured-content");
 	ck_assert(sc);
 	/* readOnlyHint → idempotent; the description has the title. */
 	char *sc_text = cJSON_PrintUnformatted(sc);
@@ -109,8 +52,8 @@ START_TEST(test_define_registry)
 	char *json = NULL;
 	ck_assert_cog(cog_tool_call(ctx, "ev__echo", "{\"message\":\"via registry\"}",
 	                            NULL, &json));
-	cJSON *r = parse(json);
-	ck_assert_msg(strstr(first_text(r), "via registry"), "%s", json);
+	cJSON *r = mcp_test_parse(json);
+	ck_assert_msg(strstr(mcp_test_result_text(r), "via registry"), "%s", json);
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(r, "isError"));
 	cJSON_Delete(r);
 	cog_free(json);
@@ -122,8 +65,8 @@ START_TEST(test_define_registry)
 
 	/* Images and resource links come through as the server sent them. */
 	ck_assert_cog(cog_tool_call(ctx, "ev__get-tiny-image", "{}", NULL, &json));
-	r = parse(json);
-	const cJSON *img = find_named(cJSON_GetObjectItemCaseSensitive(r, "content"),
+	r = mcp_test_parse(json);
+	const cJSON *img = mcp_test_find_named(cJSON_GetObjectItemCaseSensitive(r, "content"),
 	                              "type", "image");
 	ck_assert_msg(img && cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		img, "data")), "%s", json);
@@ -133,8 +76,8 @@ START_TEST(test_define_registry)
 	cog_free(json);
 	ck_assert_cog(cog_tool_call(ctx, "ev__get-resource-links", "{\"count\":2}",
 	                            NULL, &json));
-	r = parse(json);
-	ck_assert_msg(find_named(cJSON_GetObjectItemCaseSensitive(r, "content"), "type",
+	r = mcp_test_parse(json);
+	ck_assert_msg(mcp_test_find_named(cJSON_GetObjectItemCaseSensitive(r, "content"), "type",
 	                         "resource_link"), "%s", json);
 	cJSON_Delete(r);
 	cog_free(json);
@@ -159,7 +102,7 @@ START_TEST(test_define_registry)
 
 	/* The audit log has every call, and its chain holds. */
 	ck_assert_cog(cog_audit_read(ctx, 1, 0, &json));
-	cJSON *entries = parse(json);
+	cJSON *entries = mcp_test_parse(json);
 	cog_free(json);
 	ck_assert(audit_outcome(entries, "ev__echo", "ok"));
 	ck_assert(audit_outcome(entries, "ev__get-sum", "invalid_arguments"));
@@ -175,7 +118,7 @@ START_TEST(test_define_registry)
 
 	/* Close removes the tools. */
 	cog_mcp_close(m);
-	list = registry(ctx, "ev__*");
+	list = mcp_test_registry(ctx, "ev__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
 	rc = cog_tool_call(ctx, "ev__echo", "{\"message\":\"x\"}", NULL, &json);
@@ -200,7 +143,7 @@ static int approve_fn(const char *request_json, char **edited, void *user_data)
 START_TEST(test_define_approval)
 {
 	cog_ctx *ctx = mcp_test_ctx(NULL);
-	cog_mcp *m = connect_ev(ctx, "[\"echo\",\"get-sum\"]");
+	cog_mcp *m = mcp_test_connect_ev(ctx, "[\"echo\",\"get-sum\"]");
 	ck_assert_cog(cog_mcp_define_tools(m, "pre_", COG_TOOL_NEEDS_APPROVAL));
 	char *json = NULL;
 	/* Without a hook, such tools are denied. */
@@ -224,14 +167,14 @@ END_TEST
 START_TEST(test_allowed_tools)
 {
 	cog_ctx *ctx = mcp_test_ctx(NULL);
-	cog_mcp *m = connect_ev(ctx, "[\"echo\",\"get-s*\"]");
+	cog_mcp *m = mcp_test_connect_ev(ctx, "[\"echo\",\"get-s*\"]");
 	char *json = NULL;
 	ck_assert_cog(cog_mcp_list_tools(m, &json));
-	cJSON *tools = parse(json);
+	cJSON *tools = mcp_test_parse(json);
 	cog_free(json);
-	ck_assert(find_named(tools, "name", "echo"));
-	ck_assert(find_named(tools, "name", "get-sum"));
-	ck_assert(find_named(tools, "name", "get-structured-content"));
+	ck_assert(mcp_test_find_named(tools, "name", "echo"));
+	ck_assert(mcp_test_find_named(tools, "name", "get-sum"));
+	ck_assert(mcp_test_find_named(tools, "name", "get-structured-content"));
 	ck_assert_int_eq(cJSON_GetArraySize(tools), 3);
 	cJSON_Delete(tools);
 
@@ -241,9 +184,9 @@ START_TEST(test_allowed_tools)
 	ck_assert_ptr_null(json);
 
 	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
-	cJSON *list = registry(ctx, "ev__*");
+	cJSON *list = mcp_test_registry(ctx, "ev__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 3);
-	ck_assert_ptr_null(find_named(list, "name", "ev__trigger-long-running-operation"));
+	ck_assert_ptr_null(mcp_test_find_named(list, "name", "ev__trigger-long-running-operation"));
 	cJSON_Delete(list);
 	cog_mcp_close(m);
 	cog_ctx_free(ctx);
@@ -267,29 +210,29 @@ START_TEST(test_define_exists)
 	to.name = "ev__get-sum";
 	to.fn = host_tool;
 	ck_assert_cog(cog_tool_define(ctx, &to));
-	cog_mcp *m = connect_ev(ctx, NULL);
+	cog_mcp *m = mcp_test_connect_ev(ctx, NULL);
 	ck_assert_int_eq(cog_mcp_define_tools(m, NULL, 0), COG_EEXISTS);
 	ck_assert_msg(strstr(cog_error_last(), "ev__get-sum"), "%s", cog_error_last());
-	cJSON *list = registry(ctx, "ev__*");
+	cJSON *list = mcp_test_registry(ctx, "ev__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 1);   /* the host's own */
 	cJSON_Delete(list);
 	/* A prefix with characters outside [A-Za-z0-9_-] and a long one. */
 	ck_assert_cog(cog_mcp_define_tools(m, "my.server:", 0));
-	list = registry(ctx, "my_server_echo");
+	list = mcp_test_registry(ctx, "my_server_echo");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
 	cJSON_Delete(list);
 	char prefix[60];
 	memset(prefix, 'p', sizeof(prefix) - 1);
 	prefix[sizeof(prefix) - 1] = '\0';
 	ck_assert_cog(cog_mcp_define_tools(m, prefix, 0));
-	list = registry(ctx, "ppp*");
+	list = mcp_test_registry(ctx, "ppp*");
 	ck_assert_int_gt(cJSON_GetArraySize(list), 3);
 	const cJSON *t;
 	cJSON_ArrayForEach(t, list)
 		ck_assert_uint_le(strlen(cJSON_GetStringValue(
 			cJSON_GetObjectItemCaseSensitive(t, "name"))), 64);
 	cJSON_Delete(list);
-	list = registry(ctx, "my_server*");   /* the earlier ones are gone */
+	list = mcp_test_registry(ctx, "my_server*");   /* the earlier ones are gone */
 	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
 	cog_mcp_close(m);
@@ -336,7 +279,7 @@ START_TEST(test_close_during_call)
 	ck_assert(mcp_test_log_wait(log, "slow: sleeping", 30000));
 	cog_mcp_close(m);
 	/* The tools are gone at once, the call in flight or not. */
-	cJSON *list = registry(ctx, "f__*");
+	cJSON *list = mcp_test_registry(ctx, "f__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
 	pthread_join(th, NULL);
@@ -344,7 +287,7 @@ START_TEST(test_close_during_call)
 	ck_assert_msg(c.rc == COG_ECANCELED || c.rc == COG_EUNAVAILABLE, "%d: %s",
 	              c.rc, c.message);
 	ck_assert_msg(strstr(c.message, "clos"), "%s", c.message);
-	cJSON *r = parse(c.json);
+	cJSON *r = mcp_test_parse(c.json);
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
 	ck_assert_msg(cJSON_IsObject(err), "%s", c.json);
 	ck_assert_msg(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "type")),
@@ -371,9 +314,5 @@ int main(void)
 	tcase_add_test(tc, test_define_exists);
 	tcase_add_test(tc, test_close_during_call);
 	suite_add_tcase(suite, tc);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return mcp_test_run(suite);
 }

@@ -17,19 +17,6 @@
 #include "mcp_test.h"
 #include "test_tmp.h"
 
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s -> %d: %s", #expr, rc_, cog_error_last()); \
-} while (0)
-
-static cJSON *parse(const char *text)
-{
-	ck_assert_ptr_nonnull(text);
-	cJSON *j = cJSON_Parse(text);
-	ck_assert_msg(j != NULL, "not JSON: %s", text);
-	return j;
-}
-
 /* A JSON object {"path":path,<extra>} as text (static buffer). */
 static const char *path_args(const char *path, const char *extra)
 {
@@ -87,7 +74,7 @@ START_TEST(test_filesystem)
 	/* read_text_file has an outputSchema: structuredContent is checked. */
 	ck_assert_cog(cog_tool_call(ctx, "fs__read_text_file", path_args(file, NULL),
 	                            NULL, &json));
-	cJSON *r = parse(json);
+	cJSON *r = mcp_test_parse(json);
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(r, "structuredContent");
 	ck_assert_str_eq(cJSON_GetStringValue(
 		cJSON_GetObjectItemCaseSensitive(sc, "content")), "written by cog\n");
@@ -100,7 +87,7 @@ START_TEST(test_filesystem)
 	int rc = cog_tool_call(ctx, "fs__read_text_file", path_args("/etc/hostname", NULL),
 	                       NULL, &json);
 	ck_assert_int_eq(rc, COG_EUSER);
-	r = parse(json);
+	r = mcp_test_parse(json);
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
 	ck_assert_str_eq(cJSON_GetStringValue(
 		cJSON_GetObjectItemCaseSensitive(err, "type")), "tool_error");
@@ -158,7 +145,7 @@ START_TEST(test_memory)
 
 	ck_assert_cog(cog_tool_call(ctx, "mem__search_nodes", "{\"query\":\"program\"}",
 	                            NULL, &json));
-	cJSON *r = parse(json);
+	cJSON *r = mcp_test_parse(json);
 	const cJSON *entities = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(r, "structuredContent"), "entities");
 	ck_assert_int_eq(cJSON_GetArraySize(entities), 1);
@@ -191,9 +178,5 @@ int main(void)
 	tcase_add_test(tc, test_filesystem);
 	tcase_add_test(tc, test_memory);
 	suite_add_tcase(suite, tc);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return mcp_test_run(suite);
 }

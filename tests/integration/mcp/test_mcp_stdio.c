@@ -295,9 +295,5 @@ static Suite *stdio_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(stdio_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return mcp_test_run(stdio_suite());
 }

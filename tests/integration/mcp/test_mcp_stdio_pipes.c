@@ -58,32 +58,41 @@ static const char slow_reader_py[] =
 	"            said = True\n"
 	"        time.sleep(0.01)\n";
 
-typedef struct big_call {
+/* A tools/call with params (cog_mcp_request) on a thread of its own. */
+typedef struct bg_request {
 	cog_mcp *m;
 	const char *params;
+	unsigned int timeout_ms;
 	int rc;
-} big_call;
+} bg_request;
 
-static void *big_call_main(void *arg)
+static void *bg_request_main(void *arg)
 {
-	big_call *c = arg;
+	bg_request *c = arg;
 	char *result = NULL;
-	c->rc = cog_mcp_request(c->m, "tools/call", c->params, 120000, &result);
+	c->rc = cog_mcp_request(c->m, "tools/call", c->params, c->timeout_ms, &result);
 	cog_free(result);
 	return NULL;
+}
+
+/* `script` run by python3 -c as server `name`, without restarts (a broken
+ * stream would be the end); the test fails unless it connects. */
+static cog_mcp *connect_script(cog_ctx *ctx, const char *name, const char *script)
+{
+	cog_mcp_options o;
+	ck_assert_int_eq(cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION), COG_OK);
+	const char *argv[] = { "python3", "-c", script, NULL };
+	o.name = name;
+	o.argv = argv;
+	o.max_restarts = 0;
+	return mcp_test_connect(ctx, &o);
 }
 
 START_TEST(cancel_mid_write_keeps_the_connection)
 {
 	mcp_test_log *log = mcp_test_log_new();
 	cog_ctx *ctx = mcp_test_ctx(log);
-	cog_mcp_options o;
-	ck_assert_int_eq(cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION), COG_OK);
-	const char *argv[] = { "python3", "-c", slow_reader_py, NULL };
-	o.name = "slow-reader";
-	o.argv = argv;
-	o.max_restarts = 0;           /* a broken stream would be the end */
-	cog_mcp *m = mcp_test_connect(ctx, &o);
+	cog_mcp *m = connect_script(ctx, "slow-reader", slow_reader_py);
 	pid_t pid = mcp_test_server_pid(m, NULL);
 
 	/* 600 KiB of arguments: far more than the pipe holds. */
@@ -93,9 +102,9 @@ START_TEST(cancel_mid_write_keeps_the_connection)
 	int n = snprintf(params, 100, "{\"name\":\"big\",\"arguments\":{\"data\":\"");
 	memset(params + n, 'x', big);
 	strcpy(params + n + big, "\"}}");
-	big_call c = { m, params, 0 };
+	bg_request c = { m, params, 120000, 0 };
 	pthread_t t;
-	ck_assert_int_eq(pthread_create(&t, NULL, big_call_main, &c), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, bg_request_main, &c), 0);
 	/* The server has read 64 KiB of the line: the rest is being written
 	 * into a full pipe. Cancel now. */
 	ck_assert_msg(mcp_test_log_wait(log, "reading slowly", 60000), "the server never said "
@@ -176,36 +185,16 @@ static const char full_pipe_py[] =
 	"            result = {}\n"
 	"        send({'jsonrpc': '2.0', 'id': msg['id'], 'result': result})\n";
 
-typedef struct blocked_call {
-	cog_mcp *m;
-	int rc;
-} blocked_call;
-
-static void *blocked_call_main(void *arg)
-{
-	blocked_call *c = arg;
-	char *result = NULL;
-	c->rc = cog_mcp_request(c->m, "tools/call", "{\"name\":\"block\"}", 60000, &result);
-	cog_free(result);
-	return NULL;
-}
-
 START_TEST(cancelled_notice_waits_for_a_full_pipe)
 {
 	mcp_test_log *log = mcp_test_log_new();
 	cog_ctx *ctx = mcp_test_ctx(log);
-	cog_mcp_options o;
-	ck_assert_int_eq(cog_mcp_options_init(&o, COG_MCP_OPTIONS_VERSION), COG_OK);
-	const char *argv[] = { "python3", "-c", full_pipe_py, NULL };
-	o.name = "full-pipe";
-	o.argv = argv;
-	o.max_restarts = 0;
-	cog_mcp *m = mcp_test_connect(ctx, &o);
+	cog_mcp *m = connect_script(ctx, "full-pipe", full_pipe_py);
 	pid_t pid = mcp_test_server_pid(m, NULL);
 
-	blocked_call c = { m, 0 };
+	bg_request c = { m, "{\"name\":\"block\"}", 60000, 0 };
 	pthread_t t;
-	ck_assert_int_eq(pthread_create(&t, NULL, blocked_call_main, &c), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, bg_request_main, &c), 0);
 	/* The pipe to the server is full and nobody reads it: the
 	 * notifications/cancelled the cancel sends cannot be written now. */
 	ck_assert_msg(mcp_test_log_wait(log, "stdin is full", 60000),
@@ -239,9 +228,5 @@ static Suite *stdio_pipes_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(stdio_pipes_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return mcp_test_run(stdio_pipes_suite());
 }

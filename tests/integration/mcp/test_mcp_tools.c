@@ -19,76 +19,19 @@
 
 #include "mcp_test.h"
 
-#define ck_assert_cog(expr) do { \
-	int rc_ = (expr); \
-	ck_assert_msg(rc_ == 0, "%s -> %d: %s", #expr, rc_, cog_error_last()); \
-} while (0)
-
-/* A connection to server-everything named "ev". */
-static cog_mcp *connect_ev(cog_ctx *ctx, const char *allowed_tools)
-{
-	cog_mcp_options o = COG_MCP_OPTIONS_INIT;
-	o.name = "ev";
-	o.argv = mcp_test_argv(MCP_EVERYTHING, NULL);
-	o.allowed_tools = allowed_tools;
-	cog_mcp *m = NULL;
-	ck_assert_cog(cog_mcp_connect(&m, ctx, &o));
-	return m;
-}
-
-static cJSON *parse(const char *text)
-{
-	ck_assert_ptr_nonnull(text);
-	cJSON *j = cJSON_Parse(text);
-	ck_assert_msg(j != NULL, "not JSON: %s", text);
-	return j;
-}
-
-static const cJSON *find_named(const cJSON *array, const char *member,
-                               const char *name)
-{
-	const cJSON *item;
-	cJSON_ArrayForEach(item, array) {
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, member);
-		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-			return item;
-	}
-	return NULL;
-}
-
-/* The first text item of a CallToolResult. */
-static const char *first_text(const cJSON *result)
-{
-	const cJSON *content = cJSON_GetObjectItemCaseSensitive(result, "content");
-	const cJSON *item = cJSON_GetArrayItem(content, 0);
-	const cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "text");
-	ck_assert_msg(cJSON_IsString(text), "no text content");
-	return text->valuestring;
-}
-
-/* The names of the registry's tools matching pattern. */
-static cJSON *registry(cog_ctx *ctx, const char *pattern)
-{
-	char *json = NULL;
-	ck_assert_cog(cog_tool_list(ctx, pattern, COG_TOOL_FORMAT_COG, &json));
-	cJSON *list = parse(json);
-	cog_free(json);
-	return list;
-}
-
 START_TEST(test_list_tools)
 {
 	cog_ctx *ctx = mcp_test_ctx(NULL);
-	cog_mcp *m = connect_ev(ctx, NULL);
+	cog_mcp *m = mcp_test_connect_ev(ctx, NULL);
 	char *json = NULL;
 	ck_assert_cog(cog_mcp_list_tools(m, &json));
-	cJSON *tools = parse(json);
+	cJSON *tools = mcp_test_parse(json);
 	static const char *const wanted[] = { "echo", "get-sum",
 		"get-structured-content", "trigger-long-running-operation" };
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
-		ck_assert_msg(find_named(tools, "name", wanted[i]), "no tool %s in %s",
+		ck_assert_msg(mcp_test_find_named(tools, "name", wanted[i]), "no tool %s in %s",
 		              wanted[i], json);
-	const cJSON *echo = find_named(tools, "name", "echo");
+	const cJSON *echo = mcp_test_find_named(tools, "name", "echo");
 	const char *draft = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(echo, "inputSchema"), "$schema"));
 	ck_assert_msg(draft && strstr(draft, "draft-07"), "echo's schema: %s", json);
@@ -103,25 +46,25 @@ START_TEST(test_call_direct)
 {
 	mcp_test_log *log = mcp_test_log_new();
 	cog_ctx *ctx = mcp_test_ctx(log);
-	cog_mcp *m = connect_ev(ctx, NULL);
+	cog_mcp *m = mcp_test_connect_ev(ctx, NULL);
 	char *json = NULL;
 
 	ck_assert_cog(cog_mcp_call_tool(m, "echo", "{\"message\":\"hello mcp\"}", 0, &json));
-	cJSON *r = parse(json);
-	ck_assert_msg(strstr(first_text(r), "hello mcp"), "%s", json);
+	cJSON *r = mcp_test_parse(json);
+	ck_assert_msg(strstr(mcp_test_result_text(r), "hello mcp"), "%s", json);
 	cJSON_Delete(r);
 	cog_free(json);
 
 	ck_assert_cog(cog_mcp_call_tool(m, "get-sum", "{\"a\":2,\"b\":40}", 0, &json));
-	r = parse(json);
-	ck_assert_msg(strstr(first_text(r), "42"), "%s", json);
+	r = mcp_test_parse(json);
+	ck_assert_msg(strstr(mcp_test_result_text(r), "42"), "%s", json);
 	cJSON_Delete(r);
 	cog_free(json);
 
 	/* structuredContent, checked against the tool's outputSchema. */
 	ck_assert_cog(cog_mcp_call_tool(m, "get-structured-content",
 	                                "{\"location\":\"Chicago\"}", 0, &json));
-	r = parse(json);
+	r = mcp_test_parse(json);
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(r, "structuredContent");
 	ck_assert_msg(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(sc, "temperature")),
 	              "%s", json);
@@ -139,10 +82,10 @@ START_TEST(test_call_direct)
 	int rc = cog_mcp_call_tool(m, "get-sum", "{\"a\":\"x\"}", 0, &json);
 	ck_assert_int_eq(rc, COG_EUSER);
 	ck_assert_ptr_nonnull(json);
-	r = parse(json);
+	r = mcp_test_parse(json);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "isError")));
 	ck_assert_msg(strlen(cog_error_last()) > 0 &&
-	              strstr(first_text(r), cog_error_last()) == first_text(r),
+	              strstr(mcp_test_result_text(r), cog_error_last()) == mcp_test_result_text(r),
 	              "message \"%s\" is not the text of %s", cog_error_last(), json);
 	cJSON_Delete(r);
 	cog_free(json);
@@ -168,16 +111,16 @@ static bool registry_matches_server(cog_ctx *ctx, cog_mcp *m)
 {
 	char *json = NULL;
 	ck_assert_cog(cog_mcp_list_tools(m, &json));
-	cJSON *tools = parse(json);
+	cJSON *tools = mcp_test_parse(json);
 	cog_free(json);
-	cJSON *list = registry(ctx, "ev__*");
+	cJSON *list = mcp_test_registry(ctx, "ev__*");
 	bool same = cJSON_GetArraySize(tools) == cJSON_GetArraySize(list);
 	const cJSON *t;
 	cJSON_ArrayForEach(t, tools) {
 		char name[128];
 		snprintf(name, sizeof(name), "ev__%s",
 		         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name")));
-		same = same && find_named(list, "name", name) != NULL;
+		same = same && mcp_test_find_named(list, "name", name) != NULL;
 	}
 	cJSON_Delete(tools);
 	cJSON_Delete(list);
@@ -188,7 +131,7 @@ START_TEST(test_refresh)
 {
 	mcp_test_log *log = mcp_test_log_new();
 	cog_ctx *ctx = mcp_test_ctx(log);
-	cog_mcp *m = connect_ev(ctx, NULL);
+	cog_mcp *m = mcp_test_connect_ev(ctx, NULL);
 	/* Define at once: server-everything registers more tools after
 	 * notifications/initialized and says so with tools/list_changed. */
 	ck_assert_cog(cog_mcp_define_tools(m, NULL, 0));
@@ -196,7 +139,7 @@ START_TEST(test_refresh)
 	 * first list or through the refresh. */
 	bool found = false;
 	for (int i = 0; i < 300 && !found; i++) {
-		cJSON *list = registry(ctx, "ev__simulate-research-query");
+		cJSON *list = mcp_test_registry(ctx, "ev__simulate-research-query");
 		found = cJSON_GetArraySize(list) == 1;
 		cJSON_Delete(list);
 		if (!found)
@@ -215,7 +158,7 @@ START_TEST(test_refresh)
 	ck_assert_cog(cog_tool_call(ctx, "ev__echo", "{\"message\":\"after\"}", NULL, &json));
 	cog_free(json);
 	cog_mcp_close(m);
-	cJSON *list = registry(ctx, "ev__*");
+	cJSON *list = mcp_test_registry(ctx, "ev__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
 	cog_ctx_free(ctx);
@@ -226,17 +169,17 @@ END_TEST
 START_TEST(test_resources_prompts)
 {
 	cog_ctx *ctx = mcp_test_ctx(NULL);
-	cog_mcp *m = connect_ev(ctx, NULL);
+	cog_mcp *m = mcp_test_connect_ev(ctx, NULL);
 	char *json = NULL;
 	ck_assert_cog(cog_mcp_list_resources(m, &json));
-	cJSON *res = parse(json);
+	cJSON *res = mcp_test_parse(json);
 	cog_free(json);
 	ck_assert_int_gt(cJSON_GetArraySize(res), 0);
 	const char *uri = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetArrayItem(res, 0), "uri"));
 	ck_assert_ptr_nonnull(uri);
 	ck_assert_cog(cog_mcp_read_resource(m, uri, &json));
-	cJSON *read = parse(json);
+	cJSON *read = mcp_test_parse(json);
 	const cJSON *contents = cJSON_GetObjectItemCaseSensitive(read, "contents");
 	ck_assert_int_gt(cJSON_GetArraySize(contents), 0);
 	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
@@ -249,8 +192,8 @@ START_TEST(test_resources_prompts)
 	ck_assert_int_eq(cog_mcp_read_resource(m, "", &json), COG_EINVAL);
 
 	ck_assert_cog(cog_mcp_list_prompts(m, &json));
-	cJSON *prompts = parse(json);
-	ck_assert_msg(find_named(prompts, "name", "args-prompt"), "%s", json);
+	cJSON *prompts = mcp_test_parse(json);
+	ck_assert_msg(mcp_test_find_named(prompts, "name", "args-prompt"), "%s", json);
 	cJSON_Delete(prompts);
 	cog_free(json);
 	ck_assert_cog(cog_mcp_get_prompt(m, "args-prompt",
@@ -293,7 +236,7 @@ START_TEST(test_connect_json)
 	ck_assert_cog(cog_mcp_connect_json(&m, ctx, "cfg", config));
 	char *json = NULL;
 	ck_assert_cog(cog_mcp_list_tools(m, &json));
-	cJSON *tools = parse(json);
+	cJSON *tools = mcp_test_parse(json);
 	cog_free(json);
 	ck_assert_int_eq(cJSON_GetArraySize(tools), 1);
 	cJSON_Delete(tools);
@@ -341,7 +284,7 @@ START_TEST(test_connect_json_http)
 	ck_assert_cog(cog_tool_call(ctx, "web__get-sum", "{\"a\":20,\"b\":22}", NULL, &json));
 	ck_assert_msg(strstr(json, "42"), "%s", json);
 	cog_free(json);
-	cJSON *list = registry(ctx, "web__*");
+	cJSON *list = mcp_test_registry(ctx, "web__*");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
 	cJSON_Delete(list);
 	cog_mcp_close(m);
@@ -362,9 +305,5 @@ int main(void)
 	tcase_add_test(tc, test_connect_json);
 	tcase_add_test(tc, test_connect_json_http);
 	suite_add_tcase(suite, tc);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return mcp_test_run(suite);
 }
