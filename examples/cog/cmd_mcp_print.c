@@ -84,19 +84,10 @@ void cli_mcp_print_tools(const char *tools_json)
 static void print_text(const char *s, bool terminal)
 {
 	size_t len = strlen(s);
-	if (terminal) {
-		for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-			bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0;
-			if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f || c1) {
-				printf("\\x%02x", c1 ? p[1] : *p);
-				p += c1;
-			} else {
-				putchar(*p);
-			}
-		}
-	} else {
+	if (terminal)
+		cli_mem_print_text(s, 0, false);   /* the memory commands' safe printer */
+	else
 		fwrite(s, 1, len, stdout);
-	}
 	if (!len || s[len - 1] != '\n')
 		putchar('\n');
 }
