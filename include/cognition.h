@@ -15,5 +15,7 @@
 #include "cognition/memory.h"
 #include "cognition/plan.h"
 #include "cognition/mcp.h"
+#include "cognition/trace.h"
+#include "cognition/agent.h"
 
 #endif /* COGNITION_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "run_int.h"
+#include "plan_call_int.h"
 
 int cog_ctx_set_task_executor(cog_ctx *ctx, cog_task_executor_fn fn, void *user_data)
 {
@@ -99,4 +100,66 @@ int cog_task_call_set_result(cog_task_call *call, const char *json)
 	cog_free(call->result);
 	call->result = copy;
 	return COG_OK;
+}
+
+/* ---- for the agent executor (plan_call_int.h) ---- */
+
+void cog__task_call_plan_budget(const cog_task_call *call, cog__plan_budget *out)
+{
+	const cog_plan *plan = call->run->plan;
+	out->max_tokens = plan->budget_tokens;
+	out->max_cost = plan->budget_cost;
+	out->max_duration_ms = plan->budget_duration_ms;
+	out->run_started_ms = call->run->started_ms;
+}
+
+const char *cog__task_call_goal(const cog_task_call *call)
+{
+	return call->run->plan->goal ? call->run->plan->goal : "";
+}
+
+const char *cog__task_call_kind(const cog_task_call *call)
+{
+	return call->task->kind ? call->task->kind : "host";
+}
+
+const char *cog__task_call_title(const cog_task_call *call)
+{
+	return call->task->title;
+}
+
+const cJSON *cog__task_call_capabilities(const cog_task_call *call)
+{
+	return call->task->capabilities;
+}
+
+int cog__task_call_inputs(cog_task_call *call, cJSON **out)
+{
+	return plan_inputs_resolve(call, out);
+}
+
+cJSON *cog__task_call_dependencies(const cog_task_call *call)
+{
+	const plan_task *t = call->task;
+	cJSON *deps = cJSON_CreateArray();
+	for (size_t i = 0; deps && i < t->dep_count; i++) {
+		const plan_task *dep = &call->run->plan->tasks[t->deps[i]];
+		cJSON *item = cJSON_CreateObject();
+		if (!item || !cJSON_AddItemToArray(deps, item)) {
+			cJSON_Delete(item);
+			goto fail;
+		}
+		/* A result was validated when it was set: only OOM fails here. */
+		cJSON *result = dep->result ? cJSON_Parse(dep->result) : cJSON_CreateNull();
+		if (!result || !cJSON_AddItemToObject(item, "result", result)) {
+			cJSON_Delete(result);
+			goto fail;
+		}
+		if (cog_json_add_string(item, "task", dep->id))
+			goto fail;
+	}
+	return deps;
+fail:
+	cJSON_Delete(deps);
+	return NULL;
 }

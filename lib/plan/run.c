@@ -270,6 +270,7 @@ static int run_plan(plan_run *r, const cog_run_options *o)
 {
 	cog_plan *plan = r->plan;
 	uint64_t t0 = r->events || r->episodes ? cog_clock_mono_ns() : 0;
+	r->started_ms = cog_clock_realtime_ms();
 	int rc = run_resize(r, NULL, 0);
 	if (rc)
 		return rc;

@@ -210,6 +210,7 @@ typedef struct plan_run {
 	char lease_token[PLAN_LEASE_TOKEN_SIZE]; /* durable: the lease taken */
 
 	struct cog_memory *episodes; /* episodic_namespace's memory, or NULL */
+	int64_t started_ms;         /* wall clock at the start of the run */
 
 	atomic_int error_claimed;   /* the first run_fail() writes error */
 	int error_code;             /* RUN_STOP_ERROR: why */

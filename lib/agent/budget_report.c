@@ -1,0 +1,3 @@
+/* placeholder: being written */
+#include "agent_int.h"
+typedef int agent_placeholder_budget_report;

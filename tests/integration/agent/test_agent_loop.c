@@ -1,0 +1,3 @@
+/* placeholder: being written; fails until then */
+int main(void);
+int main(void) { return 1; }
