@@ -1,3 +1,4 @@
-/* placeholder: being written */
+/* placeholder stubs: being written (the owner replaces this file) */
 #include "agent_int.h"
-typedef int agent_placeholder_loop_request;
+
+int agent_llm_call(cog_agent *a, agent_env *e, const char *role, cJSON *req, unsigned int t, unsigned int i, cJSON **r) { (void)a; (void)e; (void)role; (void)req; (void)t; (void)i; *r = NULL; return cog__error(COG_EUNAVAILABLE, "not written yet: %s", __func__); }

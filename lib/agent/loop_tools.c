@@ -1,3 +1,3 @@
-/* placeholder: being written */
+/* placeholder stubs: being written (the owner replaces this file) */
 #include "agent_int.h"
-typedef int agent_placeholder_loop_tools;
+typedef int agent_placeholder_tools;
