@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core_int.h"
+#include "trace_state.h"
 #include "cognition/ctx.h"
 
 /* Options struct size by version (see transport.c). */
@@ -28,6 +29,8 @@ struct cog_ctx {
 	pthread_mutex_t ext_lock;
 	void *ext[COG__EXT_COUNT];
 	void (*ext_free[COG__EXT_COUNT])(void *);
+	/* Span hook and metrics (trace.c, trace_metrics.c). */
+	struct cog__trace trace;
 };
 
 int cog_ctx_options_init(cog_ctx_options *options, unsigned int version)
@@ -89,6 +92,12 @@ int cog_ctx_new(cog_ctx **out, const cog_ctx_options *options)
 	}
 	ctx->options = opts;
 	pthread_mutex_init(&ctx->ext_lock, NULL);
+	if ((rc = cog__trace_ctx_init(ctx))) {
+		pthread_mutex_destroy(&ctx->ext_lock);
+		cog_free(ctx);
+		cog_global_shutdown();
+		return rc;
+	}
 	cog_id trace;
 	cog_id_new(&trace);
 	cog_id_to_hex(&trace, ctx->trace_id);
@@ -107,6 +116,7 @@ void cog_ctx_free(cog_ctx *ctx)
 		ctx->ext[i] = NULL; /* a later slot's destroy may still log */
 	}
 	pthread_mutex_destroy(&ctx->ext_lock);
+	cog__trace_ctx_free(ctx);
 	cog_storage_free(ctx->storage);
 	cog_transport_free(ctx->transport);
 	for (size_t i = 0; i < ctx->template_dir_count; i++)
@@ -213,7 +223,8 @@ int cog_ctx_http_perform(cog_ctx *ctx, const cog_http_request *request,
 
 static int write_log(cog_ctx *ctx, int level, const char *message, cJSON *fields)
 {
-	char *line = cog__log_format_ctx(ctx, level, ctx->trace_id, NULL, message, fields);
+	char *line = cog__log_format_ctx(ctx, level, ctx->trace_id,
+		trace_current_span_id(ctx), message, fields);
 	if (!line)
 		return cog__oom("log");
 	ctx->options.log_fn(level, line, ctx->options.log_user_data);
@@ -383,4 +394,9 @@ int cog__ctx_ext(cog_ctx *ctx, int slot, int (*create)(cog_ctx *ctx, void **stat
 	*out = ctx->ext[slot];
 	pthread_mutex_unlock(&ctx->ext_lock);
 	return rc;
+}
+
+struct cog__trace *cog__ctx_trace(cog_ctx *ctx)
+{
+	return &ctx->trace;
 }

@@ -5,9 +5,11 @@
  * re-ask the model when its answer did not match the requested JSON
  * schema. Cost and usage cover every answer the call paid for.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "router_int.h"
+#include "trace_int.h"
 #include "cognition/ctx.h"
 
 /* Replace or add member `name` (item consumed). */
@@ -228,6 +230,57 @@ static int begin(cog_ctx *ctx, const char *role, const cJSON *request, bool embe
 	return rc ? cog__error_wrap(rc, "%s", fn) : COG_OK;
 }
 
+/* The call's "llm" span (trace.h): what was asked ... */
+static cog_span *span_begin(cog_ctx *ctx, const cJSON *request, const llm_plan *plan,
+                            const char *role)
+{
+	const char *model = request ? cog_json_get_string(request, "model") : NULL;
+	if (!model && plan->n_candidates)
+		model = plan->candidates[0].model ? plan->candidates[0].model
+		                                  : plan->candidates[0].endpoint->default_model;
+	char name[160];
+	snprintf(name, sizeof(name), "chat%s%.120s", model ? " " : "", model ? model : "");
+	cog_span *span = cog__span_begin(ctx, "llm", name, NULL);
+	cog__span_attr_str(span, "gen_ai.operation.name", "chat");
+	cog__span_attr_str(span, "cog.llm.role", role);
+	if (model)
+		cog__span_attr_str(span, "gen_ai.request.model", model);
+	const cJSON *v = request ? cJSON_GetObjectItemCaseSensitive(request, "max_tokens") : NULL;
+	if (cJSON_IsNumber(v))
+		cog__span_attr_num(span, "gen_ai.request.max_tokens", v->valuedouble);
+	v = request ? cJSON_GetObjectItemCaseSensitive(request, "temperature") : NULL;
+	if (cJSON_IsNumber(v))
+		cog__span_attr_num(span, "gen_ai.request.temperature", v->valuedouble);
+	return span;
+}
+
+/* ... and what answered, at what cost. */
+static void span_answer(cog_span *span, const llm_run *run, const cJSON *response)
+{
+	if (!span)
+		return;
+	const char *provider = cog_json_get_string(response, "provider");
+	const char *model = cog_json_get_string(response, "model");
+	const char *finish_reason = cog_json_get_string(response, "finish_reason");
+	if (provider)
+		cog__span_attr_str(span, "gen_ai.provider.name", provider);
+	if (model)
+		cog__span_attr_str(span, "gen_ai.response.model", model);
+	if (finish_reason) {
+		cJSON *reasons = cJSON_CreateArray();
+		if (reasons)
+			cJSON_AddItemToArray(reasons, cJSON_CreateString(finish_reason));
+		cog__span_attr_json(span, "gen_ai.response.finish_reasons", reasons);
+	}
+	cog__span_attr_num(span, "gen_ai.usage.input_tokens", (double)run->input_tokens);
+	cog__span_attr_num(span, "gen_ai.usage.output_tokens", (double)run->output_tokens);
+	cog__span_attr_str(span, "cog.llm.endpoint",
+		run->plan->candidates[run->answered_by].endpoint->name);
+	cog__span_attr_num(span, "cog.llm.cost", run->cached ? 0 : run->cost);
+	cog__span_attr_bool(span, "cog.llm.cached", run->cached);
+	cog__span_attr_num(span, "cog.llm.attempts", run->attempts);
+}
+
 static int finish(llm_run *run, llm_router *r, cJSON *response, int rc, bool looked_up,
                   char **response_json)
 {
@@ -262,7 +315,10 @@ int cog_llm_chat(cog_ctx *ctx, const char *request_json,
 	llm_plan plan = { 0 };
 	if (!rc)
 		rc = begin(ctx, role, request, false, &r, &plan, fn);
+	cog_span *span = span_begin(ctx, request, &plan, role);
 	if (rc) {
+		cog__span_end(span, rc, cog_error_last());
+		llm_plan_dispose(&plan);
 		llm_answer_check_dispose(&check);
 		cJSON_Delete(request);
 		return rc;
@@ -282,7 +338,12 @@ int cog_llm_chat(cog_ctx *ctx, const char *request_json,
 	rc = chat_rounds(&run, request, &check, retries, &response);
 	if (!rc && cacheable && !run.cached)
 		cache_store(&run, request, response);
+	if (!rc)
+		span_answer(span, &run, response);
+	else
+		cog__span_attr_num(span, "cog.llm.attempts", run.attempts);
 	rc = finish(&run, r, response, rc, cacheable, response_json);
+	cog__span_end(span, rc, rc ? cog_error_last() : NULL);
 	llm_plan_dispose(&plan);
 	llm_answer_check_dispose(&check);
 	cJSON_Delete(request);

@@ -161,6 +161,25 @@ int cog_plan_decide(cog_plan *plan, const char *task_id, int decision)
 
 /* ---- compaction ---- */
 
+/* The logs a finished plan no longer needs besides its journal: the spans
+ * of its runs ("trace/<plan>", trace.h) and its agent tasks' journals
+ * ("agent/<plan>/<task>", agent.h: replayed only for an unfinished attempt).
+ * A backend without truncation keeps them (it keeps the journal too). */
+static int drop_side_logs(const cog_plan *plan, cog_storage *st)
+{
+	char log[COG_PLAN_ID_MAX + COG_TASK_ID_MAX + 16];
+	snprintf(log, sizeof(log), "trace/%s", plan->id);
+	int rc = cog_storage_truncate(st, log, UINT64_MAX);
+	for (size_t i = 0; !rc && i < plan->count; i++) {
+		const plan_task *t = &plan->tasks[i];
+		if (!t->kind || strcmp(t->kind, "llm") != 0)
+			continue;
+		snprintf(log, sizeof(log), "agent/%s/%s", plan->id, t->id);
+		rc = cog_storage_truncate(st, log, UINT64_MAX);
+	}
+	return rc == COG_EINVAL ? COG_OK : rc;
+}
+
 int cog_plan_compact(cog_plan *plan)
 {
 	static const char fn[] = "cog_plan_compact";
@@ -190,6 +209,8 @@ int cog_plan_compact(cog_plan *plan)
 	bool guarded = (rc = plan_guard_write(plan, st, fn)) != COG_OK;
 	if (!rc)
 		rc = plan_journal_snapshot_in(plan, st, "{\"s\":\"compacted\"}", true);
+	if (!rc)
+		rc = drop_side_logs(plan, st);
 	if (!rc)
 		rc = cog_storage_commit(st);
 	if (rc) {

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "run_int.h"
+#include "trace_int.h"
 #include "cognition/memory.h"
 
 #define DEFAULT_INLINE_MAX 32u
@@ -374,9 +375,26 @@ int cog_plan_run(cog_plan *plan, const cog_run_options *options)
 	atomic_init(&r.error_claimed, 0);
 
 	r.episodes = episodes;
+	/* The run's span: its tasks' spans nest under it (run_pool.c hands it
+	 * to the workers); a durable run also stores them all. */
+	char name[COG_PLAN_ID_MAX + 16];
+	snprintf(name, sizeof(name), "plan %s", plan->id);
+	cog_span *span = cog__span_begin(ctx, "plan", name, NULL);
+	cog__span_attr_str(span, "cog.plan.id", plan->id);
+	if (plan->goal)
+		cog__span_attr_str(span, "cog.plan.goal", plan->goal);
+	if (durable) {
+		snprintf(name, sizeof(name), "trace/%s", plan->id);
+		cog__span_set_store(span, name);
+	}
+	cog_span *outer = cog__span_enter(span);
 	rc = run_plan(&r, &o);
+	cog__span_leave(outer);
 	run_episodes_close(&r);
 	plan->running = false;
+	cog__span_attr_num(span, "cog.plan.tasks", (double)plan->count);
+	cog__span_attr_str(span, "cog.plan.status", plan_overall_state(plan));
+	cog__span_end(span, rc, rc ? cog_error_last() : NULL);
 	if (durable && !r.ended)
 		release_lease(plan, st, r.lease_token); /* the run could not start */
 	plan_journal_free(r.journal);

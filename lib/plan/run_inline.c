@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "run_int.h"
+#include "trace_int.h"
 
 /* Backoff sleeps in steps this long, checking for a stop in between. */
 #define BACKOFF_STEP_MS 50u
@@ -76,8 +77,18 @@ static inline int call_executor(plan_run *r, plan_task *t)
 	call.result = NULL;
 	call.task_json = NULL;
 	call.key_built = false;
+	/* A child of the thread's current span: the plan's (run.c enters it
+	 * here, run_pool.c on each worker). Entered, so that what the executor
+	 * does (agent turns, LLM and tool calls) nests under it. */
+	cog_span *span = cog__span_begin(r->ctx, "task", t->id, NULL);
+	cog__span_attr_str(span, "cog.plan.id", r->plan->id);
+	cog__span_attr_str(span, "cog.task.id", t->id);
+	cog__span_attr_str(span, "cog.task.kind", t->kind);
+	cog__span_attr_num(span, "cog.task.attempt", call.attempt);
+	cog_span *outer = cog__span_enter(span);
 	cog_error_clear();
 	int rc = r->executor(&call, r->executor_ud);
+	cog__span_leave(outer);
 	if (call.task_json)
 		cog_free(call.task_json);
 	/* Waiting for an approval is not the attempt running late: a wait
@@ -102,11 +113,15 @@ static inline int call_executor(plan_run *r, plan_task *t)
 			t->error = NULL;
 		}
 		t->error_code = 0;
+		cog__span_attr_str(span, "cog.task.state", "succeeded");
+		cog__span_end(span, 0, NULL);
 		return 0;
 	}
 	if (call.result)
 		cog_free(call.result);
 	note_failure(t, rc);
+	cog__span_attr_str(span, "cog.task.state", rc == COG_EPENDING ? "waiting" : "failed");
+	cog__span_end(span, rc, t->error);
 	return rc;
 }
 

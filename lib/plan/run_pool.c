@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "run_int.h"
+#include "trace_int.h"
 
 /* A worker takes at most this many ready tasks at a time, and only while
  * they take less than BATCH_SLOW_NS each: holding a slow task back from an
@@ -45,6 +46,7 @@ static void run_unlock(plan_run *r)
 /* A pool worker's own state. */
 typedef struct run_worker {
 	plan_run *run;
+	cog_span *plan_span; /* the run's span (run.c), entered by the worker */
 	bool slow;           /* its recent tasks were slow: take one at a time */
 } run_worker;
 
@@ -91,6 +93,8 @@ static void pool_worker(void *arg)
 	size_t n = 0;
 	uint64_t ticket = 0;
 	bool counted = false; /* in r->running */
+	/* Task spans are children of the plan's, on this thread too. */
+	cog_span *outer = cog__span_enter(w->plan_span);
 
 	run_lock(r);
 	for (;;) {
@@ -160,6 +164,7 @@ static void pool_worker(void *arg)
 		}
 	}
 	run_unlock(r);
+	cog__span_leave(outer);
 }
 
 static int init_sync(plan_run *r)
@@ -197,6 +202,7 @@ int run_threaded(plan_run *r)
 	r->threaded = true;
 	for (unsigned int k = 0; k < r->workers; k++) {
 		workers[k].run = r;
+		workers[k].plan_span = cog__span_current();
 		workers[k].slow = true; /* until measured otherwise */
 		/* Only the job's allocation can fail; it fails the run. */
 		if (cog_pool_submit(pool, pool_worker, &workers[k]) != COG_OK)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tool_int.h"
+#include "trace_int.h"
 
 static const size_t call_options_size[] = {
 	0,
@@ -387,6 +388,12 @@ int cog_tool_call(cog_ctx *ctx, const char *name, const char *arguments_json,
 	cs.call_id = cs.o.call_id;
 	cs.def = tool_find(cs.reg, name);
 
+	char span_name[160];
+	snprintf(span_name, sizeof(span_name), "execute_tool %.140s", name);
+	cog_span *span = cog__span_begin(ctx, "tool", span_name, NULL);
+	cog__span_attr_str(span, "gen_ai.operation.name", "execute_tool");
+	cog__span_attr_str(span, "gen_ai.tool.name", name);
+	cog__span_attr_str(span, "gen_ai.tool.call.id", cs.call_id);
 	rc = pipeline(&cs, arguments_json);
 	char saved[1024];
 	snprintf(saved, sizeof(saved), "%s", rc ? cog_error_last() : "");
@@ -407,11 +414,15 @@ int cog_tool_call(cog_ctx *ctx, const char *name, const char *arguments_json,
 	emit_event(&cs, rc, ms);
 	cJSON_Delete(cs.arguments);
 	tool_release(cs.def);
+	cog__span_attr_str(span, "cog.tool.outcome", cs.outcome);
 	if (audit_rc) {
 		cog_free(cs.result);
-		return cog__error_wrap(audit_rc, "%s: tool '%s': the audit log could not be "
+		rc = cog__error_wrap(audit_rc, "%s: tool '%s': the audit log could not be "
 			"written, so the call's result is withheld", fn, name);
+		cog__span_end(span, rc, cog_error_last());
+		return rc;
 	}
+	cog__span_end(span, rc, rc ? saved : NULL);
 	if (rc && rc != COG_ENOMEM && !cs.result)
 		return cog__oom(fn);
 	*result_json = cs.result;
