@@ -148,8 +148,61 @@ int cmd_memory_forget(cli *c, int argc, char **argv);
 int cmd_memory_stats(cli *c, int argc, char **argv);
 int cmd_memory_purge(cli *c, int argc, char **argv);
 
-/* The task executor of `cog resume` (exec_executor.c): runs inputs.argv. */
+/* The host-task executor (exec_executor.c): runs inputs.argv; tool tasks
+ * go to cog_task_run_tool (user_data: the cog_tool_call_options). */
 int cli_exec_task(cog_task_call *call, void *user_data);
+
+/* ---- running plans: cog run and cog resume (run_setup.c) ---- */
+
+/* What a run needs besides the plan: the tools (built-ins, sql_query, the
+ * config file's MCP servers), the LLM when one is configured, the task
+ * executor and its options. */
+typedef struct cli_runner {
+	cog_ctx *ctx;
+	cog_tool_call_options tools;        /* workspace and network grant */
+	char hosts[4096];                   /* tools.allowed_hosts */
+	char workspace[4096];               /* tools.workspace, absolute */
+	cog_agent_run_options agent;        /* llm tasks (cog_task_run_agent) */
+	const char *memory_ns;              /* agents' memory and the episodes */
+	bool have_llm;                      /* an LLM endpoint is configured */
+	struct cog_mcp **mcp;               /* connected MCP servers */
+	size_t mcp_count;
+} cli_runner;
+
+/* Empty runner: workspace ".", no network, namespace --ns / $COG_MEMORY_NS /
+ * "default". */
+void cli_runner_init(cli_runner *r);
+/* If argv[*i] is a runner flag (--workspace DIR, --allow-net HOST, --ns NS,
+ * "--x V" or "--x=V"), take it and return 1 (*code: an exit code for a bad
+ * value, printed); else 0. */
+int cli_runner_flag(const cli *c, cli_runner *r, int argc, char **argv, int *i, int *code);
+/* On ctx: the tools, the MCP servers of the config file (their tools as
+ * "<server>__<tool>"), the LLM from the environment and `llm` when one is
+ * configured (none: tasks marked "when":"llm" are left out of templates,
+ * llm tasks fail), and the executor: tool tasks through the tool layer
+ * (python and shell fail on a non-zero exit), llm tasks through the agent
+ * loop, host tasks run inputs.argv. Exit code, printed. */
+int cli_runner_setup(const cli *c, cli_runner *r, cog_ctx *ctx, const cli_llm *llm);
+/* Close the MCP connections (before cog_ctx_free). */
+void cli_runner_dispose(cli_runner *r);
+/* --workers N (1..256) into *workers. Exit code, printed. */
+int cli_parse_workers(const cli *c, const char *value, unsigned int *workers);
+
+/* ---- the live display of cog run (run_progress.c) ---- */
+
+/* Start showing the run of plan_id (task_count tasks) on stderr: redrawn
+ * in place when `terminal`, else one line per event worth telling unless
+ * `quiet`. */
+void run_progress_start(const char *plan_id, size_t task_count, bool terminal, bool quiet);
+/* The event hook (cog_event_fn) feeding it; thread safe. */
+void run_progress_event(const char *event, void *user_data);
+/* Stop drawing (the last frame stays). */
+void run_progress_stop(void);
+/* Tokens and cost of the agent turns seen. */
+void run_progress_usage(double *input_tokens, double *output_tokens, double *cost);
+
+int cmd_run(cli *c, int argc, char **argv);     /* cmd_run.c */
+int cmd_trace(cli *c, int argc, char **argv);   /* cmd_trace.c */
 
 /* ---- the config file (cli_config.c) and the MCP commands (cmd_mcp.c) ---- */
 

@@ -338,36 +338,24 @@ static void explain_outcome(const cli *c, const cog_plan *plan, const cJSON *st,
 		printf("\ninterrupted; continue with: cog resume %s\n", id);
 }
 
-static int parse_workers(const cli *c, const char *v, unsigned int *workers)
-{
-	char *end = NULL;
-	long n = v ? strtol(v, &end, 10) : 0;
-	if (!v || !*v || *end || n < 1 || n > 256)
-		return cli_fail(c, CLI_USAGE, "--workers needs a number from 1 to 256");
-	*workers = (unsigned int)n;
-	return CLI_OK;
-}
-
 int cmd_resume(cli *c, int argc, char **argv)
 {
 	static const char usage[] = "usage: cog resume PLAN_ID [--workers N] [--continue] "
-		"[--workspace DIR] [--allow-net HOST]...";
+		"[--workspace DIR] [--allow-net HOST]... [--ns NS]";
 	cog_run_options run = COG_RUN_OPTIONS_INIT;
 	run.durability = COG_DURABLE_ON;
-	cog_tool_call_options tools = COG_TOOL_CALL_OPTIONS_INIT;
-	char hosts[4096] = "[]";
-	tools.allowed_hosts = hosts;
+	/* The same tools, MCP servers, LLM and executor as cog run. */
+	cli_runner runner;
+	cli_runner_init(&runner);
 	const char *id = NULL;
 	int code = CLI_OK;
 	for (int i = 0; i < argc && !code; i++) {
-		if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
-			tools.workspace = argv[++i];
-		else if (strcmp(argv[i], "--allow-net") == 0)
-			code = cli_add_host(c, hosts, sizeof(hosts), i + 1 < argc ? argv[++i] : NULL);
+		if (cli_runner_flag(c, &runner, argc, argv, &i, &code))
+			continue;
 		else if (strcmp(argv[i], "--workers") == 0)
-			code = parse_workers(c, i + 1 < argc ? argv[++i] : NULL, &run.workers);
+			code = cli_parse_workers(c, i + 1 < argc ? argv[++i] : NULL, &run.workers);
 		else if (strncmp(argv[i], "--workers=", 10) == 0)
-			code = parse_workers(c, argv[i] + 10, &run.workers);
+			code = cli_parse_workers(c, argv[i] + 10, &run.workers);
 		else if (strcmp(argv[i], "--continue") == 0)
 			run.failure_policy = COG_CONTINUE_INDEPENDENT;
 		else if (argv[i][0] == '-' || id)
@@ -389,12 +377,13 @@ int cmd_resume(cli *c, int argc, char **argv)
 		cog_ctx_free(ctx);
 		return code;
 	}
-	if ((code = cli_define_tools(c, ctx))) {
+	if ((code = cli_runner_setup(c, &runner, ctx, NULL))) {
+		cli_runner_dispose(&runner);
 		cog_plan_free(plan);
 		cog_ctx_free(ctx);
 		return code;
 	}
-	cog_ctx_set_task_executor(ctx, cli_exec_task, &tools);
+	run.episodic_namespace = runner.memory_ns;
 
 	/* Ctrl-C cancels the run (children are killed, the journal stays
 	 * consistent); a second Ctrl-C ends cog at once. */
@@ -438,6 +427,7 @@ int cmd_resume(cli *c, int argc, char **argv)
 	}
 	cJSON_Delete(st);
 	cog_plan_free(plan);
+	cli_runner_dispose(&runner);
 	cog_ctx_free(ctx);
 	return code;
 }

@@ -11,6 +11,11 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  doctor      check the build, the configuration and the database\n"
+	"  run GOAL|PLAN.json [--workspace DIR] [--workers N] [--continue] [--ns NS]\n"
+	"              [--allow-net HOST]... [--templates DIR]... [--provider P] [--url URL]\n"
+	"              plan and run with live progress; print what it produced (e.g.\n"
+	"              cog run \"analyze examples/data/sales.csv\"); Ctrl-C stops\n"
+	"  trace PLAN_ID   a run as a timeline: spans, durations, tokens, errors\n"
 	"  plan GOAL|FILE [--format json|dot|mermaid] [--templates DIR] [--no-save]\n"
 	"              [--llm [--provider P] [--url URL] [--model M]]\n"
 	"              make a plan (template planner; with --llm the LLM planner first,\n"
@@ -19,8 +24,7 @@ static const char usage_text[] =
 	"  plan templates       list the templates the planner knows\n"
 	"  status [PLAN_ID]     the plans in the database, or one plan's tasks\n"
 	"  resume PLAN_ID [--workers N] [--continue] [--workspace DIR] [--allow-net HOST]...\n"
-	"              run or continue a plan; host tasks run inputs.argv (no shell),\n"
-	"              tool tasks call their tool (in DIR, reaching only HOSTs)\n"
+	"              run or continue a plan as cog run does (host tasks: inputs.argv)\n"
 	"  decide PLAN_ID TASK retry|skip|fail   settle an uncertain task\n"
 	"  tools list [PATTERN]  the tools: built-ins (python, shell, http_fetch, files,\n"
 	"              sql_query) with their flags\n"
@@ -70,6 +74,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "doctor", cmd_doctor },
+	{ "run", cmd_run },
+	{ "trace", cmd_trace },
 	{ "plan", cmd_plan },
 	{ "status", cmd_status },
 	{ "resume", cmd_resume },
@@ -108,7 +114,7 @@ static int print_help(const cli *c)
 	if (c->json) {
 		fputs("{\"ok\":true,\"usage\":", stdout);
 		cli_json_string(usage_text);
-		fputs(",\"commands\":[\"doctor\",\"plan\",\"status\",\"resume\",\"decide\","
+		fputs(",\"commands\":[\"doctor\",\"run\",\"trace\",\"plan\",\"status\",\"resume\",\"decide\","
 		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"mcp\",\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);

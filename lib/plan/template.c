@@ -9,6 +9,13 @@
  *    "budget":{"max_tokens":..,"max_cost":..,"max_duration_ms":..},
  *    "tasks":[Task JSON with ${file}-style placeholders in any string]}
  *
+ * A task of a template may also have "when":"llm" (the only value): it is
+ * part of the plan only when the context has an LLM endpoint
+ * (cog_llm_available), e.g. a narrative written by a model on top of a
+ * report computed without one. The tasks kept without an LLM must not
+ * depend on such a task nor take inputs from it ($from): a template that
+ * does is broken, and named when it is loaded.
+ *
  * Patterns are PCRE2 in UTF mode with Unicode properties (\w, \b and \d know
  * about all scripts), compiled once per load; the first pattern of the first
  * template that matches wins. A named group supplies the parameter of the
@@ -35,6 +42,8 @@
 #include <sys/stat.h>
 
 #include "template_int.h"
+#include "template_when.h"
+#include "cognition/llm.h"
 
 /* Goals are user text: bound the work one pattern may do on one goal. */
 #define MATCH_LIMIT 1000000
@@ -151,12 +160,19 @@ int tpl_instantiate(const tpl *t, cog_ctx *ctx, const char *goal,
 		rc = cog_plan_new(&plan, ctx, goal);
 	char where[512];
 	size_t i = 0;
-	const cJSON *task;
+	bool have_llm = cog_llm_available(ctx) != 0;
+	cJSON *task;
 	cJSON_ArrayForEach(task, tasks) {
 		if (rc)
 			break;
 		snprintf(where, sizeof(where), "template file %s: template '%s': tasks[%zu]",
 			t->file, t->name, i++);
+		/* "when":"llm" (checked at load): only with an LLM endpoint. */
+		if (cJSON_GetObjectItemCaseSensitive(task, TPL_WHEN)) {
+			if (!have_llm)
+				continue;
+			cJSON_DeleteItemFromObjectCaseSensitive(task, TPL_WHEN);
+		}
 		rc = plan_add_task_json(plan, task, where);
 	}
 	cJSON_Delete(tasks);

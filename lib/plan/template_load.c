@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "template_int.h"
+#include "template_when.h"
 
 #ifndef COG_TEMPLATE_DIR
 #define COG_TEMPLATE_DIR "/usr/local/share/cognition/templates"
@@ -247,29 +248,46 @@ static int compile_patterns(tpl *t, tpl_set *set, const cJSON *patterns)
 	return COG_OK;
 }
 
-/* The tasks must make a valid plan whatever the parameters: try them with
- * placeholder values now, so that a broken template is found when it is
- * loaded, not when a goal first happens to match it. */
+/* The tasks must make a valid plan whatever the parameters, with an LLM
+ * and without one: try them with placeholder values now, so that a broken
+ * template is found when it is loaded, not when a goal first happens to
+ * match it. */
 static int check_tasks(const tpl *t, cog_ctx *ctx)
 {
 	if (!cJSON_IsArray(t->tasks) || cJSON_GetArraySize(t->tasks) == 0)
 		return tpl_error(COG_EINVAL, t->file, "\"tasks\" must be a non-empty array of "
 			"Task JSON objects");
 	int rc = tpl_expand_tree(t, (cJSON *)t->tasks, NULL, NULL, true);
-	if (rc)
+	if (rc || (rc = tpl_check_when(t)))
 		return rc;
 	const char **values = cog__calloc(t->param_count + 1, sizeof(*values));
 	if (!values)
 		return cog__oom(t->file);
 	for (size_t i = 0; i < t->param_count; i++)
 		values[i] = t->params[i].fallback ? t->params[i].fallback : "x";
-	cog_plan *plan = NULL;
-	rc = tpl_instantiate(t, ctx, "x", values, &plan);
+	for (int with_llm = 1; with_llm >= 0 && !rc; with_llm--) {
+		tpl variant = *t;
+		cJSON *tasks = tpl_tasks_variant(t, with_llm);
+		if (!tasks) {
+			rc = cog__oom(t->file);
+			break;
+		}
+		if (cJSON_GetArraySize(tasks) == 0) {
+			cJSON_Delete(tasks);
+			rc = tpl_error(COG_EINVAL, t->file, "template '%s': every task is "
+				"\"when\":\"llm\": without an LLM the plan would be empty", t->name);
+			break;
+		}
+		variant.tasks = tasks;
+		cog_plan *plan = NULL;
+		rc = tpl_instantiate(&variant, ctx, "x", values, &plan);
+		if (!rc && (rc = cog_plan_validate(plan)))
+			rc = cog__error_wrap(rc, "template file %s: template '%s' makes an invalid "
+				"plan%s", t->file, t->name, with_llm ? "" : " without an LLM");
+		cog_plan_free(plan);
+		cJSON_Delete(tasks);
+	}
 	cog_free(values);
-	if (!rc && (rc = cog_plan_validate(plan)))
-		rc = cog__error_wrap(rc, "template file %s: template '%s' makes an invalid plan",
-			t->file, t->name);
-	cog_plan_free(plan);
 	return rc;
 }
 

@@ -21,7 +21,8 @@ static const char *const layout_sys_names[] = {
 	"usr", "bin", "sbin", "lib", "lib32", "libx32", "lib64"
 };
 static const char *const layout_etc_names[] = {
-	"hosts", "resolv.conf", "nsswitch.conf", "ld.so.cache", "localtime"
+	"hosts", "resolv.conf", "nsswitch.conf", "ld.so.cache", "localtime",
+	"matplotlibrc"
 };
 static const char *const layout_dir_names[] = {   /* bound read-only */
 	"etc/ssl/certs", "etc/alternatives", "etc/pki/ca-trust", "etc/pki/tls/certs"

@@ -36,7 +36,7 @@ grep -q "saved to ./cognition.db" err.txt && ok "plan says where it saved" || ba
 expect "--json plan a goal" 0 '"ok":true' "$cog" --json plan analyze sales.csv
 is_json "--json plan"
 check "the plan has the goal and the template's tasks" \
-	"o['goal'] == 'analyze sales.csv' and o['tasks'] == 10 and len(o['plan']['tasks']) == 10 and o['saved']"
+	"o['goal'] == 'analyze sales.csv' and o['tasks'] == 14 and len(o['plan']['tasks']) == 14 and o['saved']"
 check "the file name is a parameter" \
 	"[t for t in o['plan']['tasks'] if t['id'] == 'read_sample'][0]['inputs']['path'] == 'sales.csv'"
 goal_plan=$(json_get "o['id']")
@@ -114,7 +114,7 @@ expect "status lists the plans" 0 "$goal_plan" "$cog" status
 expect "--json status" 0 '"plans"' "$cog" --json status
 is_json "--json status"
 check "status lists the saved plans as planned" \
-	"any(p['id'] == '$goal_plan' and p['state'] == 'planned' and p['tasks'] == 10 for p in o['plans'])"
+	"any(p['id'] == '$goal_plan' and p['state'] == 'planned' and p['tasks'] == 14 for p in o['plans'])"
 expect "status of one plan" 0 "planned" "$cog" status "$goal_plan"
 grep -q "read_sample" out.txt && ok "status shows the tasks" || bad "status lacks tasks: $(head -c 300 out.txt)"
 expect "--json status of one plan" 0 '"planned":true' "$cog" --json status "$goal_plan"
