@@ -34,7 +34,7 @@
  *
  * Instances. cog_agent_spawn() takes an idle instance of a definition from
  * its pool, or makes one; cog_agent_free() gives it back. States (events
- * "agent.state" {"agent_id","name","state","task"?}): spawned → idle → busy
+ * "agent.state" {"agent_id","name","state","plan_id"?,"task_id"?}): spawned → idle → busy
  * → done | failed → idle ... ; terminated (cog_agent_terminate) is final.
  *
  * The agent loop (cog_agent_run, and cog_task_run_agent for plan tasks):
@@ -50,7 +50,8 @@
  * Tool results, dependency results and retrieved memories enter the prompt
  * marked as data (between <data> markers with their source), never as
  * instructions. Every LLM answer and tool result is journaled (storage log
- * "agent/<plan id>/<task id>"): a task interrupted by a crash and run again
+ * "agent/<plan id>/<task id>", or "agent/#<BLAKE2b-128 hex of that key>"
+ * when the name would pass 128 bytes): a task interrupted by a crash and run again
  * replays them in order instead of asking the LLM or calling the tool
  * again, and tool calls keep their call ids ("<plan>/<task>/<attempt>/<turn>.<n>"),
  * so a pending approval is found again.
@@ -213,7 +214,7 @@ COG_API int cog_agent_run_options_init(cog_agent_run_options *options,
  *    "agent_id":"..","turns":n,"tool_calls":n,"usage":{"input_tokens":n,
  *    "output_tokens":n},"cost":x,"revisions":n,"critiques":[".."],
  *    "delegations":[{"agent","capability","task","content"}],
- *    "stopped":"answer"|"max_turns"|"budget"|"canceled"|"error"}
+ *    "stopped":"answer"|"max_turns"|"budget"|"canceled"|"pending"|"error"}
  * Errors: COG_EINVAL (bad task), COG_EUNAVAILABLE (no LLM endpoint),
  * COG_EBUDGET, COG_ECANCELED (cog_ctx_cancel or cog_agent_terminate),
  * COG_ERANGE (max_turns reached without an answer),
@@ -255,7 +256,8 @@ COG_API int cog_ctx_set_budget(cog_ctx *ctx, const char *budget_json);
  *    "llm_calls"},"reserved":{"tokens","cost"},"refused":n,
  *    "plans":{"<id>":{"limit","spent","refused","tasks":{"<task>":{...}}}},
  *    "agents":{"<name>":{"spent":{..}}}}
- * else that plan's object. Errors: COG_ENOTFOUND (no spending recorded for
+ * else that plan's object. A standalone cog_agent_run() is listed under
+ * "plans" by its run key (or a fresh id). Errors: COG_ENOTFOUND (no spending recorded for
  * that plan in this context), COG_EINVAL.
  */
 COG_API int cog_budget_report(cog_ctx *ctx, const char *plan_id, char **json);

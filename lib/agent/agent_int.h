@@ -164,6 +164,8 @@ void budget_settle(agents_state *st, budget_resv *r, uint64_t input_tokens,
 /* Drop a reservation that was not used (the call was not made or failed
  * without usage). NULL-safe on an empty reservation. */
 void budget_release(agents_state *st, budget_resv *r);
+/* Whether `leaf` or a level above it limits money. */
+bool budget_has_cost_limit(agents_state *st, budget_node *leaf);
 /* Milliseconds of wall time left at `leaf` and above (UINT64_MAX: no
  * limit, 0: over). */
 uint64_t budget_remaining_ms(agents_state *st, budget_node *leaf);

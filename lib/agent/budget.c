@@ -221,6 +221,16 @@ static int check_level(budget_node *n, uint64_t tokens, budget_money money, int6
 	return COG_OK;
 }
 
+bool budget_has_cost_limit(agents_state *st, budget_node *leaf)
+{
+	bool limited = false;
+	pthread_mutex_lock(&st->budget_lock);
+	for (budget_node *n = leaf ? leaf : st->budget_root; n && !limited; n = n->parent)
+		limited = n->limits.max_cost > 0;
+	pthread_mutex_unlock(&st->budget_lock);
+	return limited;
+}
+
 int budget_reserve(agents_state *st, budget_node *leaf, uint64_t tokens, double cost,
                    budget_resv *out)
 {

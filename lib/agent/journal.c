@@ -1,10 +1,305 @@
-/* placeholder stubs: being written (the owner replaces this file) */
+/*
+ * The agent journal (format: agent_int.h): every LLM answer and tool result
+ * of a run is appended to the storage log "agent/<run key>" before the loop
+ * acts on it, so a run interrupted by a crash (or a pending approval) and
+ * run again gets the same answers back in the same order instead of asking
+ * the LLM or calling the tool a second time.
+ *
+ * Opening reads the log once. The records are cut into segments: a new
+ * segment starts at a record of another attempt number or after an "end"
+ * record. When the last segment has no "end", the run adopts it (its
+ * attempt number, its records to replay); otherwise the run records under
+ * the attempt it was given.
+ *
+ * Replay is strict about order: a lookup that finds nothing (or a record
+ * for another request) stops the replay of everything after it, since the
+ * run has left the recorded path. An "llm" miss stops it for every later
+ * record; a "tool" or "handoff" miss only for the turns after that one
+ * (the other calls of the same answer were recorded independently).
+ *
+ * A run key too long for a log name (128 bytes) is stored under
+ * "agent/#<BLAKE2b-128 of the key>".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "agent_int.h"
 
-int agent_journal_open(agent_journal **out, cog_ctx *ctx, const char *k, unsigned int a) { (void)ctx; (void)k; (void)a; *out = NULL; return cog__error(COG_EUNAVAILABLE, "not written yet: %s", __func__); }
-unsigned int agent_journal_attempt(const agent_journal *j) { (void)j; return 0; }
-int agent_journal_find(agent_journal *j, const char *k, unsigned int t, unsigned int i, const char *h, int *s, cJSON **r) { (void)j; (void)k; (void)t; (void)i; (void)h; (void)s; (void)r; return COG_ENOTFOUND; }
-int agent_journal_put(agent_journal *j, const char *k, unsigned int t, unsigned int i, const char *h, int s, const cJSON *r) { (void)j; (void)k; (void)t; (void)i; (void)h; (void)s; (void)r; return cog__error(COG_EUNAVAILABLE, "not written yet: %s", __func__); }
-int agent_journal_end(agent_journal *j, int s) { (void)j; (void)s; return 0; }
-void agent_journal_close(agent_journal *j) { (void)j; }
-void agent_journal_hash(const cJSON *v, char out[33]) { (void)v; out[0] = 0; }
+struct agent_journal {
+	cog_storage *storage;
+	char log[COG_STORAGE_NAME_MAX + 1];
+	unsigned int attempt;
+	pthread_mutex_t lock;      /* replay state and appends */
+	cJSON *replay;             /* records of the adopted attempt, in order */
+	bool replaying;
+	unsigned int stop_turn;    /* lookups of later turns find nothing */
+	bool stop_all;
+	bool ended;                /* the "end" record is written */
+};
+
+/* ---- the canonical text and its hash ---- */
+
+static int cmp_members(const void *x, const void *y)
+{
+	const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
+	return strcmp(a->string, b->string);
+}
+
+/* value with object members sorted by name, at every depth */
+static void put_canonical(cog_buf *b, const cJSON *v)
+{
+	if (cJSON_IsObject(v)) {
+		size_t n = 0;
+		for (const cJSON *c = v->child; c; c = c->next)
+			n++;
+		const cJSON **m = n ? cog__calloc(n, sizeof(*m)) : NULL;
+		if (n && !m) {
+			b->failed = true;
+			return;
+		}
+		size_t i = 0;
+		for (const cJSON *c = v->child; c; c = c->next)
+			m[i++] = c;
+		if (n > 1)
+			qsort(m, n, sizeof(*m), cmp_members);
+		cog_buf_putc(b, '{');
+		for (i = 0; i < n; i++) {
+			if (i)
+				cog_buf_putc(b, ',');
+			cog__json_put_string(b, m[i]->string);
+			cog_buf_putc(b, ':');
+			put_canonical(b, m[i]);
+		}
+		cog_buf_putc(b, '}');
+		cog_free(m);
+	} else if (cJSON_IsArray(v)) {
+		cog_buf_putc(b, '[');
+		for (const cJSON *c = v->child; c; c = c->next) {
+			if (c != v->child)
+				cog_buf_putc(b, ',');
+			put_canonical(b, c);
+		}
+		cog_buf_putc(b, ']');
+	} else if (cog__json_print_into(b, v) != COG_OK) {
+		b->failed = true;
+	}
+}
+
+void agent_journal_hash(const cJSON *value, char out[33])
+{
+	cog_buf b = COG_BUF_INIT;
+	put_canonical(&b, value);
+	uint8_t h[16];
+	if (b.failed || !b.ptr || cog_hash_blake2b(h, sizeof(h), b.ptr, b.len, NULL, 0))
+		memcpy(out, "unhashed", 9);  /* never matches a record */
+	else
+		cog_hex_encode(h, sizeof(h), out);
+	cog_buf_dispose(&b);
+}
+
+/* ---- opening: find the attempt to adopt ---- */
+
+typedef struct reader {
+	cJSON *segment;            /* records since the last cut */
+	double segment_attempt;
+	bool ended;                /* the segment's last record was "end" */
+	int error;
+} reader;
+
+static int read_record(uint64_t seq, const char *record, size_t len, void *ud)
+{
+	reader *r = ud;
+	cJSON *rec = cJSON_ParseWithLength(record, len);
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "a");
+	const char *k = cog_json_get_string(rec, "k");
+	if (!cJSON_IsNumber(a) || !k) {
+		cJSON_Delete(rec);
+		r->error = cog__error(COG_EIO, "agent journal: record %llu is malformed",
+		                      (unsigned long long)seq);
+		return r->error;
+	}
+	if (r->ended || !r->segment || a->valuedouble != r->segment_attempt) {
+		cJSON_Delete(r->segment);
+		r->segment = cJSON_CreateArray();
+		r->segment_attempt = a->valuedouble;
+		r->ended = false;
+		if (!r->segment) {
+			cJSON_Delete(rec);
+			return r->error = cog__oom("agent journal");
+		}
+	}
+	r->ended = strcmp(k, "end") == 0;
+	cJSON_AddItemToArray(r->segment, rec);
+	return 0;
+}
+
+int agent_journal_open(agent_journal **out, cog_ctx *ctx, const char *run_key,
+                       unsigned int attempt)
+{
+	*out = NULL;
+	cog_storage *storage = ctx ? cog_ctx_storage(ctx) : NULL;
+	if (!storage || !run_key)
+		return COG_OK;  /* not journaled */
+	agent_journal *j = cog__calloc(1, sizeof(*j));
+	if (!j)
+		return cog__oom("agent journal");
+	j->storage = storage;
+	j->attempt = attempt;
+	if (6 + strlen(run_key) <= COG_STORAGE_NAME_MAX) {
+		snprintf(j->log, sizeof(j->log), "agent/%s", run_key);
+	} else {
+		uint8_t h[16];
+		char hex[33];
+		cog_hash_blake2b(h, sizeof(h), run_key, strlen(run_key), NULL, 0);
+		cog_hex_encode(h, sizeof(h), hex);
+		hex[32] = '\0';
+		snprintf(j->log, sizeof(j->log), "agent/#%s", hex);
+	}
+	if (pthread_mutex_init(&j->lock, NULL) != 0) {
+		cog_free(j);
+		return cog__error(COG_ERROR, "agent journal: cannot create a mutex");
+	}
+	reader r = { 0 };
+	int rc = cog_storage_read(storage, j->log, 1, 0, read_record, &r);
+	if (r.error)
+		rc = r.error;
+	if (rc) {
+		cJSON_Delete(r.segment);
+		agent_journal_close(j);
+		return cog__error_wrap(rc, "agent journal '%s': reading it", j->log);
+	}
+	if (r.segment && !r.ended && r.segment_attempt >= 0 &&
+	    r.segment_attempt <= (double)UINT32_MAX) {
+		j->attempt = (unsigned int)r.segment_attempt;
+		j->replay = r.segment;
+		j->replaying = true;
+	} else {
+		cJSON_Delete(r.segment);
+	}
+	*out = j;
+	return COG_OK;
+}
+
+unsigned int agent_journal_attempt(const agent_journal *j)
+{
+	return j ? j->attempt : 0;
+}
+
+void agent_journal_close(agent_journal *j)
+{
+	if (!j)
+		return;
+	cJSON_Delete(j->replay);
+	pthread_mutex_destroy(&j->lock);
+	cog_free(j);
+}
+
+/* ---- replay ---- */
+
+static bool is(const cJSON *rec, const char *kind, unsigned int turn, unsigned int index)
+{
+	const char *k = cog_json_get_string(rec, "k");
+	return k && strcmp(k, kind) == 0 &&
+	       cog_json_get_number(rec, "n", -1) == (double)turn &&
+	       cog_json_get_number(rec, "i", -1) == (double)index;
+}
+
+int agent_journal_find(agent_journal *j, const char *kind, unsigned int turn,
+                       unsigned int index, const char *hash, int *status,
+                       cJSON **response)
+{
+	*response = NULL;
+	*status = 0;
+	if (!j)
+		return COG_ENOTFOUND;
+	pthread_mutex_lock(&j->lock);
+	int rc = COG_ENOTFOUND;
+	if (j->replaying && !j->stop_all && !(j->stop_turn && turn > j->stop_turn)) {
+		const cJSON *found = NULL, *rec;
+		cJSON_ArrayForEach(rec, j->replay) {
+			if (is(rec, kind, turn, index))
+				found = rec;  /* the last one counts */
+		}
+		const char *h = cog_json_get_string(found, "h");
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(found, "r");
+		if (found && h && hash && strcmp(h, hash) == 0 && r) {
+			*response = cJSON_Duplicate(r, 1);
+			*status = (int)cog_json_get_number(found, "c", 0);
+			rc = *response ? COG_OK : cog__oom("agent journal: replay");
+		} else if (strcmp(kind, "llm") == 0) {
+			j->stop_all = true;
+		} else if (!j->stop_turn || turn < j->stop_turn) {
+			j->stop_turn = turn;
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+/* ---- recording ---- */
+
+static int append(agent_journal *j, cJSON *rec)
+{
+	char *text = rec ? cog_json_print(rec) : NULL;
+	cJSON_Delete(rec);
+	if (!text)
+		return cog__oom("agent journal: a record");
+	pthread_mutex_lock(&j->lock);
+	int rc = cog_storage_append(j->storage, j->log, text, NULL);
+	pthread_mutex_unlock(&j->lock);
+	cog_free(text);
+	if (rc)
+		return cog__error_wrap(COG_EIO, "agent journal '%s': appending a record", j->log);
+	return COG_OK;
+}
+
+int agent_journal_put(agent_journal *j, const char *kind, unsigned int turn,
+                      unsigned int index, const char *hash, int status,
+                      const cJSON *response)
+{
+	if (!j)
+		return COG_OK;
+	cJSON *rec = cJSON_CreateObject();
+	cJSON *r = response ? cJSON_Duplicate(response, 1) : cJSON_CreateNull();
+	bool ok = rec && r &&
+		cJSON_AddNumberToObject(rec, "a", j->attempt) &&
+		cJSON_AddStringToObject(rec, "k", kind) &&
+		cJSON_AddNumberToObject(rec, "n", turn) &&
+		cJSON_AddNumberToObject(rec, "i", index) &&
+		cJSON_AddStringToObject(rec, "h", hash ? hash : "") &&
+		(strcmp(kind, "llm") == 0 || cJSON_AddNumberToObject(rec, "c", status));
+	if (!ok || !cJSON_AddItemToObject(rec, "r", r)) {
+		cJSON_Delete(r);
+		cJSON_Delete(rec);
+		return cog__oom("agent journal: a record");
+	}
+	return append(j, rec);
+}
+
+int agent_journal_end(agent_journal *j, int status)
+{
+	if (!j)
+		return COG_OK;
+	pthread_mutex_lock(&j->lock);
+	bool again = j->ended;
+	pthread_mutex_unlock(&j->lock);
+	if (again)
+		return COG_OK;  /* once per run: the loop and its caller may both end it */
+	cJSON *rec = cJSON_CreateObject();
+	if (!rec || !cJSON_AddNumberToObject(rec, "a", j->attempt) ||
+	    !cJSON_AddStringToObject(rec, "k", "end") ||
+	    !cJSON_AddNumberToObject(rec, "c", status)) {
+		cJSON_Delete(rec);
+		return cog__oom("agent journal: the end record");
+	}
+	int rc = append(j, rec);
+	if (!rc) {
+		/* a later run of the same key starts afresh */
+		pthread_mutex_lock(&j->lock);
+		j->replaying = false;
+		j->ended = true;
+		pthread_mutex_unlock(&j->lock);
+	}
+	return rc;
+}

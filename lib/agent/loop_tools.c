@@ -1,3 +1,259 @@
-/* placeholder stubs: being written (the owner replaces this file) */
-#include "agent_int.h"
-typedef int agent_placeholder_tools;
+/*
+ * The tool calls of one LLM answer. Answers already in the journal are
+ * taken from it first, on the loop's thread (so what replays does not
+ * depend on thread timing); the others run through the tool layer (schema,
+ * permissions, approvals, sandbox, audit) with the agent's name and
+ * allow-list, each with call id "<prefix>/<turn>.<index>", on threads when
+ * there are several. Each thread enters the turn's span, so the tool spans
+ * nest under it. Results go back to the model in call order, marked as
+ * data.
+ *
+ * What stops the run: a call waiting for approval (COG_EPENDING: not
+ * journaled, so the re-run calls it again with the same call id), a cancel,
+ * a journal that cannot be written, a call that gives no result at all
+ * (the audit log failed, out of memory). Everything else (invalid
+ * arguments, an unknown tool, a denied call, the tool's own error) is a
+ * result the model reads and may act on.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "loop_int.h"
+
+#define MAX_THREADS 8
+
+typedef struct tool_job {
+	loop_run *r;
+	const cJSON *call;
+	unsigned int index;
+	bool replayed;
+	char hash[33];
+	int status;
+	cJSON *result;             /* for the model */
+	bool stop;                 /* the run stops with status */
+	char message[1024];       /* the error of a stop (that thread's) */
+} tool_job;
+
+typedef struct tool_batch {
+	tool_job *jobs;
+	size_t n;
+	atomic_size_t next;
+	cog_span *span;
+} tool_batch;
+
+static void fail_job(tool_job *j, int status)
+{
+	j->stop = true;
+	j->status = status;
+	snprintf(j->message, sizeof(j->message), "%s", cog_error_last());
+}
+
+/* {"error":{"type":..,"message":..}} */
+static cJSON *error_object(const char *type, const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
+	if (!e || !cJSON_AddStringToObject(e, "type", type) ||
+	    !cJSON_AddStringToObject(e, "message", message)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void run_handoff(tool_job *j, const cJSON *args)
+{
+	loop_run *r = j->r;
+	int rc = agent_handoff_run(r->a, args, r->env, r->turn, j->index, &j->result);
+	j->status = rc;
+	if (rc == COG_EPENDING || rc == COG_ECANCELED || rc == COG_EIO || rc == COG_ENOMEM) {
+		fail_job(j, rc);
+	} else if (rc && !j->result) {
+		j->result = error_object("tool_error", cog_error_last());
+		if (!j->result)
+			fail_job(j, cog__oom("agent: handoff"));
+	}
+}
+
+static void run_tool(tool_job *j, const char *name, const cJSON *args)
+{
+	loop_run *r = j->r;
+	char call_id[COG_TASK_ID_MAX + COG_PLAN_ID_MAX + 64];
+	cog_tool_call_options o = r->tool_options;
+	if (r->env->call_prefix && *r->env->call_prefix) {
+		snprintf(call_id, sizeof(call_id), "%s/%u.%u", r->env->call_prefix, r->turn,
+		         j->index);
+		o.call_id = call_id;
+	}
+	char *args_text = cog_json_print(args), *result = NULL;
+	if (!args_text) {
+		fail_job(j, cog__oom("agent: tool arguments"));
+		return;
+	}
+	int rc = cog_tool_call(r->a->ctx, name, args_text, &o, &result);
+	cog_free(args_text);
+	j->status = rc;
+	if (!result) {
+		fail_job(j, cog__error_wrap(rc ? rc : COG_EPROTO, "agent '%s' turn %u: tool "
+			"call %u ('%s') gave no result", r->a->def->name, r->turn, j->index, name));
+		return;
+	}
+	j->result = cJSON_Parse(result);
+	if (!j->result)
+		j->result = cJSON_CreateString(result);
+	cog_free(result);
+	if (!j->result) {
+		fail_job(j, cog__oom("agent: tool result"));
+		return;
+	}
+	if (rc == COG_EPENDING || rc == COG_ECANCELED) {
+		fail_job(j, cog__error_wrap(rc, "agent '%s' turn %u: tool '%s' (call %s)",
+			r->a->def->name, r->turn, name, o.call_id ? o.call_id : "without an id"));
+		return;
+	}
+	rc = agent_journal_put(r->env->journal, "tool", r->turn, j->index, j->hash, rc,
+	                       j->result);
+	if (rc)
+		fail_job(j, rc);
+}
+
+static void run_job(tool_job *j)
+{
+	loop_run *r = j->r;
+	if (j->replayed)
+		return;
+	if (agent_env_canceled(r->a, r->env)) {
+		fail_job(j, cog__error(COG_ECANCELED, "agent '%s' turn %u: canceled",
+		                       r->a->def->name, r->turn));
+		return;
+	}
+	const char *name = cog_json_get_string(j->call, "name");
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(j->call, "arguments");
+	if (!name || !*name) {
+		j->status = COG_EINVAL;
+		j->result = error_object("invalid_arguments", "the tool call names no tool");
+	} else if (!cJSON_IsObject(args)) {
+		const char *text = cog_json_get_string(j->call, "arguments_text");
+		cog_buf b = COG_BUF_INIT;
+		cog_buf_printf(&b, "the arguments are not a JSON object: %.2000s",
+		               text ? text : "(none)");
+		j->status = COG_EINVAL;
+		j->result = b.failed ? NULL : error_object("invalid_arguments", b.ptr);
+		cog_buf_dispose(&b);
+	} else if (r->handoff && strcmp(name, "handoff") == 0) {
+		run_handoff(j, args);
+		return;
+	} else {
+		run_tool(j, name, args);
+		return;
+	}
+	if (!j->result)
+		fail_job(j, cog__oom("agent: tool result"));
+}
+
+static void *worker(void *arg)
+{
+	tool_batch *b = arg;
+	cog_span *prev = cog__span_enter(b->span);
+	for (;;) {
+		size_t i = atomic_fetch_add(&b->next, 1);
+		if (i >= b->n)
+			break;
+		run_job(&b->jobs[i]);
+	}
+	cog__span_leave(prev);
+	return NULL;
+}
+
+/* Look the call up in the journal (loop thread). */
+static int replay(tool_job *j)
+{
+	loop_run *r = j->r;
+	const char *name = cog_json_get_string(j->call, "name");
+	cJSON *key = cJSON_CreateObject();
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(j->call, "arguments");
+	if (!key || !cJSON_AddStringToObject(key, "name", name ? name : "") ||
+	    !cJSON_AddItemToObject(key, "arguments", args ? cJSON_Duplicate(args, 1)
+	                                                 : cJSON_CreateNull())) {
+		cJSON_Delete(key);
+		return cog__oom("agent: tool call");
+	}
+	agent_journal_hash(key, j->hash);
+	cJSON_Delete(key);
+	if (r->handoff && name && strcmp(name, "handoff") == 0)
+		return COG_OK;  /* handoff.c journals its own */
+	int rc = agent_journal_find(r->env->journal, "tool", r->turn, j->index, j->hash,
+	                            &j->status, &j->result);
+	if (rc == COG_OK)
+		j->replayed = true;
+	return rc == COG_ENOTFOUND ? COG_OK : rc;
+}
+
+static int append_result(loop_run *r, const tool_job *j)
+{
+	const char *name = cog_json_get_string(j->call, "name");
+	const char *id = cog_json_get_string(j->call, "id");
+	char source[COG_TOOL_NAME_MAX + 16];
+	snprintf(source, sizeof(source), "tool:%.*s", COG_TOOL_NAME_MAX, name ? name : "");
+	char *text = cJSON_IsString(j->result) ? cog__strdup(j->result->valuestring)
+	                                       : cog_json_print(j->result);
+	char *marked = text ? loop_mark_data(source, text) : NULL;
+	cog_free(text);
+	cJSON *m = cJSON_CreateObject();
+	bool ok = marked && m && cJSON_AddStringToObject(m, "role", "tool") &&
+		cJSON_AddStringToObject(m, "tool_call_id", id ? id : "") &&
+		cJSON_AddStringToObject(m, "name", name ? name : "") &&
+		cJSON_AddStringToObject(m, "content", marked);
+	cog_free(marked);
+	if (!ok || !cJSON_AddItemToArray(r->messages, m)) {
+		cJSON_Delete(m);
+		return cog__oom("agent: tool result");
+	}
+	return COG_OK;
+}
+
+int loop_run_tools(loop_run *r, const cJSON *tool_calls, cog_span *span)
+{
+	size_t n = (size_t)cJSON_GetArraySize(tool_calls);
+	if (n == 0)
+		return COG_OK;
+	tool_batch b = { cog__calloc(n, sizeof(tool_job)), n, 0, span };
+	if (!b.jobs)
+		return cog__oom("agent: tool calls");
+	int rc = COG_OK;
+	size_t i = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, tool_calls) {
+		b.jobs[i] = (tool_job){ .r = r, .call = c, .index = (unsigned int)i };
+		if (!rc)
+			rc = replay(&b.jobs[i]);
+		i++;
+	}
+	if (!rc) {
+		pthread_t threads[MAX_THREADS];
+		size_t started = 0, want = n > MAX_THREADS ? MAX_THREADS : n;
+		for (; n > 1 && started < want; started++) {
+			if (pthread_create(&threads[started], NULL, worker, &b) != 0)
+				break;
+		}
+		worker(&b);  /* this thread helps (and runs everything when n is 1) */
+		for (size_t t = 0; t < started; t++)
+			pthread_join(threads[t], NULL);
+	}
+	r->tool_calls += (unsigned int)n;
+	for (i = 0; i < n && !rc; i++) {
+		if (b.jobs[i].stop)
+			rc = cog__error(b.jobs[i].status, "%s", b.jobs[i].message);
+	}
+	/* A stop for approval wins over the other stops: the run is resumable. */
+	for (i = 0; i < n && rc && rc != COG_EPENDING; i++) {
+		if (b.jobs[i].stop && b.jobs[i].status == COG_EPENDING)
+			rc = cog__error(COG_EPENDING, "%s", b.jobs[i].message);
+	}
+	for (i = 0; i < n && !rc; i++)
+		rc = append_result(r, &b.jobs[i]);
+	for (i = 0; i < n; i++)
+		cJSON_Delete(b.jobs[i].result);
+	cog_free(b.jobs);
+	return rc;
+}

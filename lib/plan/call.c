@@ -104,6 +104,11 @@ int cog_task_call_set_result(cog_task_call *call, const char *json)
 
 /* ---- for the agent executor (plan_call_int.h) ---- */
 
+cog_ctx *cog__task_call_ctx(const cog_task_call *call)
+{
+	return call->run->ctx;
+}
+
 void cog__task_call_plan_budget(const cog_task_call *call, cog__plan_budget *out)
 {
 	const cog_plan *plan = call->run->plan;

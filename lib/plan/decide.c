@@ -174,7 +174,20 @@ static int drop_side_logs(const cog_plan *plan, cog_storage *st)
 		const plan_task *t = &plan->tasks[i];
 		if (!t->kind || strcmp(t->kind, "llm") != 0)
 			continue;
-		snprintf(log, sizeof(log), "agent/%s/%s", plan->id, t->id);
+		/* The agent journal's name (lib/agent/journal.c): "agent/<key>",
+		 * or "agent/#<BLAKE2b-128 hex of the key>" past the name limit. */
+		char key[COG_PLAN_ID_MAX + COG_TASK_ID_MAX + 2];
+		snprintf(key, sizeof(key), "%s/%s", plan->id, t->id);
+		if (6 + strlen(key) <= COG_STORAGE_NAME_MAX) {
+			snprintf(log, sizeof(log), "agent/%s", key);
+		} else {
+			uint8_t h[16];
+			char hex[33];
+			if (cog_hash_blake2b(h, sizeof(h), key, strlen(key), NULL, 0))
+				return COG_ERROR;
+			cog_hex_encode(h, sizeof(h), hex);
+			snprintf(log, sizeof(log), "agent/#%s", hex);
+		}
 		rc = cog_storage_truncate(st, log, UINT64_MAX);
 	}
 	return rc == COG_EINVAL ? COG_OK : rc;

@@ -20,6 +20,8 @@ typedef struct cog__plan_budget {
 	int64_t run_started_ms;   /* wall clock at the start of this run */
 } cog__plan_budget;
 
+/* The context the plan runs under. */
+cog_ctx *cog__task_call_ctx(const cog_task_call *call);
 void cog__task_call_plan_budget(const cog_task_call *call, cog__plan_budget *out);
 /* The plan's goal (borrowed). */
 const char *cog__task_call_goal(const cog_task_call *call);
