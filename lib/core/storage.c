@@ -172,7 +172,7 @@ int cog_storage_put(cog_storage *s, const char *collection, const char *key,
                     const char *json, int64_t expires_at)
 {
 	static const char fn[] = "cog_storage_put";
-	size_t len;
+	size_t len = 0;
 	int rc = check_name(fn, "collection", collection, COG_STORAGE_NAME_MAX);
 	if (!rc)
 		rc = check_name(fn, "key", key, COG_STORAGE_KEY_MAX);
@@ -289,7 +289,7 @@ int cog_storage_append(cog_storage *s, const char *log, const char *json,
                        uint64_t *seq)
 {
 	static const char fn[] = "cog_storage_append";
-	size_t len;
+	size_t len = 0;
 	uint64_t ignored;
 	int rc = check_name(fn, "log name", log, COG_STORAGE_NAME_MAX);
 	if (!rc)
