@@ -123,9 +123,16 @@ int cog_storage_memory_new_vtable(cog_storage_vtable *vt);
 /* Size of cog_http_request of a version (0 if unknown). */
 size_t cog__http_request_size(unsigned int version);
 
-/* ---- logging (log.c) and the context (ctx.c) ---- */
+/* ---- logging (log.c) and the context (ctx.c, ctx_options.c) ---- */
 
 struct cog_ctx;
+struct cog_ctx_options;
+/* The options a new context runs with, in *out: the caller's `options`
+ * (checked, naming cog_ctx_new; members past its version keep their
+ * defaults) or the defaults when NULL, then worker_threads 0 made the
+ * number of processors (1..256) and http_timeout_ms 0 made 30000. */
+int cog__ctx_options_resolve(struct cog_ctx_options *out,
+                             const struct cog_ctx_options *options);
 const char *cog__log_level_name(int level);
 /* True for field names whose values must never be logged. */
 bool cog__is_secret_name(const char *name);

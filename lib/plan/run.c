@@ -7,7 +7,8 @@
  * run_pool.c bigger graphs (and small ones whose tasks turn out slow) on a
  * pool of workers, replan.c offers failures to the re-planner,
  * run_events.c reports to the event hook, lease.c keeps two processes
- * from running one durable plan at once.
+ * from running one durable plan at once, run_durable.c holds the
+ * transactions that start and end a durable run.
  *
  * Durable runs journal every transition (journal.c) under two rules: a
  * task's "started" record is durable before its executor runs, and its end
@@ -160,103 +161,6 @@ static int check_options(const cog_run_options *o)
 	return COG_OK;
 }
 
-/*
- * Before a durable run, in one transaction: nobody else may be running the
- * plan (then the lease is ours), a fresh plan must not take over the
- * journal of another with its id (that plan's side effects would be
- * forgotten), a journaled one must be current (a copy read before another
- * process ran the plan would run its tasks again), and, with `snapshot`,
- * the plan's definition and states as they are go in as its snapshot. The
- * scheduler's first derivation of the states may skip tasks: its records
- * follow the snapshot, and a replay comes to the same states.
- */
-static int start_durable(cog_plan *plan, cog_storage *st, bool snapshot,
-                         char token[PLAN_LEASE_TOKEN_SIZE], const char *fn)
-{
-	uint64_t was_seq = plan->journal_seq;
-	bool was_journaled = plan->journaled;
-	int rc = cog_storage_begin(st);
-	if (rc)
-		return cog__error_wrap(rc, "%s: plan %s", fn, plan->id);
-	rc = plan_lease_acquire(plan->ctx, st, plan->id, token, fn);
-	if (!rc)
-		rc = plan->journaled ? plan_check_current(plan, st, fn) :
-			plan_check_fresh(plan, st, fn);
-	bool checked = rc != COG_OK;
-	if (!rc && snapshot)
-		rc = plan_journal_snapshot_in(plan, st, "{\"s\":\"snapshot\"}", false);
-	if (!rc)
-		rc = cog_storage_commit(st);
-	if (rc) {
-		if (!checked)
-			cog__error_wrap(rc, "%s: plan %s: writing the journal", fn, plan->id);
-		cog_storage_rollback(st); /* keeps the message */
-		plan->journal_seq = was_seq;
-		plan->journaled = was_journaled;
-	}
-	return rc;
-}
-
-/* Drop this process's lease, on its own: after a run that could not end
- * in end_durable(). Best effort: the storage failed already. */
-static void release_lease(cog_plan *plan, cog_storage *st,
-                          const char token[PLAN_LEASE_TOKEN_SIZE])
-{
-	char message[1024];
-	snprintf(message, sizeof(message), "%s", cog_error_last());
-	int code = cog_error_last_code();
-	if (cog_storage_begin(st) == COG_OK) {
-		if (plan_lease_release(st, plan->id, token) != COG_OK ||
-		    cog_storage_commit(st) != COG_OK)
-			cog_storage_rollback(st);
-	}
-	if (code)
-		cog__error(code, "%s", message);
-}
-
-/*
- * A durable run ends in one transaction: the records still queued, the
- * final states as the plan's document (so that listing plans needs no
- * replay; the journal stays), and the lease dropped. No snapshot when the
- * journal failed (it alone tells what happened then) or when records
- * follow the run's own: another process wrote to it since. (Records of
- * others between the run's own can only be a resume's "uncertain" for a
- * task this run was running, which its own end record supersedes.)
- */
-static void end_durable(plan_run *r)
-{
-	cog_plan *plan = r->plan;
-	cog_storage *st = r->storage;
-	uint64_t was_seq = plan->journal_seq;
-	bool flush = !r->error_code;
-	int rc = cog_storage_begin(st);
-	if (!rc && flush && !(rc = plan_journal_flush_in(r->journal))) {
-		uint64_t seq = plan_journal_last_seq(r->journal);
-		if (seq > plan->journal_seq)
-			plan->journal_seq = seq;
-		rc = plan_check_current(plan, st, "cog_plan_run");
-		if (rc == COG_EBUSY) {
-			rc = COG_OK;
-		} else if (!rc) {
-			plan->running = false; /* the document says how it ended */
-			rc = plan_journal_put_state(plan, st);
-			plan->running = true;
-		}
-	}
-	if (!rc)
-		rc = plan_lease_release(st, plan->id, r->lease_token);
-	if (!rc)
-		rc = cog_storage_commit(st);
-	if (rc) {
-		cog_storage_rollback(st);
-		plan->journal_seq = was_seq;
-		if (flush)
-			run_fail(r, rc, "writing the journal");
-		release_lease(plan, st, r->lease_token);
-	}
-	r->ended = true;
-}
-
 static bool has_work(const cog_plan *plan)
 {
 	for (size_t i = 0; i < plan->count; i++) {
@@ -303,7 +207,7 @@ static int run_plan(plan_run *r, const cog_run_options *o)
 	}
 	finish(r);
 	if (r->journal)
-		end_durable(r);
+		run_end_durable(r);
 	rc = outcome(r);
 	if (r->events)
 		run_emit_plan(r, "plan.finished", rc, t0);
@@ -357,8 +261,8 @@ int cog_plan_run(cog_plan *plan, const cog_run_options *options)
 	plan_run r;
 	memset(&r, 0, sizeof(r));
 	plan->running = true; /* also what the first snapshot says */
-	if (durable && (rc = start_durable(plan, st, !plan->journaled || has_work(plan),
-	                                   r.lease_token, fn))) {
+	if (durable && (rc = run_start_durable(plan, st, !plan->journaled || has_work(plan),
+	                                       r.lease_token, fn))) {
 		plan->running = false;
 		cog_memory_free(episodes);
 		return rc;
@@ -396,7 +300,7 @@ int cog_plan_run(cog_plan *plan, const cog_run_options *options)
 	cog__span_attr_str(span, "cog.plan.status", plan_overall_state(plan));
 	cog__span_end(span, rc, rc ? cog_error_last() : NULL);
 	if (durable && !r.ended)
-		release_lease(plan, st, r.lease_token); /* the run could not start */
+		run_release_lease(plan, st, r.lease_token); /* the run could not start */
 	plan_journal_free(r.journal);
 	cog_free(r.waiting);
 	cog_free(r.queue);

@@ -1,9 +1,10 @@
 /*
  * Private interface of running plans: the scheduler's state and its parts
- * (run.c: options, cog_plan_run and the outcome; run_state.c: the ready
- * queue and task bookkeeping; run_inline.c: one task's attempts and the
- * loop on the calling thread; run_pool.c: the worker pool; run_events.c:
- * events; replan.c: re-planning), what an executor sees of one attempt
+ * (run.c: options, cog_plan_run and the outcome; run_durable.c: the start
+ * and end of a durable run; run_state.c: the ready queue and task
+ * bookkeeping; run_inline.c: one task's attempts and the loop on the
+ * calling thread; run_pool.c: the worker pool; run_events.c: events;
+ * replan.c: re-planning), what an executor sees of one attempt
  * (call.c), the write-ahead journal (journal.c) that resume.c replays, and
  * the owner lease (lease.c). Not installed.
  */
@@ -228,6 +229,23 @@ struct cog_task_call {
 	bool key_built;
 	char key[COG_PLAN_ID_MAX + COG_TASK_ID_MAX + 16];
 };
+
+/* ---- run_durable.c: the start and the end of a durable run ---- */
+
+/* In one transaction: take the plan's lease (its token in `token`), check
+ * that a fresh plan takes over no other's journal and that a journaled one
+ * is current, and with `snapshot` store the plan as its snapshot. On
+ * failure everything is rolled back; fn prefixes the message. */
+int run_start_durable(cog_plan *plan, cog_storage *st, bool snapshot,
+                      char token[PLAN_LEASE_TOKEN_SIZE], const char *fn);
+/* Drop this process's lease alone, best effort, keeping the thread's last
+ * error: when the run could not end in run_end_durable(). */
+void run_release_lease(cog_plan *plan, cog_storage *st,
+                       const char token[PLAN_LEASE_TOKEN_SIZE]);
+/* In one transaction: flush the queued records, store the final states
+ * (unless the journal failed or another process wrote to it) and drop the
+ * lease; a failure goes to run_fail(). Sets r->ended. */
+void run_end_durable(plan_run *r);
 
 /* ---- run_state.c: stopping, the ready queue, task bookkeeping ---- */
 

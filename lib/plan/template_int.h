@@ -1,8 +1,9 @@
 /*
  * Private interface of the template planner, shared by template.c (what a
  * template does: placeholders, matching, the planner, the public
- * functions) and template_load.c (reading and checking template files and
- * their directories). Not installed.
+ * functions), template_load.c (reading template files and their
+ * directories) and template_check.c (checking and compiling a template
+ * once read). Not installed.
  */
 #ifndef COG_TEMPLATE_INT_H
 #define COG_TEMPLATE_INT_H
@@ -61,6 +62,15 @@ int tpl_load_dir(tpl_set *set, const char *dir, bool must_exist);
 int tpl_load_all(tpl_set *set, cog_ctx *ctx);
 /* $COG_TEMPLATE_DIR when set (even empty: none), else the compiled-in one. */
 const char *tpl_installed_dir(void);
+
+/* ---- template_check.c ---- */
+
+/* Check and compile the template whose JSON t->root holds (t->file names
+ * it in errors): its fields, name, parameters, patterns (compiled with
+ * set->cctx) and tasks (tried as plans with placeholder values, with an
+ * LLM and without). 0, or an error naming the file; t stays the
+ * caller's either way. */
+int tpl_parse(tpl *t, tpl_set *set);
 
 /* ---- template.c ---- */
 

@@ -1,7 +1,7 @@
 /*
  * Template tasks with "when":"llm" (see template.c): such a task is part of
  * the plan only when the context has an LLM endpoint. Shared by template.c
- * (instantiating) and template_load.c (checking at load). Not installed.
+ * (instantiating) and template_check.c (checking at load). Not installed.
  */
 #ifndef COG_TEMPLATE_WHEN_H
 #define COG_TEMPLATE_WHEN_H

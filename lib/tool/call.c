@@ -3,7 +3,8 @@
  * against the input schema, permissions, network grant, approval, the
  * runner, the result checked against the output schema, then the audit
  * entry. Every outcome a model can act on becomes an error object for it
- * ({"error":{"type":..,"message":..}}) beside the status.
+ * ({"error":{"type":..,"message":..}}) beside the status. That error
+ * object, the \u0000 test and the network-grant test: call_json.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,48 +27,6 @@ int cog_tool_call_options_init(cog_tool_call_options *options, unsigned int vers
 	memcpy(options, &defaults, call_options_size[version]);
 	options->version = version;
 	return COG_OK;
-}
-
-char *tool_error_json(const char *type, const char *message, cJSON *details)
-{
-	cog__json_init();
-	cJSON *root = cJSON_CreateObject();
-	cJSON *error = root ? cJSON_AddObjectToObject(root, "error") : NULL;
-	char *text = NULL;
-	/* Messages may quote names, paths or program output that are not
-	 * UTF-8, or be cut inside a character: the model gets valid JSON. */
-	message = message ? message : "";
-	char *clean = cog_utf8_lossy(message, strlen(message));
-	if (error && clean && !cog_json_add_string(error, "type", type) &&
-	    !cog_json_add_string(error, "message", clean)) {
-		if (details) {
-			if (cJSON_AddItemToObject(error, "details", details))
-				details = NULL;
-			else
-				goto done;
-		}
-		text = cog_json_print(root);
-	}
-done:
-	cog_free(clean);
-	cJSON_Delete(details);
-	cJSON_Delete(root);
-	return text;
-}
-
-bool tool_json_has_nul(const char *text)
-{
-	/* A backslash only occurs inside strings, where it starts an escape:
-	 * skipping each escape whole tells "\\u0000" (text) from "\u0000". */
-	for (const char *p = text; *p; p++) {
-		if (*p != '\\')
-			continue;
-		if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
-			return true;
-		if (p[1])
-			p++;
-	}
-	return false;
 }
 
 /* The state of one call as it goes down the pipeline. */
@@ -170,23 +129,6 @@ static int check_permission(call_state *cs)
 		"tool '%s'", id ? id : "(no id)", tool);
 	cJSON_Delete(principal);
 	return rc;
-}
-
-bool tool_network_granted(const char *hosts)
-{
-	if (!hosts || tool_json_has_nul(hosts))
-		return false;
-	cJSON *array = NULL;
-	if (cog_json_parse(&array, hosts, "allowed_hosts") != COG_OK) {
-		cog_error_clear();
-		return false;
-	}
-	bool granted = cJSON_IsArray(array) && cJSON_GetArraySize(array) > 0;
-	for (const cJSON *host = granted ? array->child : NULL; host; host = host->next)
-		if (!cJSON_IsString(host) || !host->valuestring[0])
-			granted = false;
-	cJSON_Delete(array);
-	return granted;
 }
 
 static int validate_arguments(call_state *cs)

@@ -75,7 +75,7 @@ void tool_release(tool_def *def);
 /* Glob match with * and ? (no character classes), whole string. */
 bool tool_glob_match(const char *glob, const char *name);
 
-/* ---- call.c ---- */
+/* ---- call_json.c (shared by call.c and the rest of the module) ---- */
 
 /* The error object for the model: {"error":{"type":..,"message":..}}
  * (+ "details" when given; consumed). NULL on OOM. */
