@@ -73,6 +73,14 @@ static int add_dependency(cJSON *deps, const char *name, const cJSON *result)
 {
 	cJSON *d = cJSON_CreateObject();
 	char *printed = NULL;
+	/* Another agent's result: only what it answered ("parsed", else
+	 * "content"); its ids, usage and cost are bookkeeping, and would make
+	 * every prompt after it different from run to run. */
+	if (cJSON_IsObject(result) && cJSON_GetObjectItemCaseSensitive(result, "agent_id") &&
+	    cJSON_GetObjectItemCaseSensitive(result, "stopped")) {
+		const cJSON *parsed = cJSON_GetObjectItemCaseSensitive(result, "parsed");
+		result = parsed ? parsed : cJSON_GetObjectItemCaseSensitive(result, "content");
+	}
 	const char *text = cJSON_GetStringValue(result);
 	if (!text) {
 		printed = result ? cog_json_print(result) : cog__strdup("null");

@@ -4,8 +4,9 @@
  * wire server answers from a queue in arrival order, which cannot follow
  * the tasks of a plan running in parallel, nor read a request's max_tokens
  * before answering. Real HTTP/1.1 with keep-alive, real OpenAI JSON in and
- * out; every chat request is recorded, other paths get a 404. One thread accepts, one serves each
- * connection.
+ * out; every chat request is recorded, other paths get a 404. One thread
+ * accepts, one serves each connection. The server is llm_script_server.c,
+ * answers, requests and contexts llm_script_wire.c.
  */
 #ifndef LLM_SCRIPT_SERVER_H
 #define LLM_SCRIPT_SERVER_H
