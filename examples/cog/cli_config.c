@@ -4,7 +4,9 @@
  * "mcpServers" object most MCP hosts use:
  *   {"mcpServers":{"NAME":{"command":"...","args":[...]} | {"url":"..."}}}
  * Each entry is passed as it is to cog_mcp_connect_json(), which checks
- * its members. A file that cannot be read or is not such JSON is a usage
+ * its members. "llm", an object, goes to cog_llm_configure() when an LLM
+ * is set up (prices per million tokens, routes, retry, cache):
+ *   {"llm":{"prices":{"MODEL":{"input":0.15,"output":0.6}}}} A file that cannot be read or is not such JSON is a usage
  * error naming the file and the line and column where the JSON goes wrong.
  */
 #include <errno.h>
@@ -63,12 +65,17 @@ static void excerpt(const char *text, size_t at, char *out, size_t cap)
 }
 
 /* Check what cog reads: a top-level object; "mcpServers", when present,
- * an object of objects named 1..32 of [A-Za-z0-9_-]. */
+ * an object of objects named 1..32 of [A-Za-z0-9_-]; "llm", when present,
+ * an object. */
 static int check_shape(const cli *c, const char *path, const cJSON *root)
 {
 	if (!cJSON_IsObject(root))
 		return cli_fail(c, CLI_USAGE, "config file %s: the top level must be a JSON object "
 			"such as {\"mcpServers\":{...}}", path);
+	const cJSON *llm = cJSON_GetObjectItemCaseSensitive(root, "llm");
+	if (llm && !cJSON_IsObject(llm))
+		return cli_fail(c, CLI_USAGE, "config file %s: \"llm\" must be an object of router "
+			"settings such as {\"prices\":{...}}", path);
 	const cJSON *servers = cJSON_GetObjectItemCaseSensitive(root, "mcpServers");
 	if (!servers)
 		return CLI_OK;

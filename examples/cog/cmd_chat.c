@@ -9,7 +9,8 @@
  * Ctrl-C cancels the request (cog_ctx_cancel) and exits 130.
  *
  * Also what `cog plan GOAL --llm` shares: the LLM set-up (the curl
- * transport and one endpoint named "default"), Ctrl-C, and the log hook
+ * transport, one endpoint named "default", and the router settings of the
+ * config file's "llm" object: prices, routes...), Ctrl-C, and the log hook
  * that shows the library's warnings (the LLM planner's fallback).
  */
 #include <signal.h>
@@ -122,6 +123,28 @@ static const char *api_key_for(int provider)
 	return key && *key ? key : NULL;
 }
 
+/* The config file's "llm" object, when it has one, to the router
+ * (cog_llm_configure: routes, prices, retry, timeout, cache). */
+static int configure_router(const cli *c, cog_ctx *ctx)
+{
+	const char *path = NULL;
+	char *text = NULL;
+	int code = cli_config_load(c, &path, &text);
+	if (code || !text)
+		return code;
+	cJSON *root = cJSON_Parse(text);
+	cJSON_free(text);
+	const cJSON *llm = cJSON_GetObjectItemCaseSensitive(root, "llm");
+	char *json = llm ? cJSON_PrintUnformatted(llm) : NULL;
+	if (llm && !json)
+		code = cli_fail(c, CLI_FAILED, "out of memory");
+	else if (json && cog_llm_configure(ctx, json) != 0)
+		code = cli_fail(c, CLI_USAGE, "config file %s: \"llm\": %s", path, cog_error_last());
+	cJSON_free(json);
+	cJSON_Delete(root);
+	return code;
+}
+
 int cli_llm_setup(const cli *c, cog_ctx *ctx, const cli_llm *llm)
 {
 	cog_llm_provider_options po = COG_LLM_PROVIDER_OPTIONS_INIT;
@@ -160,7 +183,7 @@ int cli_llm_setup(const cli *c, cog_ctx *ctx, const cli_llm *llm)
 	if (cog_llm_provider_new(&backend, ctx, &po) != 0 ||
 	    cog_llm_add_endpoint(ctx, "default", backend, NULL) != 0)
 		return cli_fail(c, CLI_USAGE, "%s", cog_error_last());
-	return CLI_OK;
+	return configure_router(c, ctx);
 }
 
 /* ---- streaming ---- */

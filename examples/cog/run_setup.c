@@ -136,7 +136,12 @@ static int resolve_inputs(cog_task_call *call, cJSON *item)
 		const cJSON *value = pointer_get(result, pointer);
 		cJSON *copy = value ? cJSON_Duplicate(value, 1) : NULL;
 		cJSON_Delete(result);
-		if (!copy || !cJSON_ReplaceItemViaPointer(item, child, copy)) {
+		/* A member keeps its own name, not the copied value's (which
+		 * cJSON_ReplaceItemViaPointer would leave in place). */
+		bool replaced = copy && (cJSON_IsObject(item) && child->string
+			? cJSON_ReplaceItemInObjectCaseSensitive(item, child->string, copy)
+			: cJSON_ReplaceItemViaPointer(item, child, copy));
+		if (!replaced) {
 			cJSON_Delete(copy);
 			return cog_error_set(text ? COG_ENOTFOUND : COG_EINVAL, "task '%s': %s '%s'%s%s",
 				cog_task_call_task_id(call), text ? "nothing in the result of" :

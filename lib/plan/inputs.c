@@ -95,12 +95,20 @@ static int resolve(cog_task_call *call, cJSON *item)
 			return value ? cog__oom("task inputs") :
 				cog__error(COG_ENOTFOUND, "task '%s': the result of '%s' has nothing at "
 					"'%s'", call->task->id, from, pointer ? pointer : "");
-		/* ReplaceItemViaPointer keeps neither the member's name nor its
-		 * place's key: give the copy the name it replaces (cJSON frees it
-		 * with our allocator). */
-		if (child->string && !(copy->string = cog__strdup(child->string))) {
-			cJSON_Delete(copy);
-			return cog__oom("task inputs");
+		/* ReplaceItemViaPointer does not give the new item the member's
+		 * name: give the copy the name it replaces (cJSON frees it with
+		 * our allocator). */
+		if (child->string) {
+			/* The duplicate may carry the name it had in the result. */
+			char *name = cog__strdup(child->string);
+			if (!name) {
+				cJSON_Delete(copy);
+				return cog__oom("task inputs");
+			}
+			if (!(copy->type & cJSON_StringIsConst))
+				cJSON_free(copy->string);
+			copy->type &= ~cJSON_StringIsConst;
+			copy->string = name;
 		}
 		if (!cJSON_ReplaceItemViaPointer(item, child, copy)) {
 			cJSON_Delete(copy);
