@@ -198,6 +198,10 @@ void run_progress_start(const char *plan_id, size_t task_count, bool terminal, b
 void run_progress_event(const char *event, void *user_data);
 /* Stop drawing (the last frame stays). */
 void run_progress_stop(void);
+/* Write one line (no newline in it) on stderr; while the display is drawn
+ * on a terminal, above it, so the next redraw does not erase it. Any
+ * thread (log hooks). */
+void run_progress_print(const char *line);
 /* Tokens and cost of the agent turns seen. */
 void run_progress_usage(double *input_tokens, double *output_tokens, double *cost);
 

@@ -67,9 +67,12 @@ void cli_log_line(int level, const char *line, void *user_data)
 	const char *message = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record,
 		"message"));
 	static const char *const names[] = { "trace", "debug", "info", "warning", "error" };
-	fprintf(stderr, "%s: %s: %s\n", c->program,
+	char text[2048];
+	snprintf(text, sizeof(text), "%s: %s: %s", c->program,
 		level >= 0 && level <= COG_LOG_ERROR ? names[level] : "log",
 		message ? message : line);
+	/* Above cog run's live display, when it is drawn. */
+	run_progress_print(text);
 	cJSON_Delete(record);
 }
 

@@ -165,6 +165,22 @@ void run_progress_stop(void)
 	pthread_mutex_unlock(&view.lock);
 }
 
+void run_progress_print(const char *line)
+{
+	pthread_mutex_lock(&view.lock);
+	if (view.active && view.terminal && view.lines_drawn) {
+		/* Clear the frame, write the line where it was, draw it again
+		 * below: the line stays, the frame moves down. */
+		fprintf(stderr, "\033[%dA\r\033[J%s\n", view.lines_drawn, line);
+		view.lines_drawn = 0;
+		redraw();
+	} else {
+		fprintf(stderr, "%s\n", line);
+		fflush(stderr);
+	}
+	pthread_mutex_unlock(&view.lock);
+}
+
 void run_progress_usage(double *input_tokens, double *output_tokens, double *cost)
 {
 	pthread_mutex_lock(&view.lock);
