@@ -82,8 +82,10 @@
  * "handoff" {"capability":"...","task":"..."}: the sub-task runs at once
  * with the agent matched by that capability (not itself; at most 3 levels
  * deep), inside the same task's budget, and its answer comes back as the
- * tool's result. Each handoff is journaled, sent as event "agent.handoff",
- * and listed in the task's result ("delegations").
+ * tool's result. Each handoff is journaled (its sub-run too, under
+ * "<run key>/h<turn>.<n>"), sent as event "agent.handoff", and listed in
+ * the task's result ("delegations"). Terminating the asking agent
+ * terminates the sub-agent.
  *
  * Threads: the registry is thread safe. A cog_agent is used by one thread
  * at a time; cog_agent_terminate() may be called from any thread.
@@ -162,9 +164,11 @@ COG_API const char *cog_agent_name(const cog_agent *agent);
 COG_API int cog_agent_get_state(const cog_agent *agent);
 
 /*
- * Stop instance `agent_id`: its running loop ends at its next step (the
- * LLM call or tool calls in flight are canceled) with COG_ECANCELED, and
- * the instance is terminated. Any thread. Errors: COG_ENOTFOUND.
+ * Stop instance `agent_id`: the instance is terminated and its running
+ * loop ends with COG_ECANCELED. The LLM call in flight is canceled; tool
+ * calls in flight run to their end (or until cog_ctx_cancel()), and no new
+ * step (tool call, LLM call, turn) starts. A handoff sub-run it waits for
+ * is terminated with it. Any thread. Errors: COG_ENOTFOUND.
  */
 COG_API int cog_agent_terminate(cog_ctx *ctx, const char *agent_id);
 
@@ -234,6 +238,9 @@ COG_API int cog_agent_run(cog_agent *agent, const char *task_json,
  * a definition name, else the agent matched by the task's "capabilities",
  * and "budget": the task's own limits), the results of its dependencies,
  * the plan's budget and the context's. Other kinds fail with COG_EINVAL.
+ * A failing "llm" task sets its result all the same (the result object
+ * above: what it did so far, "stopped" saying why; plan.h
+ * cog_task_call_set_result), except when it waits (COG_EPENDING).
  * `user_data` is NULL or a `const cog_agent_run_options *`. Pass it to
  * cog_ctx_set_task_executor(), or call it from a host executor.
  */

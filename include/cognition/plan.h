@@ -144,7 +144,9 @@ typedef struct cog_task_call cog_task_call;
 /*
  * Runs one attempt of a task. Return 0 after setting the result (or with
  * none: null), or a negative status with cog_error_set() saying why; the
- * task's retry policy then decides. May be called from worker threads,
+ * task's retry policy then decides. A failing attempt may set a result
+ * first (what it did so far): the task keeps it as its "result" (see
+ * cog_task_call_set_result). May be called from worker threads,
  * several at once. Long-running executors should poll
  * cog_task_call_is_canceled().
  */
@@ -185,7 +187,13 @@ COG_API const char *cog_task_call_idempotency_key(const cog_task_call *call);
 /* Non-zero when the attempt should stop: the context was canceled, the
  * task's timeout passed, or a fail-fast run is stopping. */
 COG_API int cog_task_call_is_canceled(const cog_task_call *call);
-/* Set the result (JSON text, copied). COG_EINVAL for invalid JSON. */
+/* Set the result (JSON text, copied). COG_EINVAL for invalid JSON. Also
+ * before returning a failure: the partial result of the attempt then
+ * becomes the failed task's "result" (cog_plan_task_status), journaled
+ * with the failure and kept across cog_plan_resume; the task's next
+ * attempt replaces it (an attempt that fails without one leaves none).
+ * Not kept for COG_EPENDING (the attempt is taken back). A task that
+ * succeeded keeps its result as before. */
 COG_API int cog_task_call_set_result(cog_task_call *call, const char *json);
 
 typedef enum cog_failure_policy {
@@ -343,7 +351,8 @@ typedef enum cog_decision {
 COG_API int cog_plan_decide(cog_plan *plan, const char *task_id, int decision);
 
 /* State, attempts and result of one task as JSON, to cog_free():
- * {"id":..,"state":"succeeded","attempts":1,"result":..,"error":..} */
+ * {"id":..,"state":"succeeded","attempts":1,"result":..,"error":..}
+ * (a failed task's result: its last attempt's partial one, or null). */
 COG_API int cog_plan_task_status(cog_plan *plan, const char *task_id, char **json);
 
 /* All tasks' states: {"id":..,"goal":..,"state":"running|succeeded|failed|

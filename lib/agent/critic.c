@@ -5,15 +5,18 @@
  *   2. the host's hook (cog_agent_set_critic);
  *   3. with "review":true, the "critic" agent reviews the answer through the
  *      router (one structured call in the run's budget, journaled as the
- *      second LLM call of the turn that produced the answer).
+ *      second LLM call of the turn that produced the answer; asked once more,
+ *      as the third, when its answer could not be read: then COG_EPROTO).
  * A rejection carries a critique that the loop sends back to the agent.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "agent_int.h"
 #include "cognition/schema.h"
 
 #define REVIEW_INDEX 1u   /* the review's slot in the journal: ("llm", turn, 1) */
+#define REVIEW_REASK_INDEX 2u /* its second try, when the first could not be read */
 
 static const char review_default_instructions[] =
 	"You review the answer another agent gave to a task. Accept it when it does "
@@ -193,15 +196,6 @@ static void put_data(cog_buf *b, const char *source, const char *text)
 	cog_buf_puts(b, "\n</data>");
 }
 
-static cJSON *review_schema(void)
-{
-	cJSON *s = cJSON_Parse("{\"type\":\"object\",\"properties\":{"
-		"\"verdict\":{\"type\":\"string\",\"enum\":[\"accept\",\"reject\"]},"
-		"\"critique\":{\"type\":\"string\"}},"
-		"\"required\":[\"verdict\",\"critique\"],\"additionalProperties\":false}");
-	return s;
-}
-
 static cJSON *message(const char *role, const char *content)
 {
 	cJSON *m = cJSON_CreateObject();
@@ -235,7 +229,10 @@ static cJSON *review_request(const agent_def *critic, const cJSON *task,
 	cJSON *msgs = cJSON_CreateArray();
 	cJSON *format = cJSON_CreateObject();
 	cJSON *js = cJSON_CreateObject();
-	cJSON *schema = review_schema();
+	cJSON *schema = cJSON_Parse("{\"type\":\"object\",\"properties\":{"
+		"\"verdict\":{\"type\":\"string\",\"enum\":[\"accept\",\"reject\"]},"
+		"\"critique\":{\"type\":\"string\"}},"
+		"\"required\":[\"verdict\",\"critique\"],\"additionalProperties\":false}");
 	cJSON *m_sys = message("system", sys), *m_user = user ? message("user", user) : NULL;
 	cog_free(user);
 	bool ok = req && msgs && format && js && schema && m_sys && m_user;
@@ -267,30 +264,50 @@ static cJSON *review_request(const agent_def *critic, const cJSON *task,
 	cJSON_Delete(schema);
 	cJSON_Delete(m_sys);
 	cJSON_Delete(m_user);
-	if (!ok) {
+	if (!ok)
 		cJSON_Delete(req);
-		return NULL;
-	}
-	return req;
+	return ok ? req : NULL;
 }
 
-/* The verdict object of a review answer: the router's "parsed", else the
- * message text as JSON (owned by `response` or put in *owned). */
-static const cJSON *review_verdict(const cJSON *response, cJSON **owned)
+/* The verdict of a review answer (the router's "parsed", else the message
+ * text as JSON): 0 with *reject and *said (borrowed from resp or *owned),
+ * or 1 when it has none. */
+static int read_verdict(const cJSON *resp, cJSON **owned, bool *reject, const char **said)
 {
-	const cJSON *parsed = cJSON_GetObjectItemCaseSensitive(response, "parsed");
-	if (cJSON_IsObject(parsed))
-		return parsed;
-	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(response, "message");
-	const char *text = cog_json_get_string(msg, "content");
-	if (!text)
-		return NULL;
-	size_t len;
-	const char *json = unfence(text, &len);
-	*owned = cJSON_ParseWithLength(json, len);
-	return cJSON_IsObject(*owned) ? *owned : NULL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(resp, "parsed");
+	const char *text = cog_json_get_string(cJSON_GetObjectItemCaseSensitive(resp,
+		"message"), "content");
+	if (!cJSON_IsObject(v) && text) {
+		size_t len;
+		const char *json = unfence(text, &len);
+		v = *owned = cJSON_ParseWithLength(json, len);
+	}
+	const char *verdict = cog_json_get_string(v, "verdict");
+	if (!cJSON_IsObject(v) || !verdict ||
+	    (strcmp(verdict, "accept") && strcmp(verdict, "reject")))
+		return 1;
+	*reject = !strcmp(verdict, "reject");
+	*said = cog_json_get_string(v, "critique");
+	return 0;
 }
 
+/* Ask the review again after an answer that could not be read, saying why. */
+static int add_reask(cJSON *req, const char *problem)
+{
+	char text[768];
+	snprintf(text, sizeof(text), "Your review could not be read (%s). Answer again "
+		"with only the JSON {\"verdict\":\"accept\"|\"reject\",\"critique\":\"...\"}.",
+		problem);
+	cJSON *m = message("user", text);
+	if (!m || !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(req, "messages"), m)) {
+		cJSON_Delete(m);
+		return cog__oom("critic: review");
+	}
+	return COG_OK;
+}
+
+/* One review, asked again (REVIEW_REASK_INDEX) when the answer could not be
+ * read (off the response format: COG_ESCHEMA, or no verdict). Twice: EPROTO. */
 static int check_review(cog_agent *a, const cJSON *task, const cJSON *result,
                         agent_env *env, char **critique)
 {
@@ -298,39 +315,44 @@ static int check_review(cog_agent *a, const cJSON *task, const cJSON *result,
 	if (!critic)
 		return cog__error_wrap(COG_ENOTFOUND, "the task asks for a review");
 	cJSON *req = review_request(critic, task, result);
-	if (!req) {
-		agent_def_unref(critic);
-		return cog__oom("critic: review request");
-	}
 	double turns = cog_json_get_number(result, "turns", 0);
 	unsigned int turn = turns > 0 ? (unsigned int)turns : 0;
-	cJSON *resp = NULL;
-	int rc = agent_llm_call(a, env, critic->role, req, turn, REVIEW_INDEX, &resp);
-	cJSON_Delete(req);
-	if (rc) {
-		agent_def_unref(critic);
-		if (rc == COG_EBUDGET || rc == COG_ECANCELED || rc == COG_EPENDING)
-			return rc; /* the message is already the right one */
-		return cog__error_wrap(rc, "review by agent 'critic'");
-	}
-	agent_def_unref(critic);
-	cJSON *owned = NULL;
-	const cJSON *v = review_verdict(resp, &owned);
-	const char *verdict = cog_json_get_string(v, "verdict");
-	const char *said = cog_json_get_string(v, "critique");
-	if (!verdict || (strcmp(verdict, "accept") && strcmp(verdict, "reject"))) {
+	int rc = req ? COG_OK : cog__oom("critic: review request");
+	cJSON *resp = NULL, *owned = NULL;
+	bool reject = false;
+	const char *said = NULL;
+	for (unsigned int k = 0; !rc; k++) {
+		char problem[512];
+		rc = agent_llm_call(a, env, critic->role, req, turn,
+			k ? REVIEW_REASK_INDEX : REVIEW_INDEX, &resp);
+		if (rc == COG_ESCHEMA) {
+			snprintf(problem, sizeof(problem), "%s", cog_error_last());
+		} else if (rc == COG_EBUDGET || rc == COG_ECANCELED || rc == COG_EPENDING) {
+			break; /* the message is already the right one */
+		} else if (rc) {
+			rc = cog__error_wrap(rc, "review by agent 'critic'");
+			break;
+		} else if (read_verdict(resp, &owned, &reject, &said) == 0) {
+			break;
+		} else {
+			snprintf(problem, sizeof(problem), "the answer has no verdict "
+				"\"accept\" or \"reject\"");
+		}
 		cJSON_Delete(owned);
 		cJSON_Delete(resp);
-		return cog__error(COG_EPROTO, "review by agent 'critic': the answer has no "
-			"verdict \"accept\" or \"reject\"");
+		owned = resp = NULL;
+		rc = k ? cog__error(COG_EPROTO, "review by agent 'critic': %s (asked twice)",
+		                    problem)
+		       : add_reask(req, problem);
 	}
-	rc = 0;
-	if (!strcmp(verdict, "reject")) {
+	if (!rc && reject) {
 		*critique = cog__strdup(said && *said ? said :
 			"The reviewer rejected the answer without saying why; check it "
 			"against the task and answer again.");
 		rc = *critique ? 1 : cog__oom("critic: review");
 	}
+	agent_def_unref(critic);
+	cJSON_Delete(req);
 	cJSON_Delete(owned);
 	cJSON_Delete(resp);
 	return rc;

@@ -62,8 +62,8 @@ static int task_nodes(agents_state *st, cog_task_call *call, const agent_def *de
 {
 	cog__plan_budget pb;
 	cog__task_call_plan_budget(call, &pb);
-	budget_limits plan_lim = { (uint64_t)pb.max_tokens, pb.max_cost,
-	                           (uint64_t)pb.max_duration_ms };
+	budget_limits plan_lim;
+	budget_limits_from_numbers(&plan_lim, pb.max_tokens, pb.max_cost, pb.max_duration_ms);
 	char key[COG_TASK_ID_MAX + 80];
 	snprintf(key, sizeof(key), "agent:%s", def->name);
 	int rc = budget_node_get(st, NULL, cog_task_call_plan_id(call), &plan_lim,
@@ -108,19 +108,26 @@ static int run_task(cog_ctx *ctx, agents_state *st, cog_task_call *call,
 	}
 	char saved[1024];
 	snprintf(saved, sizeof(saved), "%s", cog_error_last());
-	if (!rc) {
-		char *text = result ? cog_json_print(result) : NULL;
-		rc = text ? cog_task_call_set_result(call, text) : cog__oom(what);
+	if (result && rc != COG_EPENDING) {
+		/* Also on a failure (budget, max_turns, critic...): what the run
+		 * did so far, "stopped" saying why, becomes the failed task's
+		 * result (plan.h cog_task_call_set_result). */
+		char *text = cog_json_print(result);
+		int set = text ? cog_task_call_set_result(call, text) : cog__oom(what);
 		cog_free(text);
-	} else if (rc != COG_EPENDING && a) {
-		/* the message names the level or step that failed; say which task */
-		if (!strstr(saved, cog_task_call_task_id(call)))
-			cog__error(rc, "%s (agent '%s'): %s", what, def->name, saved);
-		else
-			agent_exec_restore_error(rc, saved);
-	} else {
-		agent_exec_restore_error(rc, saved);
+		if (!rc && set) {
+			rc = set;
+			snprintf(saved, sizeof(saved), "%s", cog_error_last());
+		}
+	} else if (!rc) {
+		rc = cog__oom(what);
+		snprintf(saved, sizeof(saved), "%s", cog_error_last());
 	}
+	/* the message names the level or step that failed; say which task */
+	if (rc && rc != COG_EPENDING && a && !strstr(saved, cog_task_call_task_id(call)))
+		cog__error(rc, "%s (agent '%s'): %s", what, def->name, saved);
+	else
+		agent_exec_restore_error(rc, saved);
 	cog_agent_free(a);
 	for (int i = 2; i >= 0; i--)
 		if (nodes[i])

@@ -8,13 +8,13 @@
  * ("handoff", turn, index), sent as event "agent.handoff" and listed in
  * the run's "delegations".
  *
- * The sub-run itself is not journaled: after a crash, a handoff the
- * journal has is replayed from it, one it does not have runs again.
+ * A journaled run journals its sub-runs too, and terminating the asking
+ * agent stops its sub-run (handoff_sub.c).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "agent_int.h"
+#include "handoff_int.h"
 
 #define HANDOFF_MAX_DEPTH 3u
 
@@ -166,6 +166,8 @@ static void add_delegation(cog_agent *a, agent_env *env, cJSON *delegation)
 	pthread_mutex_unlock(&a->st->lock);
 }
 
+/* ---- the sub-run ---- */
+
 /* Run the sub-task with the agent of `def`. 0 with the records, a negative
  * status that ends the parent's run (cancel, pending approval, no memory),
  * or 1 with *tool_result an error for the model. */
@@ -181,19 +183,8 @@ static int run_sub(cog_agent *a, agent_env *env, const char *def_name,
 	char prefix[512];
 	snprintf(prefix, sizeof(prefix), "%s/h%u.%u", env->call_prefix ? env->call_prefix : "",
 		turn, index);
-	agent_env sub_env = *env;
-	sub_env.journal = NULL;
-	sub_env.call_prefix = prefix;
-	sub_env.depth = env->depth + 1;
-	sub_env.delegations = NULL;
-	cJSON *sub_task = cJSON_CreateObject();
 	cJSON *sub_result = NULL;
-	if (!sub_task || cog_json_add_string(sub_task, "prompt", task))
-		rc = cog__oom("handoff");
-	else
-		rc = agent_run(sub, sub_task, &sub_env, &sub_result);
-	cJSON_Delete(sub_task);
-	cJSON_Delete(sub_env.delegations);
+	rc = agent_handoff_sub(a, sub, env, prefix, task, turn, index, &sub_result);
 	cog_agent_free(sub);
 	if (!rc)
 		rc = success_records(def_name, capability, task,

@@ -138,6 +138,11 @@ uint64_t plan_journal_ended(plan_journal *j, const plan_task *t, const char *wha
 	}
 	if (strcmp(what, "retrying") == 0)
 		cog_buf_printf(&j->queued, ",\"d\":%llu", (unsigned long long)delay_ms);
+	/* The partial result a failed attempt kept (run_inline.c). */
+	if (strcmp(what, "skipped") != 0) {
+		cog_buf_puts(&j->queued, ",\"r\":");
+		cog_buf_puts(&j->queued, t->result ? t->result : "null");
+	}
 	return end_record(j);
 }
 
@@ -348,12 +353,28 @@ static int set_text(char **dst, const char *text)
 	return COG_OK;
 }
 
+/* "r" of a record: the task's result from now on (null: none). Absent
+ * (a record of an older version): the result stays. */
+static int apply_result(plan_task *t, const cJSON *rec)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+	if (!r)
+		return COG_OK;
+	char *text = cJSON_IsNull(r) ? NULL : cog_json_print(r);
+	if (!cJSON_IsNull(r) && !text)
+		return COG_ENOMEM;
+	cog_free(t->result);
+	t->result = text;
+	return COG_OK;
+}
+
 static int apply_end(plan_task *t, const cJSON *rec, int state)
 {
 	t->state = state;
 	t->error_code = (int)cog_json_get_number(rec, "c", t->error_code);
+	int rc = state != COG_TASK_SKIPPED ? apply_result(t, rec) : COG_OK;
 	const char *e = cog_json_get_string(rec, "e");
-	return e ? set_text(&t->error, e) : COG_OK;
+	return !rc && e ? set_text(&t->error, e) : rc;
 }
 
 /* A retried or skipped task may run, or count as done, after all: what

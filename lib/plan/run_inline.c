@@ -66,7 +66,8 @@ static void note_failure(plan_task *t, int rc)
 }
 
 /* One attempt: 0 with the task's result set, or the failure's status with
- * its message in t->error. */
+ * its message in t->error and the attempt's partial result (or none) as
+ * the task's result. */
 static inline int call_executor(plan_run *r, plan_task *t)
 {
 	cog_task_call call;
@@ -117,8 +118,16 @@ static inline int call_executor(plan_run *r, plan_task *t)
 		cog__span_end(span, 0, NULL);
 		return 0;
 	}
-	if (call.result)
+	if (rc != COG_EPENDING) {
+		/* What a failing attempt did so far (cog_task_call_set_result)
+		 * stays as the task's result, replacing an earlier attempt's;
+		 * an attempt taken back (waiting) leaves it as it was. */
+		if (t->result)
+			cog_free(t->result);
+		t->result = call.result;
+	} else if (call.result) {
 		cog_free(call.result);
+	}
 	note_failure(t, rc);
 	cog__span_attr_str(span, "cog.task.state", rc == COG_EPENDING ? "waiting" : "failed");
 	cog__span_end(span, rc, t->error);

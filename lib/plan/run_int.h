@@ -32,8 +32,12 @@
  * "e" error message):
  *   {"t":"x","s":"started","a":1,"k":"<plan>/x/1"}   before the executor runs
  *   {"t":"x","s":"succeeded","a":1,"r":<result>}     before a dependant starts
- *   {"t":"x","s":"retrying","a":1,"c":-5,"e":"..","d":<delay ms>}
- *   {"t":"x","s":"failed","a":1,"c":-5,"e":".."}
+ *   {"t":"x","s":"retrying","a":1,"c":-5,"e":"..","d":<delay ms>,"r":<result>}
+ *   {"t":"x","s":"failed","a":1,"c":-5,"e":"..","r":<result>}
+ *                          "r": what the failed attempt did so far
+ *                          (cog_task_call_set_result before it failed), or
+ *                          null; it replaces the task's result (a record
+ *                          without "r", of an older version, keeps it)
  *   {"t":"x","s":"skipped","e":".."}
  *   {"t":"x","s":"uncertain","a":1}                 written by a resume
  *   {"t":"x","s":"decided","d":"retry|skip|fail"}   cog_plan_decide() (an

@@ -6,7 +6,8 @@
  *   - the host's critic hook rejecting past max_revisions fails the task
  *     with COG_EUSER, standalone and in a plan (whose re-planner is asked);
  *   - "review":true: the "critic" agent reviews through its own route (a
- *     distinct model on the wire), its critique sends the answer back.
+ *     distinct model on the wire), its critique sends the answer back; a
+ *     review it cannot read is asked once more, twice is COG_EPROTO.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,63 @@ START_TEST(review_by_the_critic_role)
 }
 END_TEST
 
+static void critic_route(void)
+{
+	ck_assert_cog(cog_llm_configure(at_ctx, "{\"routes\":{\"critic\":{\"models\":"
+		"[{\"endpoint\":\"main\",\"model\":\"critic-model\"}]}},"
+		"\"prices\":{\"critic-model\":{\"input\":1,\"output\":2}}}"));
+}
+
+/* A review the router cannot read against its response format is asked
+ * once more (saying why), not the end of the task. */
+START_TEST(unreadable_review_is_asked_again)
+{
+	critic_route();
+	at_push_text("Sales rose.", 50, 4);
+	at_push_text("Looks good to me!", 80, 5);
+	at_push_text("{\"verdict\":\"accept\",\"critique\":\"\"}", 90, 6);
+	cog_agent *a = at_spawn(at_ctx, "executor");
+	cJSON *result = NULL;
+	ck_assert_cog(at_run(a, "{\"prompt\":\"Summarize the sales.\",\"review\":true}",
+		NULL, &result));
+	ck_assert_uint_eq(at_requests(), 3);
+	ck_assert_str_eq(at_str(result, "content"), "Sales rose.");
+	ck_assert_int_eq((int)at_num(result, "revisions"), 0);
+	cJSON *body = at_sent(2);
+	ck_assert_str_eq(at_str(body, "model"), "critic-model");
+	cJSON_Delete(body);
+	char *again = at_sent_text(2);
+	at_assert_has(again, "could not be read", true);
+	at_assert_has(again, "<data source=\"answer\">\nSales rose.\n</data>", true);
+	free(again);
+	cJSON_Delete(result);
+	cog_agent_free(a);
+}
+END_TEST
+
+/* Unreadable twice: COG_EPROTO naming the critic (not COG_ESCHEMA, which
+ * is the task's output schema rejecting the answer). */
+START_TEST(unreadable_review_twice_is_eproto)
+{
+	critic_route();
+	at_push_text("Sales rose.", 50, 4);
+	at_push_text("Looks good to me!", 80, 5);
+	at_push_text("{\"verdict\":\"maybe\",\"critique\":\"\"}", 80, 5);
+	cog_agent *a = at_spawn(at_ctx, "executor");
+	cJSON *result = NULL;
+	int rc = at_run(a, "{\"prompt\":\"Summarize the sales.\",\"review\":true}", NULL,
+		&result);
+	ck_assert_int_eq(rc, COG_EPROTO);
+	at_assert_has(cog_error_last(), "agent 'critic'", true);
+	at_assert_has(cog_error_last(), "asked twice", true);
+	ck_assert_uint_eq(at_requests(), 3);
+	ck_assert_ptr_nonnull(result);
+	ck_assert_str_eq(at_str(result, "stopped"), "error");
+	cJSON_Delete(result);
+	cog_agent_free(a);
+}
+END_TEST
+
 START_TEST(bad_tasks_are_named)
 {
 	cog_agent *a = at_spawn(at_ctx, "executor");
@@ -259,6 +317,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, host_critic_rejects_past_max_revisions);
 	tcase_add_test(tc, host_critic_failure_asks_the_replanner);
 	tcase_add_test(tc, review_by_the_critic_role);
+	tcase_add_test(tc, unreadable_review_is_asked_again);
+	tcase_add_test(tc, unreadable_review_twice_is_eproto);
 	tcase_add_test(tc, bad_tasks_are_named);
 	suite_add_tcase(s, tc);
 	return s;
