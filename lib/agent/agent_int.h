@@ -6,14 +6,17 @@
  *   pool.c        instances: spawn, free (back to the pool), terminate,
  *                 list, state changes and their events
  *   budget.c      the budget tree (context ▸ plan ▸ task), reservations,
- *                 settling, the input-token bound of a request
- *   budget_report.c  cog_budget_report, cog_ctx_set_budget
+ *                 settling
+ *   budget_report.c  cog_budget_report, cog_ctx_set_budget, limits as
+ *                 JSON and numbers, the input-token bound of a request
  *   loop.c        the agent loop: turns, stop conditions, the result
  *   loop_request.c   one turn's LLM request: context assembly (memory),
  *                 tools offered, data marking, budget reservation, the call
  *   loop_tools.c  the tool calls of one answer, in parallel
  *   journal.c     the agent journal: record and replay of LLM answers and
  *                 tool results across a crash
+ *   journal_commit.c  the journals' group commit (records of concurrent
+ *                 runs share a storage transaction)
  *   critic.c      schema, host rules, LLM review; cog_agent_set_critic
  *   handoff.c     the "handoff" tool: delegation by capability
  *   executor.c    cog_task_run_agent, cog_agent_run and its options
@@ -45,6 +48,13 @@ typedef struct budget_limits {
 /* Read {"max_tokens","max_cost","max_duration_ms"} (NULL: all unlimited).
  * COG_EINVAL naming `what` and the member. */
 int budget_limits_from_json(budget_limits *out, const cJSON *json, const char *what);
+/* A count limit from a number that may have a fraction (a plan's
+ * budget): rounded up, at least 1 when x > 0 (so 0.5 is not "unlimited"),
+ * 0 when x is not positive, saturating at UINT64_MAX. */
+uint64_t budget_count_up(double x);
+/* Limits from plain numbers (a plan's budget), counts rounded up. */
+void budget_limits_from_numbers(budget_limits *out, double max_tokens, double max_cost,
+                                double max_duration_ms);
 /* The same as a new JSON object (unlimited members left out). */
 cJSON *budget_limits_to_json(const budget_limits *limits);
 
@@ -72,6 +82,7 @@ cJSON *agent_def_to_json(const agent_def *def);
 typedef struct agents_state agents_state;
 
 typedef struct budget_node budget_node;
+typedef struct agent_commit agent_commit;  /* journal_commit.c */
 
 struct agents_state {
 	cog_ctx *ctx;
@@ -88,6 +99,8 @@ struct agents_state {
 	pthread_mutex_t budget_lock;
 	budget_node *budget_root;  /* the context's level, never NULL */
 	struct budget_agent_usage *agent_usage; /* per definition name */
+
+	agent_commit *commit;      /* the journals' group commit */
 };
 
 /* The context's agent state, made (with the default definitions) on first
@@ -194,6 +207,28 @@ int cog__llm_worst_cost(cog_ctx *ctx, const char *role, const char *model,
                         uint64_t input_tokens, uint64_t output_tokens,
                         double *cost, bool *priced);
 
+/* What a call sent and what its answers cost (cog__llm_chat_tree): on a
+ * failure too, so that what was paid for is charged. */
+typedef struct cog__llm_paid {
+	unsigned int sent;         /* requests that went to a backend */
+	unsigned int answers;      /* answers received (paid for, or cached) */
+	uint64_t input_tokens, output_tokens; /* of the answers paid for */
+	double cost;
+} cog__llm_paid;
+
+/*
+ * cog_llm_chat with the request and the answer as trees (lib/llm
+ * router_chat.c): `request` is checked once (and normalised in place: it is
+ * the caller's to delete, changed), no text in between; *response is the
+ * router's answer, to cJSON_Delete. Same errors, events and spans as
+ * cog_llm_chat. *paid (may be NULL) is filled on success and failure alike:
+ * a failed call may have paid for answers (a structured answer that never
+ * matched its schema) or have had a request in flight (an answer cut
+ * short, a cancel mid-stream) whose cost is unknown.
+ */
+int cog__llm_chat_tree(cog_ctx *ctx, cJSON *request, const cog_llm_chat_options *options,
+                       cJSON **response, cog__llm_paid *paid);
+
 /* ---- one run of the loop (loop.c and friends) ---- */
 
 typedef struct agent_journal agent_journal;
@@ -233,8 +268,9 @@ int agent_run(cog_agent *a, const cJSON *task, agent_env *env, cJSON **result);
  * cog_llm_chat() with the agent's role and stream hook, canceled by
  * agent_env_canceled(), its timeout the wall time left, settle the
  * reservation with the answer's usage and cost, count it on the agent, and
- * journal the answer before returning it. request: the LLM request shape
- * (max_tokens set). *response: the router's answer.
+ * journal the answer (durable) before returning it. request: the LLM
+ * request shape (max_tokens set), normalised in place by the router.
+ * *response: the router's answer.
  */
 int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *request,
                    unsigned int turn, unsigned int index, cJSON **response);
@@ -254,6 +290,11 @@ bool agent_env_canceled(const cog_agent *a, const agent_env *env);
  * record (a crash or a pending approval interrupted it), its records are
  * replayed and the run continues under that attempt's number (so tool call
  * ids stay the same); otherwise the run records under `attempt`.
+ * The loop writes "end" when an attempt is over for good, except for a plan
+ * task that succeeded: the plan never runs a succeeded task again (its
+ * "succeeded" record in the plan journal says the attempt ended), and if a
+ * crash loses that record, the re-run adopts the attempt and replays it to
+ * the same answer, asking nothing twice.
  */
 int agent_journal_open(agent_journal **out, cog_ctx *ctx, const char *run_key,
                        unsigned int attempt);
@@ -270,9 +311,42 @@ int agent_journal_find(agent_journal *j, const char *kind, unsigned int turn,
 int agent_journal_put(agent_journal *j, const char *kind, unsigned int turn,
                       unsigned int index, const char *hash, int status,
                       const cJSON *response);
-/* Append the "end" record. */
+/* Queue a record without waiting for it: durable once agent_journal_sync
+ * returns 0 (the tool results of one answer share a commit). COG_ENOMEM.
+ * Thread safe. */
+int agent_journal_queue(agent_journal *j, const char *kind, unsigned int turn,
+                        unsigned int index, const char *hash, int status,
+                        const cJSON *response);
+/* Wait until every record this journal queued is durable. COG_EIO when one
+ * could not be written. NULL-safe. */
+int agent_journal_sync(agent_journal *j);
+/* Append the "end" record (durable when this returns 0). */
 int agent_journal_end(agent_journal *j, int status);
+/* Close: what is still queued is written first (failures logged). */
 void agent_journal_close(agent_journal *j);
+
+/*
+ * Writing goes through the context's group commit (journal_commit.c):
+ * records queued by concurrent runs (any of their logs) are written in one
+ * storage transaction by the first run that waits, the others wait for it,
+ * as the plan journal does. Made by budget_init and freed by
+ * budget_dispose, with the rest of the module state.
+ */
+int agent_commit_new(agent_commit **out);
+void agent_commit_free(agent_commit *c);
+/* What a journal learns of its records' fate (under the commit's lock):
+ * the first failure, sticky. */
+typedef struct agent_commit_waiter {
+	int error;
+	char message[512];
+} agent_commit_waiter;
+/* Queue record `text` (taken, freed even on failure) for `log` of
+ * `storage`; *ticket is its number. COG_ENOMEM. */
+int agent_commit_queue(agent_commit *c, cog_storage *storage, const char *log, char *text,
+                       agent_commit_waiter *w, uint64_t *ticket);
+/* Wait until every record up to `ticket` is written (writing them if no
+ * one else is); then w's error, if any, with its message. */
+int agent_commit_sync(agent_commit *c, uint64_t ticket, agent_commit_waiter *w);
 /* Hex BLAKE2b-128 of a JSON value's canonical text (33 bytes). */
 void agent_journal_hash(const cJSON *value, char out[33]);
 

@@ -5,30 +5,18 @@
  * tree, so a reservation checks and takes every level at once (all or
  * nothing) and the report is a consistent picture.
  *
- * Plan and task nodes stay for the report once their callers are done;
- * deeper nodes go with their last reference (their spending is counted at
- * every level above them already). The JSON side (limits, the report,
- * cog_ctx_set_budget) is in budget_report.c.
+ * Plan and task nodes stay for the report once their callers are done,
+ * and so does an agent's level just under a task (the task's retries
+ * share it); deeper nodes go with their last reference (their spending is
+ * counted at every level above them already). The JSON side (limits, the
+ * report, cog_ctx_set_budget), money and count conversions and the input
+ * bound of a request are in budget_report.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "budget_int.h"
-
-budget_money budget_money_from(double x)
-{
-	if (!(x > 0))
-		return 0;
-	if (x >= (double)BUDGET_MONEY_MAX / 1e12)
-		return BUDGET_MONEY_MAX;
-	return (budget_money)(x * 1e12 + 0.5);
-}
-
-double budget_money_to(budget_money m)
-{
-	return (double)m / 1e12;
-}
 
 static budget_node *node_new(budget_node *parent, const char *key)
 {
@@ -48,7 +36,7 @@ static budget_node *node_new(budget_node *parent, const char *key)
 static void node_set_limits(budget_node *n, const budget_limits *limits, int64_t started_ms)
 {
 	n->limits = *limits;
-	n->max_money = budget_money_from(limits->max_cost);
+	n->max_money = budget_money_limit(limits->max_cost);
 	n->has_limits = limits->max_tokens || limits->max_cost > 0 || limits->max_duration_ms;
 	n->started_ms = started_ms ? started_ms : cog_clock_realtime_ms();
 }
@@ -74,7 +62,14 @@ int budget_init(agents_state *st)
 	}
 	st->budget_root->refs = 1;
 	st->agent_usage = NULL;
-	return COG_OK;
+	/* the journals' group commit lives and goes with the tree (agent_int.h) */
+	int rc = agent_commit_new(&st->commit);
+	if (rc) {
+		cog_free(st->budget_root);
+		st->budget_root = NULL;
+		pthread_mutex_destroy(&st->budget_lock);
+	}
+	return rc;
 }
 
 void budget_dispose(agents_state *st)
@@ -91,6 +86,8 @@ void budget_dispose(agents_state *st)
 		u = next;
 	}
 	st->agent_usage = NULL;
+	agent_commit_free(st->commit);
+	st->commit = NULL;
 	pthread_mutex_destroy(&st->budget_lock);
 }
 
@@ -119,6 +116,16 @@ static void node_unref_locked(budget_node *n)
 	}
 }
 
+/* Nodes the tree keeps (a reference of its own) for the report and for
+ * the retries of a task: plans, tasks, and an agent's per-task level just
+ * under a task ("agent:<name>" at depth 3), which the attempts of that
+ * task share; they go with the plan's node. */
+static bool node_kept(const budget_node *n)
+{
+	return n->depth <= 2 ||
+	       (n->depth == 3 && strncmp(n->key, "agent:", 6) == 0);
+}
+
 int budget_node_get(agents_state *st, budget_node *parent, const char *key,
                     const budget_limits *limits, int64_t started_ms, budget_node **out)
 {
@@ -141,13 +148,17 @@ int budget_node_get(agents_state *st, budget_node *parent, const char *key,
 		else
 			parent->children = n;
 		parent->refs++;
-		n->refs = n->depth <= 2 ? 1 : 0; /* the tree keeps plans and tasks */
+		n->refs = node_kept(n) ? 1 : 0;
 		if (limits)
 			node_set_limits(n, limits, started_ms);
 		else if (started_ms)
 			n->started_ms = started_ms;
 	} else if (!n->has_limits && limits) {
 		node_set_limits(n, limits, started_ms);
+	} else if (n->depth == 1 && started_ms > n->started_ms) {
+		/* A plan node lives as long as the context; a newer start is a
+		 * new run of the plan, and its wall time counts from there. */
+		n->started_ms = started_ms;
 	}
 	n->refs++;
 	pthread_mutex_unlock(&st->budget_lock);
@@ -365,40 +376,4 @@ uint64_t budget_remaining_tokens(agents_state *st, budget_node *leaf)
 	}
 	pthread_mutex_unlock(&st->budget_lock);
 	return left;
-}
-
-/* ---- the input bound of a request ---- */
-
-static uint64_t text_bytes(const cJSON *v)
-{
-	if (!v || cJSON_IsNull(v))
-		return 0;
-	if (cJSON_IsString(v))
-		return strlen(v->valuestring);
-	char *text = cog_json_print(v);
-	uint64_t n = text ? strlen(text) : 65536; /* OOM: a generous guess */
-	cog_free(text);
-	return n;
-}
-
-uint64_t budget_input_bound(cog_ctx *ctx, const cJSON *request)
-{
-	(void)ctx; /* the router does not offer the backend's count_tokens */
-	uint64_t bytes = 16;
-	const cJSON *m, *t;
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(request, "messages")) {
-		bytes += 8 + text_bytes(cJSON_GetObjectItemCaseSensitive(m, "content"));
-		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(m, "tool_calls")) {
-			bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "name"));
-			const cJSON *args = cJSON_GetObjectItemCaseSensitive(t, "arguments");
-			bytes += text_bytes(cJSON_IsNull(args) || !args ?
-				cJSON_GetObjectItemCaseSensitive(t, "arguments_text") : args);
-		}
-	}
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(request, "tools")) {
-		bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "name"));
-		bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "description"));
-		bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "input_schema"));
-	}
-	return bytes;
 }

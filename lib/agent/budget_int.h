@@ -46,5 +46,8 @@ struct budget_agent_usage {
  * negative values count as 0. */
 budget_money budget_money_from(double x);
 double budget_money_to(budget_money m);
+/* A limit in money units: rounded up, and at least 1 when x > 0 (a tiny
+ * limit must not become "unlimited"); 0 when x is not positive. */
+budget_money budget_money_limit(double x);
 
 #endif /* COG_AGENT_BUDGET_INT_H */

@@ -1,12 +1,60 @@
 /*
  * Budgets as JSON: limits read and written, the context's own limits
  * (cog_ctx_set_budget) and the report of what was spent at each level
- * (cog_budget_report). The tree itself is in budget.c.
+ * (cog_budget_report), the money and count conversions of limits, and the
+ * input bound of a request. The tree itself is in budget.c.
  */
 #include <math.h>
 #include <string.h>
 
 #include "budget_int.h"
+
+/* ---- money and counts ---- */
+
+budget_money budget_money_from(double x)
+{
+	if (!(x > 0))
+		return 0;
+	if (x >= (double)BUDGET_MONEY_MAX / 1e12)
+		return BUDGET_MONEY_MAX;
+	return (budget_money)(x * 1e12 + 0.5);
+}
+
+double budget_money_to(budget_money m)
+{
+	return (double)m / 1e12;
+}
+
+budget_money budget_money_limit(double x)
+{
+	if (!(x > 0))
+		return 0;
+	if (x >= (double)BUDGET_MONEY_MAX / 1e12)
+		return BUDGET_MONEY_MAX;
+	/* up, and never below one unit: a tiny limit is not "unlimited" */
+	double units = ceil(x * 1e12);
+	return units < 1 ? 1 : (budget_money)units;
+}
+
+uint64_t budget_count_up(double x)
+{
+	if (!(x > 0))
+		return 0;
+	if (x >= 18446744073709549568.0)   /* the last double below 2^64 */
+		return UINT64_MAX;
+	double up = ceil(x);
+	return up < 1 ? 1 : (uint64_t)up;
+}
+
+void budget_limits_from_numbers(budget_limits *out, double max_tokens, double max_cost,
+                                double max_duration_ms)
+{
+	out->max_tokens = budget_count_up(max_tokens);
+	out->max_cost = max_cost > 0 ? max_cost : 0;
+	out->max_duration_ms = budget_count_up(max_duration_ms);
+}
+
+/* ---- limits as JSON ---- */
 
 static int read_whole(uint64_t *dst, const cJSON *item, const char *what)
 {
@@ -84,7 +132,7 @@ int cog_ctx_set_budget(cog_ctx *ctx, const char *budget_json)
 	pthread_mutex_lock(&st->budget_lock);
 	budget_node *root = st->budget_root;
 	root->limits = limits;
-	root->max_money = budget_money_from(limits.max_cost);
+	root->max_money = budget_money_limit(limits.max_cost);
 	root->has_limits = limits.max_tokens || limits.max_cost > 0 || limits.max_duration_ms;
 	root->started_ms = cog_clock_realtime_ms();
 	pthread_mutex_unlock(&st->budget_lock);
@@ -184,4 +232,40 @@ int cog_budget_report(cog_ctx *ctx, const char *plan_id, char **json)
 	*json = cog_json_print(o);
 	cJSON_Delete(o);
 	return *json ? COG_OK : cog__oom(fn);
+}
+
+/* ---- the input bound of a request ---- */
+
+static uint64_t text_bytes(const cJSON *v)
+{
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsString(v))
+		return strlen(v->valuestring);
+	char *text = cog_json_print(v);
+	uint64_t n = text ? strlen(text) : 65536; /* OOM: a generous guess */
+	cog_free(text);
+	return n;
+}
+
+uint64_t budget_input_bound(cog_ctx *ctx, const cJSON *request)
+{
+	(void)ctx; /* the router does not offer the backend's count_tokens */
+	uint64_t bytes = 16;
+	const cJSON *m, *t;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(request, "messages")) {
+		bytes += 8 + text_bytes(cJSON_GetObjectItemCaseSensitive(m, "content"));
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(m, "tool_calls")) {
+			bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "name"));
+			const cJSON *args = cJSON_GetObjectItemCaseSensitive(t, "arguments");
+			bytes += text_bytes(cJSON_IsNull(args) || !args ?
+				cJSON_GetObjectItemCaseSensitive(t, "arguments_text") : args);
+		}
+	}
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(request, "tools")) {
+		bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "name"));
+		bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "description"));
+		bytes += text_bytes(cJSON_GetObjectItemCaseSensitive(t, "input_schema"));
+	}
+	return bytes;
 }

@@ -9,7 +9,8 @@
  * node with the definition's per-task budget. A plan task: the plan's node
  * under the root (the plan's limits, its wall clock from the run's start),
  * the task's node under it (inputs.budget), and under that the node of the
- * definition's per-task budget; retries of the task share these nodes.
+ * definition's per-task budget; retries of the task share these nodes (the
+ * tree keeps all three: budget.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -122,6 +123,23 @@ int agent_exec_restore_error(int rc, const char *saved)
 	return rc ? cog__error(rc, "%s", saved) : rc;
 }
 
+/* Tool call ids "<base>/<attempt>/<turn>.<n>": a base too long for the
+ * buffer (a long run key) becomes "#" and the hex BLAKE2b-128 of it, as
+ * the journal names its log, instead of being cut (two keys with the same
+ * start would share ids, and the attempt would be lost). */
+static void call_prefix(char *out, size_t size, const char *base, unsigned int attempt)
+{
+	int n = snprintf(out, size, "%s/%u", base, attempt);
+	if (n >= 0 && (size_t)n < size)
+		return;
+	uint8_t h[16];
+	char hex[33];
+	cog_hash_blake2b(h, sizeof(h), base, strlen(base), NULL, 0);
+	cog_hex_encode(h, sizeof(h), hex);
+	hex[32] = '\0';
+	snprintf(out, size, "#%s/%u", hex, attempt);
+}
+
 int agent_exec_run(cog_agent *a, const cJSON *task, const cog_agent_run_options *o,
                      budget_node *leaf, const run_setup *rs, cJSON **result)
 {
@@ -137,7 +155,7 @@ int agent_exec_run(cog_agent *a, const cJSON *task, const cog_agent_run_options 
 			attempt = agent_journal_attempt(j);
 	}
 	char prefix[COG_PLAN_ID_MAX + COG_TASK_ID_MAX + 32];
-	snprintf(prefix, sizeof(prefix), "%s/%u", rs->prefix_base, attempt);
+	call_prefix(prefix, sizeof(prefix), rs->prefix_base, attempt);
 	agent_env env;
 	memset(&env, 0, sizeof(env));
 	env.tool_options = o ? o->tool_options : NULL;

@@ -5,6 +5,10 @@
  * run again gets the same answers back in the same order instead of asking
  * the LLM or calling the tool a second time.
  *
+ * Records go through the context's group commit (journal_commit.c): put
+ * waits until its record is durable, queue does not (the tool results of
+ * one answer, then one sync for all of them).
+ *
  * Opening reads the log once. The records are cut into segments: a new
  * segment starts at a record of another attempt number or after an "end"
  * record. When the last segment has no "end", the run adopts it (its
@@ -27,10 +31,14 @@
 #include "agent_int.h"
 
 struct agent_journal {
+	cog_ctx *ctx;
 	cog_storage *storage;
+	agent_commit *commit;      /* the context's group commit */
+	agent_commit_waiter waiter;/* under the commit's lock */
 	char log[COG_STORAGE_NAME_MAX + 1];
 	unsigned int attempt;
-	pthread_mutex_t lock;      /* replay state and appends */
+	pthread_mutex_t lock;      /* replay state, last_ticket */
+	uint64_t last_ticket;      /* of the last record queued */
 	cJSON *replay;             /* records of the adopted attempt, in order */
 	bool replaying;
 	unsigned int stop_turn;    /* lookups of later turns find nothing */
@@ -141,10 +149,16 @@ int agent_journal_open(agent_journal **out, cog_ctx *ctx, const char *run_key,
 	cog_storage *storage = ctx ? cog_ctx_storage(ctx) : NULL;
 	if (!storage || !run_key)
 		return COG_OK;  /* not journaled */
+	agents_state *st = NULL;
+	int rc = agents_get(ctx, &st);
+	if (rc)
+		return rc;
 	agent_journal *j = cog__calloc(1, sizeof(*j));
 	if (!j)
 		return cog__oom("agent journal");
+	j->ctx = ctx;
 	j->storage = storage;
+	j->commit = st->commit;
 	j->attempt = attempt;
 	if (6 + strlen(run_key) <= COG_STORAGE_NAME_MAX) {
 		snprintf(j->log, sizeof(j->log), "agent/%s", run_key);
@@ -161,7 +175,7 @@ int agent_journal_open(agent_journal **out, cog_ctx *ctx, const char *run_key,
 		return cog__error(COG_ERROR, "agent journal: cannot create a mutex");
 	}
 	reader r = { 0 };
-	int rc = cog_storage_read(storage, j->log, 1, 0, read_record, &r);
+	rc = cog_storage_read(storage, j->log, 1, 0, read_record, &r);
 	if (r.error)
 		rc = r.error;
 	if (rc) {
@@ -190,6 +204,8 @@ void agent_journal_close(agent_journal *j)
 {
 	if (!j)
 		return;
+	if (j->commit && agent_journal_sync(j) != COG_OK)
+		cog__log(j->ctx, COG_LOG_WARN, NULL, "%s", cog_error_last());
 	cJSON_Delete(j->replay);
 	pthread_mutex_destroy(&j->lock);
 	cog_free(j);
@@ -239,27 +255,40 @@ int agent_journal_find(agent_journal *j, const char *kind, unsigned int turn,
 
 /* ---- recording ---- */
 
-static int append(agent_journal *j, cJSON *rec)
+/* Queue a record (consumed) in the group commit. */
+static int queue(agent_journal *j, cJSON *rec)
 {
 	char *text = rec ? cog_json_print(rec) : NULL;
 	cJSON_Delete(rec);
 	if (!text)
 		return cog__oom("agent journal: a record");
+	/* The ticket is taken under the journal's lock, so last_ticket only
+	 * grows and a sync covers every record queued before it. */
 	pthread_mutex_lock(&j->lock);
-	int rc = cog_storage_append(j->storage, j->log, text, NULL);
+	uint64_t ticket = 0;
+	int rc = agent_commit_queue(j->commit, j->storage, j->log, text, &j->waiter, &ticket);
+	if (!rc && ticket > j->last_ticket)
+		j->last_ticket = ticket;
 	pthread_mutex_unlock(&j->lock);
-	cog_free(text);
-	if (rc)
+	return rc;
+}
+
+int agent_journal_sync(agent_journal *j)
+{
+	if (!j)
+		return COG_OK;
+	pthread_mutex_lock(&j->lock);
+	uint64_t ticket = j->last_ticket;
+	pthread_mutex_unlock(&j->lock);
+	if (agent_commit_sync(j->commit, ticket, &j->waiter))
 		return cog__error_wrap(COG_EIO, "agent journal '%s': appending a record", j->log);
 	return COG_OK;
 }
 
-int agent_journal_put(agent_journal *j, const char *kind, unsigned int turn,
-                      unsigned int index, const char *hash, int status,
-                      const cJSON *response)
+static cJSON *make_record(agent_journal *j, const char *kind, unsigned int turn,
+                          unsigned int index, const char *hash, int status,
+                          const cJSON *response)
 {
-	if (!j)
-		return COG_OK;
 	cJSON *rec = cJSON_CreateObject();
 	cJSON *r = response ? cJSON_Duplicate(response, 1) : cJSON_CreateNull();
 	bool ok = rec && r &&
@@ -272,9 +301,30 @@ int agent_journal_put(agent_journal *j, const char *kind, unsigned int turn,
 	if (!ok || !cJSON_AddItemToObject(rec, "r", r)) {
 		cJSON_Delete(r);
 		cJSON_Delete(rec);
-		return cog__oom("agent journal: a record");
+		cog__oom("agent journal: a record");
+		return NULL;
 	}
-	return append(j, rec);
+	return rec;
+}
+
+int agent_journal_queue(agent_journal *j, const char *kind, unsigned int turn,
+                        unsigned int index, const char *hash, int status,
+                        const cJSON *response)
+{
+	if (!j)
+		return COG_OK;
+	cJSON *rec = make_record(j, kind, turn, index, hash, status, response);
+	return rec ? queue(j, rec) : COG_ENOMEM;
+}
+
+int agent_journal_put(agent_journal *j, const char *kind, unsigned int turn,
+                      unsigned int index, const char *hash, int status,
+                      const cJSON *response)
+{
+	if (!j)
+		return COG_OK;
+	int rc = agent_journal_queue(j, kind, turn, index, hash, status, response);
+	return rc ? rc : agent_journal_sync(j);
 }
 
 int agent_journal_end(agent_journal *j, int status)
@@ -293,7 +343,9 @@ int agent_journal_end(agent_journal *j, int status)
 		cJSON_Delete(rec);
 		return cog__oom("agent journal: the end record");
 	}
-	int rc = append(j, rec);
+	int rc = queue(j, rec);
+	if (!rc)
+		rc = agent_journal_sync(j);
 	if (!rc) {
 		/* a later run of the same key starts afresh */
 		pthread_mutex_lock(&j->lock);

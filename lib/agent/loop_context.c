@@ -9,6 +9,7 @@
 
 #include "loop_int.h"
 #include "plan_call_int.h"
+#include "tokens.h"   /* lib/memory: the estimate in milli-tokens */
 
 /* Always part of the system text: what the markers mean. */
 static const char DATA_RULE[] =
@@ -166,13 +167,11 @@ static int open_memory(loop_run *r, unsigned int *k)
 	return rc ? cog__error_wrap(rc, "agent '%s': memory '%s'", r->a->def->name, ns) : COG_OK;
 }
 
-int loop_first_messages(loop_run *r)
+/* The first messages as the memory layer assembles them now. */
+static int assemble(loop_run *r, unsigned int k)
 {
 	const agent_def *def = r->a->def;
-	unsigned int k;
-	int rc = open_memory(r, &k);
-	if (rc)
-		return rc;
+	int rc = COG_OK;
 	cJSON *req = cJSON_CreateObject();
 	cJSON *deps = cJSON_CreateArray();
 	cog_buf sys = COG_BUF_INIT;
@@ -238,21 +237,71 @@ done:
 	return rc;
 }
 
+/*
+ * A journaled run records its first messages ("context", 0, 0, keyed by
+ * the task's hash) before its first call, and a re-run of the attempt
+ * takes them from there: what the memory layer retrieves changes as
+ * memories are written (sibling tasks, episodes), and a prompt assembled
+ * anew would miss every recorded answer from turn 1 on.
+ */
+int loop_first_messages(loop_run *r)
+{
+	unsigned int k;
+	int rc = open_memory(r, &k);
+	if (rc)
+		return rc;
+	agent_journal *j = r->env->journal;
+	char hash[33] = "";
+	if (j) {
+		agent_journal_hash(r->task, hash);
+		int status = 0;
+		cJSON *found = NULL;
+		rc = agent_journal_find(j, "context", 0, 0, hash, &status, &found);
+		cJSON *msgs = cJSON_DetachItemFromObjectCaseSensitive(found, "messages");
+		cJSON_Delete(found);
+		if (rc == COG_OK && cJSON_IsArray(msgs)) {
+			r->messages = msgs;
+			return COG_OK;
+		}
+		cJSON_Delete(msgs);
+		if (rc != COG_OK && rc != COG_ENOTFOUND)
+			return rc;
+	}
+	if ((rc = assemble(r, k)) || !j)
+		return rc;
+	cJSON *rec = cJSON_CreateObject();
+	cJSON *copy = cJSON_Duplicate(r->messages, 1);
+	if (!rec || !copy || !cJSON_AddItemToObject(rec, "messages", copy)) {
+		cJSON_Delete(copy);
+		cJSON_Delete(rec);
+		return cog__oom("agent: context");
+	}
+	/* durable with the first answer's record (the same commit) */
+	rc = agent_journal_queue(j, "context", 0, 0, hash, 0, rec);
+	cJSON_Delete(rec);
+	return rc;
+}
+
 /* ---- staying within context_tokens ---- */
 
+/*
+ * What cog_memory_estimate_tokens gives for {"messages": r->messages}, but
+ * without printing the conversation and parsing it back every turn: the
+ * unscaled sum (lib/memory tokens.h) is kept as messages are appended (only
+ * the new ones are counted) and as a tool result is shortened, then scaled
+ * with the handle's ratio, as the memory layer does for a whole request.
+ */
 static size_t estimate(loop_run *r)
 {
-	cJSON *wrap = cJSON_CreateObject();
-	size_t tokens = 0;
-	if (!wrap)
-		return 0;
-	cJSON_AddItemReferenceToObject(wrap, "messages", r->messages);
-	char *text = cog_json_print(wrap);
-	cJSON_Delete(wrap);
-	if (text && cog_memory_estimate_tokens(r->mem, text, &tokens) != COG_OK)
-		tokens = strlen(text) / 3;
-	cog_free(text);
-	return tokens;
+	const cJSON *m = r->est_last ? r->est_last->next : r->messages ? r->messages->child
+	                                                              : NULL;
+	if (!r->est_last)
+		r->est_milli = MEM_TOK_REQUEST_MILLI;
+	for (; m; m = m->next) {
+		r->est_milli += mem_tok_message_milli(m);
+		r->est_last = m;
+	}
+	return mem_tok_scale(&r->mem->tokens, r->est_milli);
 }
 
 /* Keep the start of a tool message's data, then a marker. */
@@ -294,8 +343,11 @@ void loop_fit_context(loop_run *r)
 		const char *role = cog_json_get_string(m, "role");
 		if (!role || strcmp(role, "tool") != 0)
 			continue;
-		if (shorten(m, 256))
+		uint64_t before = mem_tok_message_milli(m);
+		if (shorten(m, 256)) {
 			n++;
+			r->est_milli = r->est_milli - before + mem_tok_message_milli(m);
+		}
 		if (estimate(r) <= limit)
 			break;
 	}

@@ -12,7 +12,11 @@ typedef struct loop_run {
 	agent_env *env;
 	const cJSON *task;
 	cog_memory *mem;           /* retrieval, estimates */
-	cJSON *messages;           /* the conversation so far */
+	cJSON *messages;           /* the conversation so far (only appended to) */
+	/* The running token estimate of messages (loop_context.c): milli-tokens
+	 * of the request with every message up to est_last, unscaled. */
+	uint64_t est_milli;
+	const cJSON *est_last;
 	cJSON *tools;              /* tools offered (request shape), or NULL */
 	bool handoff;              /* "handoff" is among them */
 	cog_tool_call_options tool_options; /* the agent's: name, allow-list */
@@ -50,5 +54,9 @@ int loop_run_tools(loop_run *r, const cJSON *tool_calls, cog_span *span);
 /* "<data source="SOURCE">" + text with "<data" and "</data" escaped +
  * "</data>", as a cog_malloc'd string; NULL on OOM. */
 char *loop_mark_data(const char *source, const char *text);
+
+/* A token count read from an answer or a journal record: true with *out
+ * when v is a number 0..9e15 (finite), else false with *out 0. */
+bool agent_usage_number(const cJSON *v, uint64_t *out);
 
 #endif /* COG_AGENT_LOOP_INT_H */

@@ -2,11 +2,15 @@
  * One turn's LLM request and call: the tools offered (the registry's tools
  * the definition's globs allow, in the request shape, plus "handoff"), the
  * request with max_tokens fitted to the budget, and agent_llm_call(): the
- * journal first, then the worst case reserved in every budget level, the
- * router, the reservation settled with the answer's usage, the answer
- * journaled before the loop acts on it.
+ * journal first (the request's hash is made only for a journaled run),
+ * then the worst case reserved in every budget level (priced at the model
+ * the request names), the router (request and answer as trees:
+ * cog__llm_chat_tree), the reservation settled with the answer's usage (a
+ * failed call with what it paid for, or its worst case when a request was
+ * in flight), the answer journaled (durable) before the loop acts on it.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "loop_int.h"
@@ -148,6 +152,15 @@ int loop_build_request(loop_run *r, cJSON **request)
 
 /* ---- the call ---- */
 
+bool agent_usage_number(const cJSON *v, uint64_t *out)
+{
+	*out = 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 9e15))
+		return false;   /* NaN fails both comparisons */
+	*out = (uint64_t)v->valuedouble;
+	return true;
+}
+
 typedef struct cancel_ctx {
 	const cog_agent *a;
 	const agent_env *env;
@@ -169,11 +182,42 @@ static void request_hash(const cJSON *request, char out[33])
 	cJSON_Delete(copy);
 }
 
+/* A usage number from an answer: finite, 0..9e15, else the fallback. */
 static uint64_t usage_of(const cJSON *response, const char *name, uint64_t fallback)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(response, "usage");
-	double v = cog_json_get_number(u, name, -1);
-	return v >= 0 ? (uint64_t)v : fallback;
+	uint64_t v;
+	return agent_usage_number(cJSON_GetObjectItemCaseSensitive(u, name), &v) ? v
+	                                                                          : fallback;
+}
+
+/*
+ * A call that failed may still have been paid for: charge what it is
+ * known to have cost (answers the router got, e.g. a structured answer
+ * that never matched its schema), plus the reservation's worst case when
+ * a request was in flight and its cost is unknown (an answer cut short,
+ * a cancel mid-stream: the provider bills what it generated). Fail closed:
+ * a budget is never under-counted. Nothing sent, nothing answered: the
+ * reservation goes back.
+ */
+static void settle_failed(cog_agent *a, budget_resv *resv, int rc, const cog__llm_paid *p,
+                          uint64_t bound, uint64_t max_out, double worst)
+{
+	bool in_flight = p->sent > p->answers && (rc == COG_EPROTO || rc == COG_ECANCELED ||
+		(rc == COG_ESCHEMA && !p->answers));
+	if (!p->answers && !in_flight) {
+		budget_release(a->st, resv);
+		return;
+	}
+	uint64_t in = p->input_tokens, out = p->output_tokens;
+	double cost = p->cost;
+	if (in_flight) {
+		in += bound;
+		out += max_out;
+		cost += worst;
+	}
+	budget_settle(a->st, resv, in, out, cost, a->def->name);
+	agent_count_usage(a, in, out, cost);
 }
 
 int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *request,
@@ -182,21 +226,29 @@ int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *reques
 	agents_state *st = a->st;
 	const agent_def *def = a->def;
 	*response = NULL;
+	/* The definition's model goes with its own role only: another role's
+	 * call (the critic's review) names its model in the request, or lets
+	 * that role's route choose. */
+	bool own_role = !role || strcmp(role, def->role) == 0;
 	if (!role)
 		role = def->role;
-	char hash[33];
-	request_hash(request, hash);
-	int status = 0;
-	cJSON *found = NULL;
-	int rc = agent_journal_find(env->journal, "llm", turn, index, hash, &status, &found);
-	if (rc == COG_OK) {
-		cJSON_AddBoolToObject(found, "replayed", 1);
-		*response = found;
-		return COG_OK;
+	char hash[33] = "";
+	int rc;
+	if (env->journal) {  /* the hash is the journal's only */
+		request_hash(request, hash);
+		int status = 0;
+		cJSON *found = NULL;
+		rc = agent_journal_find(env->journal, "llm", turn, index, hash, &status, &found);
+		if (rc == COG_OK) {
+			cJSON_AddBoolToObject(found, "replayed", 1);
+			*response = found;
+			return COG_OK;
+		}
+		if (rc != COG_ENOTFOUND)
+			return rc;
 	}
-	if (rc != COG_ENOTFOUND)
-		return rc;
-	if (def->model && *def->model && !cJSON_GetObjectItemCaseSensitive(request, "model") &&
+	if (own_role && def->model && *def->model &&
+	    !cJSON_GetObjectItemCaseSensitive(request, "model") &&
 	    !cJSON_AddStringToObject(request, "model", def->model))
 		return cog__oom("agent: request");
 
@@ -204,7 +256,10 @@ int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *reques
 	uint64_t max_out = (uint64_t)cog_json_get_number(request, "max_tokens", def->max_tokens);
 	double worst = 0;
 	bool priced = false;
-	if ((rc = cog__llm_worst_cost(a->ctx, role, def->model, bound, max_out, &worst, &priced)))
+	/* priced at the model the request will name (the route may override it) */
+	rc = cog__llm_worst_cost(a->ctx, role, cog_json_get_string(request, "model"), bound,
+	                         max_out, &worst, &priced);
+	if (rc)
 		return cog__error_wrap(rc, "agent '%s' turn %u", def->name, turn);
 	/* With a money limit somewhere above, a route that may use a model
 	 * without a price has nothing to reserve against: refused. */
@@ -217,11 +272,6 @@ int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *reques
 	if (rc)
 		return cog__error_wrap(rc, "agent '%s' turn %u", def->name, turn);
 
-	char *text = cog_json_print(request), *answer = NULL;
-	if (!text) {
-		budget_release(st, &resv);
-		return cog__oom("agent: request");
-	}
 	cancel_ctx cc = { a, env };
 	cog_llm_chat_options o = COG_LLM_CHAT_OPTIONS_INIT;
 	o.role = role;
@@ -233,26 +283,26 @@ int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *reques
 	o.timeout_ms = ms == UINT64_MAX ? 0 : ms > UINT_MAX ? UINT_MAX : ms ? (unsigned int)ms : 1;
 	o.cacheable = env->journal ? -1 : 0;
 	o.schema_retries = 0;
-	rc = cog_llm_chat(a->ctx, text, &o, &answer);
-	cog_free(text);
+	/* The request goes as a tree (checked once, normalised in place: the
+	 * hash above was taken before) and the answer comes back as one. */
+	cJSON *resp = NULL;
+	cog__llm_paid paid;
+	rc = cog__llm_chat_tree(a->ctx, request, &o, &resp, &paid);
 	if (rc) {
-		cog_free(answer);
-		budget_release(st, &resv);
+		cJSON_Delete(resp);
+		char saved[1024];
+		snprintf(saved, sizeof(saved), "%s", cog_error_last());
+		settle_failed(a, &resv, rc, &paid, bound, max_out, priced ? worst : 0);
 		if (rc == COG_ECANCELED || agent_env_canceled(a, env))
 			return cog__error(COG_ECANCELED, "agent '%s' turn %u: canceled", def->name, turn);
-		return cog__error_wrap(rc, "agent '%s' turn %u", def->name, turn);
-	}
-	cJSON *resp = cJSON_Parse(answer);
-	cog_free(answer);
-	if (!resp) {
-		budget_settle(st, &resv, bound, max_out, priced ? worst : 0, def->name);
-		return cog__error(COG_EPROTO, "agent '%s' turn %u: the router's answer is not "
-			"JSON", def->name, turn);
+		return cog__error(rc, "agent '%s' turn %u: %s", def->name, turn, saved);
 	}
 	/* A provider that reports no usage is charged the worst case. */
 	uint64_t in = usage_of(resp, "input_tokens", bound);
 	uint64_t out = usage_of(resp, "output_tokens", max_out);
 	double cost = cog_json_get_number(resp, "cost", priced ? worst : 0);
+	if (!(cost >= 0 && cost <= 9e15))
+		cost = priced ? worst : 0;
 	budget_settle(st, &resv, in, out, cost, def->name);
 	agent_count_usage(a, in, out, cost);
 	if ((rc = agent_journal_put(env->journal, "llm", turn, index, hash, 0, resp))) {

@@ -31,7 +31,7 @@ typedef struct tool_job {
 	int status;
 	cJSON *result;             /* for the model */
 	bool stop;                 /* the run stops with status */
-	char message[1024];       /* the error of a stop (that thread's) */
+	char *message;             /* the error of a stop (that thread's), or NULL */
 } tool_job;
 
 typedef struct tool_batch {
@@ -45,7 +45,13 @@ static void fail_job(tool_job *j, int status)
 {
 	j->stop = true;
 	j->status = status;
-	snprintf(j->message, sizeof(j->message), "%s", cog_error_last());
+	cog_free(j->message);
+	j->message = cog__strdup(cog_error_last());  /* NULL: the status alone */
+}
+
+static const char *message_of(const tool_job *j)
+{
+	return j->message ? j->message : cog_strerror(j->status);
 }
 
 /* {"error":{"type":..,"message":..}} */
@@ -111,8 +117,9 @@ static void run_tool(tool_job *j, const char *name, const cJSON *args)
 			r->a->def->name, r->turn, name, o.call_id ? o.call_id : "without an id"));
 		return;
 	}
-	rc = agent_journal_put(r->env->journal, "tool", r->turn, j->index, j->hash, rc,
-	                       j->result);
+	/* durable with the answer's other results, before the next LLM call */
+	rc = agent_journal_queue(r->env->journal, "tool", r->turn, j->index, j->hash, rc,
+	                         j->result);
 	if (rc)
 		fail_job(j, rc);
 }
@@ -169,6 +176,8 @@ static void *worker(void *arg)
 static int replay(tool_job *j)
 {
 	loop_run *r = j->r;
+	if (!r->env->journal)
+		return COG_OK;  /* the hash is the journal's only */
 	const char *name = cog_json_get_string(j->call, "name");
 	cJSON *key = cJSON_CreateObject();
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(j->call, "arguments");
@@ -217,7 +226,8 @@ int loop_run_tools(loop_run *r, const cJSON *tool_calls, cog_span *span)
 	size_t n = (size_t)cJSON_GetArraySize(tool_calls);
 	if (n == 0)
 		return COG_OK;
-	tool_batch b = { cog__calloc(n, sizeof(tool_job)), n, 0, span };
+	tool_job local[4];  /* most answers: no allocation */
+	tool_batch b = { n <= 4 ? local : cog__calloc(n, sizeof(tool_job)), n, 0, span };
 	if (!b.jobs)
 		return cog__oom("agent: tool calls");
 	int rc = COG_OK;
@@ -240,20 +250,28 @@ int loop_run_tools(loop_run *r, const cJSON *tool_calls, cog_span *span)
 		for (size_t t = 0; t < started; t++)
 			pthread_join(threads[t], NULL);
 	}
+	/* The results the calls queued: durable before anything goes on (the
+	 * next LLM call sees them), in one commit. */
+	int synced = agent_journal_sync(r->env->journal);
 	r->tool_calls += (unsigned int)n;
 	for (i = 0; i < n && !rc; i++) {
 		if (b.jobs[i].stop)
-			rc = cog__error(b.jobs[i].status, "%s", b.jobs[i].message);
+			rc = cog__error(b.jobs[i].status, "%s", message_of(&b.jobs[i]));
 	}
+	if (!rc && synced)
+		rc = synced;  /* its message is the last error */
 	/* A stop for approval wins over the other stops: the run is resumable. */
 	for (i = 0; i < n && rc && rc != COG_EPENDING; i++) {
 		if (b.jobs[i].stop && b.jobs[i].status == COG_EPENDING)
-			rc = cog__error(COG_EPENDING, "%s", b.jobs[i].message);
+			rc = cog__error(COG_EPENDING, "%s", message_of(&b.jobs[i]));
 	}
 	for (i = 0; i < n && !rc; i++)
 		rc = append_result(r, &b.jobs[i]);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		cJSON_Delete(b.jobs[i].result);
-	cog_free(b.jobs);
+		cog_free(b.jobs[i].message);
+	}
+	if (b.jobs != local)
+		cog_free(b.jobs);
 	return rc;
 }

@@ -3,7 +3,9 @@
  * parsed and checked against the request shape here, once for all backends,
  * and every answer is checked against the response shape before it reaches
  * the caller: a host backend sees only well-formed requests and cannot hand
- * the router something it would misread.
+ * the router something it would misread. The router comes in through
+ * llm_backend_call_tree with its request already checked, and gets the
+ * answer as a tree: no print and parse between them.
  */
 #include <string.h>
 
@@ -108,10 +110,10 @@ static void call_out(cog_llm_call *call, const cog_llm_call *local)
 	call->version = v;
 }
 
-/* Run one backend member on a parsed request; check and print its answer.
- * A built-in provider's tree member (tree non-NULL) takes the request and
- * gives its answer as trees; a host backend's text member gets the request
- * printed and its answer is parsed. Either way the answer is checked here. */
+/* Run one backend member on a parsed request; check its answer. A built-in
+ * provider's tree member (tree non-NULL) takes the request and gives its
+ * answer as trees; a host backend's text member gets the request printed
+ * and its answer is parsed. Either way the answer is checked here, once. */
 typedef int (*member_fn)(void *self, const char *request, cog_llm_call *call,
                          char **response);
 typedef int (*tree_fn)(void *self, cJSON *request, cog_llm_call *call,
@@ -149,10 +151,13 @@ static int run_text(cog_llm *llm, member_fn member, const cJSON *request,
 	return rc ? cog__error_wrap(COG_EPROTO, "%s", fn) : COG_OK;
 }
 
+/* One member on a checked request: the answer checked, as a tree. `request`
+ * is the caller's, and a tree member may change it. */
 static int run_member(cog_llm *llm, member_fn member, tree_fn tree, cJSON *request,
-                      size_t n_inputs, cog_llm_call *call, char **response_json,
+                      size_t n_inputs, cog_llm_call *call, cJSON **response,
                       const char *fn)
 {
+	*response = NULL;
 	cog_llm_call local;
 	int rc = call_in(&local, call, fn);
 	if (rc)
@@ -173,6 +178,17 @@ static int run_member(cog_llm *llm, member_fn member, tree_fn tree, cJSON *reque
 	if (!rc)
 		rc = n_inputs ? llm_embed_response_check(parsed, n_inputs, fn)
 		              : llm_response_check(parsed, fn);
+	if (rc) {
+		cJSON_Delete(parsed);
+		return rc;
+	}
+	*response = parsed;
+	return COG_OK;
+}
+
+/* The text entries: the request parsed and checked, the answer printed. */
+static int print_answer(int rc, cJSON *parsed, char **response_json, const char *fn)
+{
 	if (!rc && !(*response_json = cog_json_print(parsed)))
 		rc = cog__oom(fn);
 	cJSON_Delete(parsed);
@@ -187,14 +203,14 @@ int cog_llm_backend_chat(cog_llm *llm, const char *request_json,
 	*response_json = NULL;
 	COG_CHECK_ARG(llm, fn, "llm is NULL");
 	COG_CHECK_ARG(request_json, fn, "request_json is NULL");
-	cJSON *request = NULL;
+	cJSON *request = NULL, *parsed = NULL;
 	int rc = llm_request_parse(&request, request_json, fn);
 	if (rc)
 		return rc;
 	rc = run_member(llm, llm->vt.chat, llm->tree ? llm->tree->chat : NULL, request, 0,
-	                call, response_json, fn);
+	                call, &parsed, fn);
 	cJSON_Delete(request);
-	return rc;
+	return print_answer(rc, parsed, response_json, fn);
 }
 
 int cog_llm_backend_embed(cog_llm *llm, const char *request_json,
@@ -207,15 +223,32 @@ int cog_llm_backend_embed(cog_llm *llm, const char *request_json,
 	COG_CHECK_ARG(request_json, fn, "request_json is NULL");
 	if (!llm->vt.embed)
 		return cog__error(COG_EUNAVAILABLE, "%s: this backend has no embeddings", fn);
-	cJSON *request = NULL;
+	cJSON *request = NULL, *parsed = NULL;
 	int rc = llm_embed_request_parse(&request, request_json, fn);
 	if (rc)
 		return rc;
 	size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(request, "input"));
 	rc = run_member(llm, llm->vt.embed, llm->tree ? llm->tree->embed : NULL, request, n,
-	                call, response_json, fn);
+	                call, &parsed, fn);
 	cJSON_Delete(request);
-	return rc;
+	return print_answer(rc, parsed, response_json, fn);
+}
+
+int llm_backend_call_tree(cog_llm *llm, bool embed, cJSON *request, cog_llm_call *call,
+                          cJSON **response)
+{
+	static const char chat_fn[] = "cog_llm_backend_chat";
+	static const char embed_fn[] = "cog_llm_backend_embed";
+	*response = NULL;
+	if (!embed)
+		return run_member(llm, llm->vt.chat, llm->tree ? llm->tree->chat : NULL,
+		                  request, 0, call, response, chat_fn);
+	if (!llm->vt.embed)
+		return cog__error(COG_EUNAVAILABLE, "%s: this backend has no embeddings",
+		                  embed_fn);
+	size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(request, "input"));
+	return run_member(llm, llm->vt.embed, llm->tree ? llm->tree->embed : NULL, request, n,
+	                  call, response, embed_fn);
 }
 
 int cog_llm_count_tokens(cog_llm *llm, const char *request_json, uint64_t *tokens)

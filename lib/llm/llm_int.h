@@ -41,6 +41,17 @@ struct cog_llm {
 	const llm_tree_ops *tree;     /* built-in providers; NULL: text only */
 };
 
+/*
+ * The router's entry (backend.c): `request` already checked (llm_request_
+ * check, or llm_embed_request_parse for embed), the caller's copy, which a
+ * built-in provider may change (its default model); the answer checked
+ * against the response shape, as a tree in *response (cJSON_Delete). A host
+ * backend gets the request printed once and its answer parsed once. Same
+ * errors as cog_llm_backend_chat / cog_llm_backend_embed.
+ */
+int llm_backend_call_tree(cog_llm *llm, bool embed, cJSON *request, cog_llm_call *call,
+                          cJSON **response);
+
 /* ---- request.c ---- */
 
 /*

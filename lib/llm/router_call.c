@@ -28,9 +28,6 @@
 /* An ETIMEOUT this close to the deadline is the deadline's. */
 #define DEADLINE_SLACK_NS 20000000u
 
-typedef int (*backend_fn)(cog_llm *llm, const char *request, cog_llm_call *call,
-                          char **response);
-
 enum outcome { OUT_DONE, OUT_RETRY, OUT_NEXT, OUT_STOP };
 
 /* What one candidate came to. */
@@ -188,12 +185,12 @@ static llm_peer_outcome peer_outcome(const llm_run *run, int rc, enum outcome ne
 	return call->http_status > 0 ? LLM_PEER_ANSWERED : LLM_PEER_NEUTRAL;
 }
 
-/* Attempts at one candidate. 0 with *answer, or a failure in res. */
-static int try_candidate(llm_run *run, const llm_candidate *c, const char *text,
-                         double tokens, char **answer, candidate_result *res)
+/* Attempts at one candidate with `request` (the candidate's: see
+ * llm_run_request). 0 with *answer, or a failure in res. */
+static int try_candidate(llm_run *run, const llm_candidate *c, cJSON *request,
+                         double tokens, cJSON **answer, candidate_result *res)
 {
 	llm_endpoint *ep = c->endpoint;
-	backend_fn backend = run->embed ? cog_llm_backend_embed : cog_llm_backend_chat;
 	for (unsigned int attempt = 1;; attempt++) {
 		if (llm_run_remaining_ms(run) == 0) {
 			cog__error(COG_ETIMEOUT, "the call's deadline passed");
@@ -237,7 +234,7 @@ static int try_candidate(llm_run *run, const llm_candidate *c, const char *text,
 			call.timeout_ms = 1;
 		run->attempts++;
 		res->attempts++;
-		rc = backend(ep->llm, text, &call, answer);
+		rc = llm_backend_call_tree(ep->llm, run->embed, request, &call, answer);
 		count_attempt(run, ep, rc);
 		enum outcome next = classify(rc, &call);
 		bool deadline = rc == COG_ETIMEOUT &&
@@ -269,9 +266,12 @@ static int try_candidate(llm_run *run, const llm_candidate *c, const char *text,
 /* Tokens a request will take from a tokens-per-minute bucket. */
 static double token_estimate(const llm_run *run, const cJSON *request)
 {
-	if (!run->embed)
-		return (double)((llm_request_text_bytes(request) + 3) / 4) +
+	if (!run->embed) {
+		size_t bytes = request == run->sized ? run->sized_bytes
+		                                     : llm_request_text_bytes(request);
+		return (double)((bytes + 3) / 4) +
 		       llm_request_max_tokens(request, LLM_DEFAULT_MAX_TOKENS_ESTIMATE);
+	}
 	size_t bytes = 0;
 	const cJSON *s;
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(request, "input"))
@@ -295,14 +295,12 @@ static void account(llm_run *run, const llm_candidate *c, const cJSON *response)
 	run->cost += llm_candidate_cost(c, i, o, k);
 }
 
-static int answer_from(llm_run *run, size_t i, char *answer, cJSON **response)
+static int answer_from(llm_run *run, size_t i, cJSON *answer, cJSON **response)
 {
-	int rc = cog_json_parse(response, answer, "the backend's answer");
-	cog_free(answer);
-	if (rc)
-		return cog__error_wrap(COG_EPROTO, "%s", run->fn);
+	*response = answer;
 	run->answered_by = i;
 	run->cached = false;
+	run->answers++;
 	account(run, &run->plan->candidates[i], *response);
 	return COG_OK;
 }
@@ -317,6 +315,7 @@ static bool cache_hit(llm_run *run, cJSON *prepared, size_t i, cJSON **response)
 		return false;
 	run->answered_by = i;
 	run->cached = true;
+	run->answers++;
 	return true;
 }
 
@@ -344,23 +343,32 @@ int llm_run_request(llm_run *run, const cJSON *request, cJSON **response)
 	bool same = true;
 	for (size_t i = 0; i < run->plan->n_candidates; i++) {
 		const llm_candidate *c = &run->plan->candidates[i];
-		cJSON *prepared = llm_run_prepare(request, c);
-		char *text = NULL;
-		if (!prepared || (!cache_hit(run, prepared, i, response) &&
-		                  !(text = cog_json_print(prepared)))) {
-			cJSON_Delete(prepared);
-			cog_buf_dispose(&outcomes);
-			return cog__oom(run->fn);
+		/* The candidate's request goes to the backend as a tree (checked
+		 * already: no print and parse). A built-in provider may change it
+		 * (it adds its default model, the same for each of its attempts),
+		 * so it gets a copy: the one the cache key or the candidate's
+		 * model needed, else one made for it; a host backend only prints
+		 * the request, and no copy is made for it. */
+		cJSON *own = NULL;
+		const llm_tree_ops *tree = c->endpoint->llm->tree;
+		if (run->cache_lookup || c->model ||
+		    (tree && (run->embed ? tree->embed : tree->chat))) {
+			if (!(own = llm_run_prepare(request, c))) {
+				cog_buf_dispose(&outcomes);
+				return cog__oom(run->fn);
+			}
+			if (cache_hit(run, own, i, response)) {
+				cJSON_Delete(own);
+				cog_buf_dispose(&outcomes);
+				return COG_OK;
+			}
 		}
-		cJSON_Delete(prepared);
-		if (*response) {
-			cog_buf_dispose(&outcomes);
-			return COG_OK;
-		}
-		char *answer = NULL;
+		cJSON *answer = NULL;
 		candidate_result res = { 0 };
-		int rc = try_candidate(run, c, text, tokens, &answer, &res);
-		cog_free(text);
+		/* without a copy the request is only read (printed) */
+		int rc = try_candidate(run, c, own ? own : (cJSON *)request, tokens, &answer,
+		                       &res);
+		cJSON_Delete(own);
 		if (!rc) {
 			cog_buf_dispose(&outcomes);
 			return answer_from(run, i, answer, response);

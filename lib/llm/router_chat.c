@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "router_int.h"
+#include "agent_int.h"   /* cog__llm_chat_tree's prototype: the agent loop calls it */
 #include "trace_int.h"
 #include "cognition/ctx.h"
 
@@ -212,8 +213,8 @@ static int options_in(cog_llm_chat_options *o, const cog_llm_chat_options *optio
 }
 
 /* Parse, find the router, plan: what both calls begin with. */
-static int begin(cog_ctx *ctx, const char *role, const cJSON *request, bool embed,
-                 llm_router **r, llm_plan *plan, const char *fn)
+static int begin(cog_ctx *ctx, const char *role, const cJSON *request, size_t bytes,
+                 bool embed, llm_router **r, llm_plan *plan, const char *fn)
 {
 	int rc = llm_router_get(ctx, false, r);
 	if (rc)
@@ -223,74 +224,93 @@ static int begin(cog_ctx *ctx, const char *role, const cJSON *request, bool embe
 			"cog_llm_add_endpoint()", fn);
 	double in = 0, out = 0;
 	if (!embed) {
-		in = (double)((llm_request_text_bytes(request) + 3) / 4);
+		in = (double)((bytes + 3) / 4);
 		out = llm_request_max_tokens(request, LLM_DEFAULT_MAX_TOKENS_ESTIMATE);
 	}
 	rc = llm_plan_build(plan, *r, role, cog_json_get_string(request, "model"), in, out);
 	return rc ? cog__error_wrap(rc, "%s", fn) : COG_OK;
 }
 
-/* The call's "llm" span (trace.h): what was asked ... */
-static cog_span *span_begin(cog_ctx *ctx, const cJSON *request, const llm_plan *plan,
-                            const char *role)
-{
-	const char *model = request ? cog_json_get_string(request, "model") : NULL;
-	if (!model && plan->n_candidates)
-		model = plan->candidates[0].model ? plan->candidates[0].model
-		                                  : plan->candidates[0].endpoint->default_model;
-	char name[160];
-	snprintf(name, sizeof(name), "chat%s%.120s", model ? " " : "", model ? model : "");
-	cog_span *span = cog__span_begin(ctx, "llm", name, NULL);
-	cog__span_attr_str(span, "gen_ai.operation.name", "chat");
-	cog__span_attr_str(span, "cog.llm.role", role);
-	if (model)
-		cog__span_attr_str(span, "gen_ai.request.model", model);
-	const cJSON *v = request ? cJSON_GetObjectItemCaseSensitive(request, "max_tokens") : NULL;
-	if (cJSON_IsNumber(v))
-		cog__span_attr_num(span, "gen_ai.request.max_tokens", v->valuedouble);
-	v = request ? cJSON_GetObjectItemCaseSensitive(request, "temperature") : NULL;
-	if (cJSON_IsNumber(v))
-		cog__span_attr_num(span, "gen_ai.request.temperature", v->valuedouble);
-	return span;
-}
-
-/* ... and what answered, at what cost. */
-static void span_answer(cog_span *span, const llm_run *run, const cJSON *response)
-{
-	if (!span)
-		return;
-	const char *provider = cog_json_get_string(response, "provider");
-	const char *model = cog_json_get_string(response, "model");
-	const char *finish_reason = cog_json_get_string(response, "finish_reason");
-	if (provider)
-		cog__span_attr_str(span, "gen_ai.provider.name", provider);
-	if (model)
-		cog__span_attr_str(span, "gen_ai.response.model", model);
-	if (finish_reason) {
-		cJSON *reasons = cJSON_CreateArray();
-		if (reasons)
-			cJSON_AddItemToArray(reasons, cJSON_CreateString(finish_reason));
-		cog__span_attr_json(span, "gen_ai.response.finish_reasons", reasons);
-	}
-	cog__span_attr_num(span, "gen_ai.usage.input_tokens", (double)run->input_tokens);
-	cog__span_attr_num(span, "gen_ai.usage.output_tokens", (double)run->output_tokens);
-	cog__span_attr_str(span, "cog.llm.endpoint",
-		run->plan->candidates[run->answered_by].endpoint->name);
-	cog__span_attr_num(span, "cog.llm.cost", run->cached ? 0 : run->cost);
-	cog__span_attr_bool(span, "cog.llm.cached", run->cached);
-	cog__span_attr_num(span, "cog.llm.attempts", run->attempts);
-}
-
+/* The answer as text in *response_json, or (response_json NULL) as the
+ * tree in *tree; freed on failure. */
 static int finish(llm_run *run, llm_router *r, cJSON *response, int rc, bool looked_up,
-                  char **response_json)
+                  char **response_json, cJSON **tree)
 {
 	if (!rc)
 		rc = decorate(response, run, run->embed);
-	if (!rc && !(*response_json = cog_json_print(response)))
+	if (!rc && response_json && !(*response_json = cog_json_print(response)))
 		rc = cog__oom(run->fn);
 	account(r, run, looked_up);
 	call_event(run, rc ? NULL : response, rc);
-	cJSON_Delete(response);
+	if (!rc && tree)
+		*tree = response;
+	else
+		cJSON_Delete(response);
+	return rc;
+}
+
+/* A checked request (normalised) through the router: the answer as text
+ * (response_json) or as a tree (response_json NULL: *tree). */
+static int chat_checked(cog_ctx *ctx, cJSON *request, const cog_llm_chat_options *o,
+                        const char *fn, char **response_json, cJSON **tree,
+                        cog__llm_paid *paid)
+{
+	const char *role = o->role ? o->role : "executor";
+	llm_answer_check check = { 0 };
+	int rc = llm_answer_check_init(&check, request, fn);
+	llm_router *r = NULL;
+	llm_plan plan = { 0 };
+	size_t bytes = llm_request_text_bytes(request);
+	if (!rc)
+		rc = begin(ctx, role, request, bytes, false, &r, &plan, fn);
+	cog_span *span = llm_span_begin(ctx, request, &plan, role);
+	if (rc) {
+		cog__span_end(span, rc, cog_error_last());
+		llm_plan_dispose(&plan);
+		llm_answer_check_dispose(&check);
+		return rc;
+	}
+	llm_run run;
+	run_setup(&run, ctx, r, &plan, fn, o->timeout_ms);
+	run.sized = request;
+	run.sized_bytes = bytes;
+	run.on_event = o->on_event;
+	run.event_user_data = o->event_user_data;
+	run.is_canceled = o->is_canceled;
+	run.cancel_user_data = o->cancel_user_data;
+	bool cacheable = plan.cache_enabled && cog_ctx_storage(ctx) &&
+	                 llm_cache_wanted(request, o->cacheable);
+	run.cache_lookup = cacheable;
+	unsigned int retries = o->schema_retries >= 0 ? (unsigned int)o->schema_retries
+	                                              : plan.schema_retries;
+	cJSON *response = NULL;
+	rc = chat_rounds(&run, request, &check, retries, &response);
+	if (!rc && cacheable && !run.cached)
+		cache_store(&run, request, response);
+	if (!rc) {
+		llm_span_answer(span, &run, response);
+	} else {
+		cog__span_attr_num(span, "cog.llm.attempts", run.attempts);
+		if (run.answers && span) {
+			/* answers paid for before the failure (schema re-asks) */
+			cog__span_attr_num(span, "gen_ai.usage.input_tokens",
+			                   (double)run.input_tokens);
+			cog__span_attr_num(span, "gen_ai.usage.output_tokens",
+			                   (double)run.output_tokens);
+			cog__span_attr_num(span, "cog.llm.cost", run.cost);
+		}
+	}
+	if (paid) {
+		paid->sent = run.attempts;
+		paid->answers = run.answers;
+		paid->input_tokens = run.input_tokens;
+		paid->output_tokens = run.output_tokens;
+		paid->cost = run.cost;
+	}
+	rc = finish(&run, r, response, rc, cacheable, response_json, tree);
+	cog__span_end(span, rc, rc ? cog_error_last() : NULL);
+	llm_plan_dispose(&plan);
+	llm_answer_check_dispose(&check);
 	return rc;
 }
 
@@ -304,49 +324,37 @@ int cog_llm_chat(cog_ctx *ctx, const char *request_json,
 	COG_CHECK_ARG(request_json, fn, "request_json is NULL");
 	cog_llm_chat_options o;
 	int rc = options_in(&o, options, fn);
-	const char *role = o.role ? o.role : "executor";
 	cJSON *request = NULL;
 	if (!rc)
 		rc = llm_request_parse(&request, request_json, fn);
-	llm_answer_check check = { 0 };
-	if (!rc)
-		rc = llm_answer_check_init(&check, request, fn);
-	llm_router *r = NULL;
-	llm_plan plan = { 0 };
-	if (!rc)
-		rc = begin(ctx, role, request, false, &r, &plan, fn);
-	cog_span *span = span_begin(ctx, request, &plan, role);
-	if (rc) {
-		cog__span_end(span, rc, cog_error_last());
-		llm_plan_dispose(&plan);
-		llm_answer_check_dispose(&check);
-		cJSON_Delete(request);
-		return rc;
+	if (!rc) {
+		rc = chat_checked(ctx, request, &o, fn, response_json, NULL, NULL);
+	} else {
+		/* a refused request has its span too */
+		llm_plan plan = { 0 };
+		cog__span_end(llm_span_begin(ctx, NULL, &plan, o.role ? o.role : "executor"), rc,
+		              cog_error_last());
 	}
-	llm_run run;
-	run_setup(&run, ctx, r, &plan, fn, o.timeout_ms);
-	run.on_event = o.on_event;
-	run.event_user_data = o.event_user_data;
-	run.is_canceled = o.is_canceled;
-	run.cancel_user_data = o.cancel_user_data;
-	bool cacheable = plan.cache_enabled && cog_ctx_storage(ctx) &&
-	                 llm_cache_wanted(request, o.cacheable);
-	run.cache_lookup = cacheable;
-	unsigned int retries = o.schema_retries >= 0 ? (unsigned int)o.schema_retries
-	                                             : plan.schema_retries;
-	cJSON *response = NULL;
-	rc = chat_rounds(&run, request, &check, retries, &response);
-	if (!rc && cacheable && !run.cached)
-		cache_store(&run, request, response);
-	if (!rc)
-		span_answer(span, &run, response);
-	else
-		cog__span_attr_num(span, "cog.llm.attempts", run.attempts);
-	rc = finish(&run, r, response, rc, cacheable, response_json);
-	cog__span_end(span, rc, rc ? cog_error_last() : NULL);
-	llm_plan_dispose(&plan);
-	llm_answer_check_dispose(&check);
 	cJSON_Delete(request);
+	return rc;
+}
+
+int cog__llm_chat_tree(cog_ctx *ctx, cJSON *request, const cog_llm_chat_options *options,
+                       cJSON **response, cog__llm_paid *paid)
+{
+	static const char fn[] = "cog_llm_chat";
+	*response = NULL;
+	if (paid)
+		memset(paid, 0, sizeof(*paid));
+	cog_llm_chat_options o;
+	int rc = options_in(&o, options, fn);
+	if (!rc)
+		rc = llm_request_check(request, fn);
+	if (!rc)
+		return chat_checked(ctx, request, &o, fn, NULL, response, paid);
+	llm_plan plan = { 0 };
+	cog__span_end(llm_span_begin(ctx, NULL, &plan, o.role ? o.role : "executor"), rc,
+	              cog_error_last());
 	return rc;
 }
 
@@ -367,7 +375,7 @@ int cog_llm_embed(cog_ctx *ctx, const char *role, const char *request_json,
 		return rc;
 	llm_router *r = NULL;
 	llm_plan plan = { 0 };
-	if ((rc = begin(ctx, role ? role : "embedder", request, true, &r, &plan, fn))) {
+	if ((rc = begin(ctx, role ? role : "embedder", request, 0, true, &r, &plan, fn))) {
 		cJSON_Delete(request);
 		return rc;
 	}
@@ -376,7 +384,7 @@ int cog_llm_embed(cog_ctx *ctx, const char *role, const char *request_json,
 	run.embed = true;
 	cJSON *response = NULL;
 	rc = llm_run_request(&run, request, &response);
-	rc = finish(&run, r, response, rc, false, response_json);
+	rc = finish(&run, r, response, rc, false, response_json, NULL);
 	llm_plan_dispose(&plan);
 	cJSON_Delete(request);
 	return rc;

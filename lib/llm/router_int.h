@@ -13,6 +13,7 @@
  *                    limits, retries with backoff, fallback, deadline
  *   router_chat.c    cog_llm_chat / cog_llm_embed: cache, structured output
  *                    rounds, cost, the response's router members, events
+ *   router_span.c    the call's "llm" span
  *   router_schema.c  checking a structured answer and the re-ask message
  *   endpoint.c       an endpoint: backend, rate limits, breaker
  *   cache.c          deterministic answers in storage ("llm_cache")
@@ -243,8 +244,14 @@ typedef struct llm_run {
 	bool streamed;                /* an event reached the caller */
 	bool cached;                  /* the last answer came from the cache */
 	size_t answered_by;           /* candidate index of the last answer */
+	unsigned int answers;         /* answers received (paid or cached) */
 	uint64_t input_tokens, output_tokens, cached_tokens;
 	double cost;                  /* of the answers paid for */
+	/* llm_request_text_bytes of `sized` (the call's request), made once
+	 * for the plan and the rate limits alike; another request (a schema
+	 * re-ask) is measured anew */
+	const cJSON *sized;
+	size_t sized_bytes;
 } llm_run;
 
 /* Milliseconds left before the deadline (0 when past). */
@@ -264,6 +271,15 @@ int llm_run_retry_event(llm_run *run, unsigned int attempt, const char *endpoint
                         unsigned int delay_ms, const char *reason);
 /* A copy of request with the candidate's model set (NULL on OOM). */
 cJSON *llm_run_prepare(const cJSON *request, const llm_candidate *c);
+
+/* ---- router_span.c ---- */
+
+struct cog_span;
+/* The call's "llm" span, begun (request may be NULL: a refused request). */
+struct cog_span *llm_span_begin(struct cog_ctx *ctx, const cJSON *request,
+                                const llm_plan *plan, const char *role);
+/* The answer's attributes: provider, model, finish reason, usage, cost. */
+void llm_span_answer(struct cog_span *span, const llm_run *run, const cJSON *response);
 
 /* ---- router_schema.c ---- */
 

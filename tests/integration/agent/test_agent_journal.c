@@ -5,7 +5,9 @@
  * no second request for that turn, the side-effect tool does not run
  * again) while the approved call goes ahead under the same call id; a
  * canceled run resumes the same way; a finished run is not replayed; the
- * records in the storage log; a context without storage runs unjournaled.
+ * records in the storage log; a context without storage runs unjournaled;
+ * the first messages (with memories retrieved) are replayed from the
+ * journal even after the namespace's memories changed.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -150,11 +152,13 @@ START_TEST(test_pending_approval_replays)
 	ck_assert_int_eq(atomic_load(&asked), 1);
 	ck_assert_str_eq(asked_call_id, "p1/t1/1/1.1");
 	cJSON *recs = journal_records(at_ctx, "p1/t1");
-	assert_kinds(recs, "llm1.0 tool1.0");
+	assert_kinds(recs, "context0.0 llm1.0 tool1.0");
 	ck_assert_int_eq((int)at_num(recs, "0.a"), 1);
-	ck_assert_str_eq(at_str(recs, "0.r.message.tool_calls.1.name"), "deploy");
-	ck_assert_int_eq((int)at_num(recs, "1.c"), 0);
-	ck_assert(cJSON_IsTrue(at_get(recs, "1.r.noted")));
+	at_assert_has(at_str(recs, "0.r.messages.1.content"), "deploy to prod", true);
+	ck_assert_int_eq((int)at_num(recs, "1.a"), 1);
+	ck_assert_str_eq(at_str(recs, "1.r.message.tool_calls.1.name"), "deploy");
+	ck_assert_int_eq((int)at_num(recs, "2.c"), 0);
+	ck_assert(cJSON_IsTrue(at_get(recs, "2.r.noted")));
 	cJSON_Delete(recs);
 
 	/* approve the pending call, run again */
@@ -188,8 +192,8 @@ START_TEST(test_pending_approval_replays)
 	cJSON_Delete(ev);
 
 	recs = journal_records(at_ctx, "p1/t1");
-	assert_kinds(recs, "llm1.0 tool1.0 tool1.1 llm2.0 end");
-	ck_assert_int_eq((int)at_num(recs, "4.c"), 0);
+	assert_kinds(recs, "context0.0 llm1.0 tool1.0 tool1.1 llm2.0 end");
+	ck_assert_int_eq((int)at_num(recs, "5.c"), 0);
 	cJSON_Delete(recs);
 	cog_agent_free(a);
 }
@@ -221,7 +225,7 @@ START_TEST(test_cancel_then_resume_replays)
 	ck_assert_int_eq(atomic_load(&notes), 1);
 	ck_assert_int_eq(atomic_load(&stops), 1);
 	cJSON *recs = journal_records(at_ctx, "p2/t9");
-	assert_kinds(recs, "llm1.0 tool1.0 llm2.0 tool2.0 llm3.0 end");
+	assert_kinds(recs, "context0.0 llm1.0 tool1.0 llm2.0 tool2.0 llm3.0 end");
 	cJSON_Delete(recs);
 	cog_agent_free(a);
 }
@@ -249,7 +253,8 @@ START_TEST(test_finished_run_not_replayed)
 	ck_assert_uint_eq(at_requests(), 4);
 	ck_assert_int_eq(atomic_load(&notes), 2);
 	cJSON *recs = journal_records(at_ctx, "p3/t1");
-	assert_kinds(recs, "llm1.0 tool1.0 llm2.0 end llm1.0 tool1.0 llm2.0 end");
+	assert_kinds(recs, "context0.0 llm1.0 tool1.0 llm2.0 end "
+		"context0.0 llm1.0 tool1.0 llm2.0 end");
 	cJSON_Delete(recs);
 	cog_agent_free(a);
 }
@@ -275,6 +280,79 @@ START_TEST(test_changed_request_not_replayed)
 	cJSON_Delete(res);
 	ck_assert_uint_eq(at_requests(), 2);
 	ck_assert_int_eq(atomic_load(&deploys), 0);
+	cog_agent_free(a);
+}
+END_TEST
+
+/* ---- the first messages come from the journal ---- */
+
+/* With a memory namespace the prompt holds retrieved memories; memories
+ * written between the interrupted run and its re-run (a sibling task, an
+ * episode) must not change the replayed prompt, or turn 1 is asked again. */
+/* Embeddings from an endpoint that refuses connections: the memory layer
+ * falls back to its hashing embedder, and the wire server's queue of chat
+ * answers is left to the agent. */
+static void no_embeddings(cog_ctx *ctx)
+{
+	cog_llm_provider_options o = COG_LLM_PROVIDER_OPTIONS_INIT;
+	o.provider = COG_LLM_OPENAI;
+	o.base_url = "http://127.0.0.1:1/v1";
+	o.api_key = "sk-none";
+	cog_llm *llm = NULL;
+	ck_assert_cog(cog_llm_provider_new(&llm, ctx, &o));
+	ck_assert_cog(cog_llm_add_endpoint(ctx, "dead", llm, NULL));
+	ck_assert_cog(cog_llm_configure(ctx, "{\"routes\":{\"embedder\":{\"models\":"
+		"[{\"endpoint\":\"dead\"}]}}}"));
+}
+
+START_TEST(test_context_replayed_with_memories)
+{
+	define_tools(at_ctx);
+	no_embeddings(at_ctx);
+	at_define_agent(at_ctx, "{\"name\":\"recaller\",\"tools\":[\"*\"],"
+		"\"memory_k\":8}");
+	ck_assert_cog(cog_tool_set_approval_hook(at_ctx, defer_hook, NULL));
+	cog_memory *mem = NULL;
+	ck_assert_cog(cog_memory_open(&mem, at_ctx, "team"));
+	ck_assert_cog(cog_memory_put(mem, "Deploys to prod go to cluster alpha.", NULL, NULL));
+	at_push_tool("deploy", "{\"env\":\"prod\"}", 100, 20);
+	at_push_text("Deployed with memories.", 150, 4);
+	cog_agent_run_options o = COG_AGENT_RUN_OPTIONS_INIT;
+	o.run_key = "p6/t1";
+	o.memory_namespace = "team";
+	cog_agent *a = at_spawn(at_ctx, "recaller");
+	cJSON *res = NULL;
+	ck_assert_int_eq(at_run(a, TASK, &o, &res), COG_EPENDING);
+	cJSON_Delete(res);
+	ck_assert_uint_eq(at_requests(), 1);
+	char *first = at_sent_text(0);
+	at_assert_has(first, "cluster alpha", true);
+	free(first);
+
+	/* a sibling writes a memory the retrieval would now bring in */
+	ck_assert_cog(cog_memory_put(mem, "Deploy prod: cluster beta replaced alpha.",
+	                             NULL, NULL));
+	char *pending = NULL;
+	ck_assert_cog(cog_tool_approvals(at_ctx, &pending));
+	cJSON *list = at_parse(pending);
+	cog_free(pending);
+	ck_assert_cog(cog_tool_approval_decide(at_ctx, at_str(list, "0.id"),
+	                                       COG_APPROVAL_APPROVE, NULL));
+	cJSON_Delete(list);
+	ck_assert_cog(at_run(a, TASK, &o, &res));
+	ck_assert_str_eq(at_str(res, "content"), "Deployed with memories.");
+	cJSON_Delete(res);
+	/* turn 1 replayed: one more request, with the recorded prompt */
+	ck_assert_uint_eq(at_requests(), 2);
+	ck_assert_int_eq(atomic_load(&deploys), 1);
+	char *second = at_sent_text(1);
+	at_assert_has(second, "cluster alpha", true);
+	at_assert_has(second, "cluster beta", false);
+	free(second);
+	cJSON *recs = journal_records(at_ctx, "p6/t1");
+	assert_kinds(recs, "context0.0 llm1.0 tool1.0 llm2.0 end");
+	cJSON_Delete(recs);
+	cog_memory_free(mem);
 	cog_agent_free(a);
 }
 END_TEST
@@ -311,6 +389,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_finished_run_not_replayed);
 	tcase_add_test(tc, test_changed_request_not_replayed);
 	tcase_add_test(tc, test_without_storage);
+	tcase_add_test(tc, test_context_replayed_with_memories);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -359,6 +359,7 @@ static Suite *loop_suite(void)
 	tcase_add_test(tc, test_cancel_from_a_tool);
 	tcase_add_test(tc, test_terminate_from_a_tool);
 	loop_context_tests(tc);
+	loop_budget_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,5 +6,7 @@
 
 /* Add test_agent_loop_context.c's tests. */
 void loop_context_tests(TCase *tc);
+/* Add test_agent_loop_budget.c's tests. */
+void loop_budget_tests(TCase *tc);
 
 #endif

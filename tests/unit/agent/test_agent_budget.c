@@ -18,6 +18,7 @@
 #include "agent_int.h"
 #include "cognition/ctx.h"
 #include "cognition/llm.h"
+#include "test_agent_budget.h"
 
 #define ck_assert_cog(expr) do { \
 	int rc_ = (expr); \
@@ -600,6 +601,7 @@ static Suite *budget_suite(void)
 	tcase_add_test(tc, worst_cost_of_a_route);
 	tcase_add_test(tc, property_tasks_and_context);
 	tcase_add_test(tc, property_plans);
+	budget_level_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }
