@@ -1051,12 +1051,19 @@ START_TEST(handoff_not_for_quick_tasks)
 	cog_ctx *ctx = ctx_with_sqlite(NULL, false, collect_event, &ev);
 	ck_assert_cog(cog_ctx_set_task_executor(ctx, where_executor, NULL));
 	bool threaded = true;
+	int moved = 0;
 	for (int i = 0; i < 100; i++) {
 		timed_run(ctx, &ev, "{\"tasks\":[{\"id\":\"a\"},{\"id\":\"b\",\"depends_on\":"
 			"[\"a\"]},{\"id\":\"c\",\"depends_on\":[\"a\"]}]}", 4, &threaded);
-		ck_assert(!threaded);
-		ck_assert_int_eq(atomic_load(&off_thread), 0);
+		/* An empty task takes over 2 ms only when the machine preempts
+		 * it (a loaded machine, a sanitizer build): such a run may move,
+		 * and says so; the others never start a thread. */
+		if (threaded)
+			moved++;
+		else
+			ck_assert_int_eq(atomic_load(&off_thread), 0);
 	}
+	ck_assert_msg(moved <= 10, "%d of 100 runs of empty tasks moved to the pool", moved);
 	cog_ctx_free(ctx);
 	events_dispose(&ev);
 }
