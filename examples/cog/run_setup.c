@@ -11,7 +11,6 @@
  *   kind "llm"   the agent loop (cog_task_run_agent)
  *   otherwise    inputs.argv as a child process (exec_executor.c)
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,70 +88,6 @@ int cli_runner_flag(const cli *c, cli_runner *r, int argc, char **argv, int *i, 
 
 /* ---- the executor ---- */
 
-/* The value at JSON pointer `pointer` ("" or NULL: the whole document). */
-static const cJSON *pointer_get(const cJSON *doc, const char *pointer)
-{
-	const char *p = pointer ? pointer : "";
-	while (doc && *p == '/') {
-		char token[256];
-		size_t n = 0;
-		for (p++; *p && *p != '/' && n + 1 < sizeof(token); p++) {
-			if (p[0] == '~' && (p[1] == '0' || p[1] == '1')) {
-				token[n++] = p[1] == '0' ? '~' : '/';
-				p++;
-			} else {
-				token[n++] = *p;
-			}
-		}
-		token[n] = '\0';
-		if (cJSON_IsArray(doc)) {
-			char *end = NULL;
-			long index = strtol(token, &end, 10);
-			doc = *token && !*end && index >= 0 ? cJSON_GetArrayItem(doc, (int)index) : NULL;
-		} else {
-			doc = cJSON_GetObjectItemCaseSensitive(doc, token);
-		}
-	}
-	return *p ? NULL : doc;
-}
-
-/* Replace the {"$from":"task","pointer":".."} objects inside item by the
- * values of the dependencies' results. */
-static int resolve_inputs(cog_task_call *call, cJSON *item)
-{
-	for (cJSON *child = item ? item->child : NULL; child; child = child->next) {
-		const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(child,
-			"$from"));
-		if (!cJSON_IsObject(child) || !from) {
-			int rc = resolve_inputs(call, child);
-			if (rc)
-				return rc;
-			continue;
-		}
-		const char *pointer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(child,
-			"pointer"));
-		const char *text = cog_task_call_dependency_result(call, from);
-		cJSON *result = text ? cJSON_Parse(text) : NULL;
-		const cJSON *value = pointer_get(result, pointer);
-		cJSON *copy = value ? cJSON_Duplicate(value, 1) : NULL;
-		cJSON_Delete(result);
-		/* A member keeps its own name, not the copied value's (which
-		 * cJSON_ReplaceItemViaPointer would leave in place). */
-		bool replaced = copy && (cJSON_IsObject(item) && child->string
-			? cJSON_ReplaceItemInObjectCaseSensitive(item, child->string, copy)
-			: cJSON_ReplaceItemViaPointer(item, child, copy));
-		if (!replaced) {
-			cJSON_Delete(copy);
-			return cog_error_set(text ? COG_ENOTFOUND : COG_EINVAL, "task '%s': %s '%s'%s%s",
-				cog_task_call_task_id(call), text ? "nothing in the result of" :
-				"an input from", from, text ? " at " : ", which is not one of its "
-				"dependencies", text ? (pointer ? pointer : "\"\"") : "");
-		}
-		child = copy;
-	}
-	return COG_OK;
-}
-
 /* The last non-empty line of s, at most 300 bytes, into out. */
 static void last_line(const char *s, char *out, size_t size)
 {
@@ -165,48 +100,19 @@ static void last_line(const char *s, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)(len - start > 300 ? 300 : len - start), s ? s + start : "");
 }
 
-/* python or shell: call the tool as cog_task_run_tool would, then fail the
- * task when the program did not exit 0 (the result is kept). */
-static int run_program_task(cog_task_call *call, cli_runner *r, const cJSON *task,
-                            const char *tool)
+/* python or shell: cog_task_run_tool, then fail the task when the program
+ * did not exit 0 (the result it set is kept). */
+static int run_program_task(cog_task_call *call, cli_runner *r, const char *tool)
 {
-	const char *id = cog_task_call_task_id(call);
-	cJSON *inputs = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(task, "inputs"), 1);
-	if (!inputs)
-		inputs = cJSON_CreateObject();
-	int rc = inputs ? resolve_inputs(call, inputs) :
-		cog_error_set(COG_ENOMEM, "task %s: out of memory", id);
-	char *arguments = rc ? NULL : cJSON_PrintUnformatted(inputs);
-	cJSON_Delete(inputs);
-	if (!rc && !arguments)
-		rc = cog_error_set(COG_ENOMEM, "task %s: out of memory", id);
+	int rc = cog_task_run_tool(call, &r->tools);
 	if (rc)
 		return rc;
-	cog_tool_call_options o = r->tools;
-	o.call_id = cog_task_call_idempotency_key(call);
-	double timeout = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "timeout_ms"));
-	if (timeout >= 1 && timeout <= UINT_MAX)
-		o.timeout_ms = (unsigned int)timeout;
-	char *result = NULL;
-	rc = cog_tool_call(r->ctx, tool, arguments, &o, &result);
-	cJSON_free(arguments);
-	if (rc) {
-		if (rc != COG_EPENDING) {
-			char why[1024];
-			snprintf(why, sizeof(why), "%s", cog_error_last());
-			rc = cog_error_set(rc, "task '%s': tool '%s': %s", id, tool, why);
-		}
-		cog_free(result);
-		return rc;
-	}
-	rc = cog_task_call_set_result(call, result);
-	cJSON *res = cJSON_Parse(result);
-	cog_free(result);
+	cJSON *res = cJSON_Parse(cog_task_call_result(call));
 	const cJSON *exit_code = cJSON_GetObjectItemCaseSensitive(res, "exit_code");
 	const cJSON *timed_out = cJSON_GetObjectItemCaseSensitive(res, "timed_out");
-	if (!rc && (cJSON_IsTrue(timed_out) ||
-	            (cJSON_IsNumber(exit_code) && exit_code->valuedouble != 0) ||
-	            cJSON_IsNull(exit_code))) {
+	if (cJSON_IsTrue(timed_out) || (cJSON_IsNumber(exit_code) && exit_code->valuedouble != 0) ||
+	    cJSON_IsNull(exit_code)) {
+		const char *id = cog_task_call_task_id(call);
 		char line[320];
 		last_line(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "stderr")),
 			line, sizeof(line));
@@ -232,7 +138,7 @@ static int run_task(cog_task_call *call, void *user_data)
 	int rc;
 	if (kind && strcmp(kind, "tool") == 0 && tool &&
 	    (strcmp(tool, "python") == 0 || strcmp(tool, "shell") == 0))
-		rc = run_program_task(call, r, task, tool);
+		rc = run_program_task(call, r, tool);
 	else if (kind && strcmp(kind, "tool") == 0)
 		rc = cog_task_run_tool(call, &r->tools);
 	else if (kind && strcmp(kind, "llm") == 0)

@@ -195,6 +195,10 @@ COG_API int cog_task_call_is_canceled(const cog_task_call *call);
  * Not kept for COG_EPENDING (the attempt is taken back). A task that
  * succeeded keeps its result as before. */
 COG_API int cog_task_call_set_result(cog_task_call *call, const char *json);
+/* The result set so far in this attempt (by cog_task_call_set_result, or
+ * an executor such as cog_task_run_tool), borrowed until the next set or
+ * the end of the executor call; NULL when none. */
+COG_API const char *cog_task_call_result(const cog_task_call *call);
 
 typedef enum cog_failure_policy {
 	COG_FAIL_FAST = 0,              /* stop starting tasks after a failure */

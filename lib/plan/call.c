@@ -102,6 +102,11 @@ int cog_task_call_set_result(cog_task_call *call, const char *json)
 	return COG_OK;
 }
 
+const char *cog_task_call_result(const cog_task_call *call)
+{
+	return call ? call->result : NULL;
+}
+
 /* ---- for the agent executor (plan_call_int.h) ---- */
 
 cog_ctx *cog__task_call_ctx(const cog_task_call *call)
