@@ -199,11 +199,8 @@ static cJSON *agents_json(const agents_state *st)
 int cog_budget_report(cog_ctx *ctx, const char *plan_id, char **json)
 {
 	static const char fn[] = "cog_budget_report";
-	COG_CHECK_ARG(json, fn, "json is NULL");
-	*json = NULL;
-	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
 	agents_state *st;
-	int rc = agents_get(ctx, &st);
+	int rc = agents_report_begin(ctx, json, fn, &st);
 	if (rc)
 		return rc;
 	cJSON *o = NULL;
@@ -227,11 +224,7 @@ int cog_budget_report(cog_ctx *ctx, const char *plan_id, char **json)
 		}
 	}
 	pthread_mutex_unlock(&st->budget_lock);
-	if (!o)
-		return cog__oom(fn);
-	*json = cog_json_print(o);
-	cJSON_Delete(o);
-	return *json ? COG_OK : cog__oom(fn);
+	return agents_report_end(o, json, fn);
 }
 
 /* ---- the input bound of a request ---- */

@@ -1,6 +1,6 @@
 /*
  * The sub-run of a handoff (handoff.c runs the "handoff" tool): its journal
- * and its watcher.
+ * and its parent.
  *
  * Journal. A journaled run journals its sub-runs too, each under its own
  * key "<run key>/h<turn>.<index>" and the run's attempt: after a crash or a
@@ -9,20 +9,18 @@
  * LLM answers, its tool results, under the same tool call ids) and going
  * on from there.
  *
- * Watcher. cog_agent_terminate() of the asking agent terminates the
- * sub-agent too: a thread, for as long as the sub-run lasts, looks at the
- * asking agent every WATCH_MS and terminates the sub-agent once it is
- * terminated (the sub-run then stops as a terminated run does). A cancel
- * of the context or of the plan task reaches the sub-run directly (same
- * context, same task call).
+ * Parent. The sub-run's environment points at the asking agent and its
+ * run's environment: agent_env_canceled() of the sub-run is also true once
+ * the parent run is canceled (its agent terminated, its context or task
+ * call canceled, or its own parent canceled, up the chain), so a
+ * cog_agent_terminate() of the asking agent stops the sub-run at its next
+ * turn, and an LLM call in flight (it polls agent_env_canceled) at once.
+ * The sub-agent itself is not terminated: its run ends canceled.
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "handoff_int.h"
-
-#define WATCH_MS 10u
 
 /* ---- the sub-run's journal ---- */
 
@@ -88,80 +86,6 @@ static int sub_journal_open(cog_agent *a, const agent_env *env, unsigned int tur
 	return rc ? cog__error_wrap(rc, "handoff: the sub-run's journal '%s'", key) : COG_OK;
 }
 
-/* ---- the watcher: the asking agent terminated, the sub-agent is too ---- */
-
-typedef struct watch {
-	const cog_agent *parent;
-	cog_agent *sub;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	bool done;
-	bool started;
-} watch;
-
-static void *watch_parent(void *ud)
-{
-	watch *w = ud;
-	bool terminate = false;
-	pthread_mutex_lock(&w->lock);
-	while (!w->done && !(terminate = atomic_load(&w->parent->terminate))) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += (long)WATCH_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		int rc = pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-		(void)rc; /* a timeout or a signal: look again */
-	}
-	pthread_mutex_unlock(&w->lock);
-	/* the sub-agent is busy (not pooled): it stays until run_sub joins */
-	if (terminate && cog_agent_terminate(w->sub->ctx, w->sub->id) != COG_OK)
-		atomic_store(&w->sub->terminate, true);
-	return NULL;
-}
-
-static void watch_start(watch *w, const cog_agent *parent, cog_agent *sub)
-{
-	memset(w, 0, sizeof(*w));
-	w->parent = parent;
-	w->sub = sub;
-	pthread_condattr_t attr;
-	int err = pthread_condattr_init(&attr);
-	if (!err) {
-		err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		if (!err)
-			err = pthread_cond_init(&w->cond, &attr);
-		pthread_condattr_destroy(&attr);
-		if (!err && (err = pthread_mutex_init(&w->lock, NULL)) != 0)
-			pthread_cond_destroy(&w->cond);
-		if (!err && (err = pthread_create(&w->thread, NULL, watch_parent, w)) != 0) {
-			pthread_cond_destroy(&w->cond);
-			pthread_mutex_destroy(&w->lock);
-		}
-	}
-	w->started = !err;
-	if (err)
-		cog__log(sub->ctx, COG_LOG_WARN, NULL, "handoff to '%s': no watcher thread "
-			"(%s): terminating '%s' will not stop it", sub->def->name, strerror(err),
-			parent->def->name);
-}
-
-static void watch_stop(watch *w)
-{
-	if (!w->started)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->done = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->lock);
-}
-
 /* ---- the sub-run ---- */
 
 int agent_handoff_sub(cog_agent *a, cog_agent *sub, const agent_env *env,
@@ -173,18 +97,17 @@ int agent_handoff_sub(cog_agent *a, cog_agent *sub, const agent_env *env,
 	sub_env.call_prefix = call_prefix;
 	sub_env.depth = env->depth + 1;
 	sub_env.delegations = NULL;
+	sub_env.parent_env = env;
+	sub_env.parent_agent = a;
 	cJSON *sub_task = cJSON_CreateObject();
 	int rc = sub_journal_open(a, env, turn, index, &sub_env.journal);
 	if (!rc && (!sub_task || cog_json_add_string(sub_task, "prompt", task)))
 		rc = cog__oom("handoff");
 	if (!rc) {
-		watch w;
-		watch_start(&w, a, sub);
 		/* agent_run ends the sub-run's journal as a run's own, except a
 		 * success inside a plan: ended here, or a later attempt of the
 		 * task would adopt (replay) this one */
 		rc = agent_run(sub, sub_task, &sub_env, result);
-		watch_stop(&w);
 		if (!rc && agent_journal_end(sub_env.journal, COG_OK) != COG_OK)
 			cog__log(a->ctx, COG_LOG_WARN, NULL, "handoff to '%s': %s",
 				sub->def->name, cog_error_last());

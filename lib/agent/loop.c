@@ -20,7 +20,10 @@ bool agent_env_canceled(const cog_agent *a, const agent_env *env)
 {
 	if (agent_should_stop(a))
 		return true;
-	return env && env->task_call && cog_task_call_is_canceled(env->task_call);
+	if (env && env->task_call && cog_task_call_is_canceled(env->task_call))
+		return true;
+	/* a handoff's sub-run: stopped with the run that asked for it */
+	return env && env->parent_env && agent_env_canceled(env->parent_agent, env->parent_env);
 }
 
 /* ---- the task ---- */

@@ -266,11 +266,8 @@ static cJSON *instance_json(const cog_agent *a)
 int cog_agent_list(cog_ctx *ctx, char **json)
 {
 	static const char fn[] = "cog_agent_list";
-	COG_CHECK_ARG(json, fn, "json is NULL");
-	*json = NULL;
-	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
 	agents_state *st;
-	int rc = agents_get(ctx, &st);
+	int rc = agents_report_begin(ctx, json, fn, &st);
 	if (rc)
 		return rc;
 	cJSON *arr = cJSON_CreateArray();
@@ -284,8 +281,5 @@ int cog_agent_list(cog_ctx *ctx, char **json)
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
-	if (arr)
-		*json = cog_json_print(arr);
-	cJSON_Delete(arr);
-	return *json ? COG_OK : cog__oom(fn);
+	return agents_report_end(arr, json, fn);
 }

@@ -125,6 +125,23 @@ int agents_get(cog_ctx *ctx, agents_state **out)
 	return rc;
 }
 
+int agents_report_begin(cog_ctx *ctx, char **json, const char *fn, agents_state **out)
+{
+	*out = NULL;
+	COG_CHECK_ARG(json, fn, "json is NULL");
+	*json = NULL;
+	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
+	return agents_get(ctx, out);
+}
+
+int agents_report_end(cJSON *doc, char **json, const char *fn)
+{
+	if (doc)
+		*json = cog_json_print(doc);
+	cJSON_Delete(doc);
+	return *json ? COG_OK : cog__oom(fn);
+}
+
 /* Index of the definition named `name`, or n_defs (under the lock). */
 static size_t find_locked(const agents_state *st, const char *name)
 {
@@ -232,11 +249,8 @@ int cog_agent_remove(cog_ctx *ctx, const char *name)
 int cog_agent_definitions(cog_ctx *ctx, char **json)
 {
 	static const char fn[] = "cog_agent_definitions";
-	COG_CHECK_ARG(json, fn, "json is NULL");
-	*json = NULL;
-	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
 	agents_state *st;
-	int rc = agents_get(ctx, &st);
+	int rc = agents_report_begin(ctx, json, fn, &st);
 	if (rc)
 		return rc;
 	cJSON *a = cJSON_CreateArray();
@@ -250,10 +264,7 @@ int cog_agent_definitions(cog_ctx *ctx, char **json)
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
-	if (a)
-		*json = cog_json_print(a);
-	cJSON_Delete(a);
-	return *json ? COG_OK : cog__oom(fn);
+	return agents_report_end(a, json, fn);
 }
 
 /* ---- matching ---- */

@@ -5,8 +5,9 @@
  * bookkeeping; run_inline.c: one task's attempts and the loop on the
  * calling thread; run_pool.c: the worker pool; run_events.c: events;
  * replan.c: re-planning), what an executor sees of one attempt
- * (call.c), the write-ahead journal (journal.c) that resume.c replays, and
- * the owner lease (lease.c). Not installed.
+ * (call.c), the write-ahead journal (journal.c; journal_replay.c applies
+ * its records, as resume.c replays them), and the owner lease (lease.c).
+ * Not installed.
  */
 #ifndef COG_PLAN_RUN_INT_H
 #define COG_PLAN_RUN_INT_H
@@ -106,7 +107,7 @@ char *plan_snapshot_text(const cog_plan *plan, uint64_t seq);
 int plan_journal_append_now(cog_plan *plan, cog_storage *storage,
                             const char *records, size_t count);
 
-/* Replay one record onto the plan's states. Records of tasks not in the
+/* journal_replay.c: replay one record onto the plan's states. Records of tasks not in the
  * plan (replaced by a re-plan) and plan-level records change nothing.
  * COG_EIO for a record that is not a JSON object with "s". */
 int plan_journal_apply(cog_plan *plan, uint64_t seq, const char *record, size_t len);

@@ -237,6 +237,23 @@ void at_define_tool(cog_ctx *ctx, const char *name, const char *schema,
 	ck_assert_cog(cog_tool_define(ctx, &o));
 }
 
+void at_define_text_tool(cog_ctx *ctx, const char *name, const char *description,
+                         const char *field, unsigned int flags, cog_tool_fn fn, void *ud)
+{
+	char schema[256];
+	snprintf(schema, sizeof(schema), "{\"type\":\"object\",\"properties\":{\"%s\":"
+		"{\"type\":\"string\"}},\"required\":[\"%s\"],\"additionalProperties\":false}",
+		field, field);
+	cog_tool_options o = COG_TOOL_OPTIONS_INIT;
+	o.name = name;
+	o.description = description;
+	o.input_schema = schema;
+	o.flags = flags;
+	o.fn = fn;
+	o.user_data = ud;
+	ck_assert_cog(cog_tool_define(ctx, &o));
+}
+
 static char *dup_cog(const char *text)
 {
 	size_t n = strlen(text) + 1;

@@ -98,6 +98,10 @@ unsigned int at_requests(void);
  * flags COG_TOOL_*), runner fn with user data ud. */
 void at_define_tool(cog_ctx *ctx, const char *name, const char *schema,
                     unsigned int flags, cog_tool_fn fn, void *ud);
+/* Define host tool `name` described as `description`, whose input is an
+ * object of one required string member `field` and nothing else. */
+void at_define_text_tool(cog_ctx *ctx, const char *name, const char *description,
+                         const char *field, unsigned int flags, cog_tool_fn fn, void *ud);
 /* A runner that answers `ud` (JSON text, a const char *) and counts its
  * calls in at_tool_calls (atomic). */
 int at_tool_answer(const cog_tool_request *req, char **result, void *ud);

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_test.h"
 #include "llm_script_server.h"
 #include "test_tmp.h"
 
@@ -91,15 +92,8 @@ static cog_agent_run_options run_opts = COG_AGENT_RUN_OPTIONS_INIT;
 
 static void setup_ctx(cog_ctx *ctx)
 {
-	cog_tool_options t = COG_TOOL_OPTIONS_INIT;
-	t.name = "append_line";
-	t.description = "Append a line to the log file";
-	t.input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
-		"\"required\":[\"text\"],\"additionalProperties\":false}";
-	t.flags = COG_TOOL_SIDE_EFFECTS;
-	t.fn = append_line;
-	t.user_data = side_path;
-	lss_ok(cog_tool_define(ctx, &t));
+	at_define_text_tool(ctx, "append_line", "Append a line to the log file", "text",
+		COG_TOOL_SIDE_EFFECTS, append_line, side_path);
 	lss_ok(cog_agent_define(ctx,
 		"{\"name\":\"worker\",\"instructions\":\"You append lines when asked.\","
 		"\"capabilities\":[\"append\"],\"tools\":[\"append_line\"],\"max_tokens\":64}"));

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent_e2e.h"
+#include "agent_test.h"
 #include "test_tmp.h"
 
 #define PRICE_IN 0.75
@@ -107,14 +108,8 @@ static int lookup(const cog_tool_request *r, char **result, void *ud)
 
 static void define_tools(cog_ctx *ctx)
 {
-	cog_tool_options t = COG_TOOL_OPTIONS_INIT;
-	t.name = "lookup";
-	t.description = "Sales of a region";
-	t.input_schema = "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"string\"}},"
-		"\"required\":[\"key\"],\"additionalProperties\":false}";
-	t.flags = COG_TOOL_IDEMPOTENT;
-	t.fn = lookup;
-	lss_ok(cog_tool_define(ctx, &t));
+	at_define_text_tool(ctx, "lookup", "Sales of a region", "key", COG_TOOL_IDEMPOTENT,
+		lookup, NULL);
 	lss_ok(cog_tool_define_builtins(ctx, "file_write"));
 	lss_ok(cog_agent_define(ctx,
 		"{\"name\":\"analyst\",\"instructions\":\"You analyse sales with the tools.\","
