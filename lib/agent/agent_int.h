@@ -106,6 +106,12 @@ struct agents_state {
 /* The context's agent state, made (with the default definitions) on first
  * use. COG_ENOMEM. */
 int agents_get(cog_ctx *ctx, agents_state **out);
+/* The start and end of a public call that reports as JSON (cog_agent_list,
+ * cog_agent_definitions, cog_budget_report; `fn` its name): check the
+ * arguments, set *json NULL and get the state; then print `doc` (NULL:
+ * out of memory) into *json and free it: COG_OK or COG_ENOMEM. */
+int agents_report_begin(cog_ctx *ctx, char **json, const char *fn, agents_state **out);
+int agents_report_end(cJSON *doc, char **json, const char *fn);
 /* The definition named `name`, referenced (agent_def_unref it), or NULL
  * with COG_ENOTFOUND set as the error. */
 agent_def *agents_find(agents_state *st, const char *name);
@@ -247,6 +253,10 @@ typedef struct agent_env {
 	cog_llm_stream_fn on_stream;
 	void *stream_ud;
 	unsigned int depth;              /* handoff depth, 0 at the top */
+	/* A handoff's sub-run: the asking run's environment and agent (its
+	 * cancel is the sub-run's too, agent_env_canceled); NULL at the top. */
+	const struct agent_env *parent_env;
+	const cog_agent *parent_agent;
 	/* Handoffs made by this run, appended by handoff.c: the result's
 	 * "delegations" array (owned by the run). */
 	cJSON *delegations;
@@ -275,7 +285,8 @@ int agent_run(cog_agent *a, const cJSON *task, agent_env *env, cJSON **result);
 int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *request,
                    unsigned int turn, unsigned int index, cJSON **response);
 
-/* Whether a run must stop: agent_should_stop or the task call canceled. */
+/* Whether a run must stop: agent_should_stop, the task call canceled, or
+ * (a handoff's sub-run) the parent run canceled, up the chain. */
 bool agent_env_canceled(const cog_agent *a, const agent_env *env);
 
 /* ---- the agent journal (journal.c) ----
@@ -324,6 +335,11 @@ int agent_journal_sync(agent_journal *j);
 int agent_journal_end(agent_journal *j, int status);
 /* Close: what is still queued is written first (failures logged). */
 void agent_journal_close(agent_journal *j);
+/* Close without waiting for the records still queued (they are written
+ * with the next group commit, see agent_commit_detach): for a plan task
+ * that succeeded, whose last record (the final answer) nothing acts on
+ * before the plan's own "succeeded" record, which holds the result. */
+void agent_journal_close_lazy(agent_journal *j);
 
 /*
  * Writing goes through the context's group commit (journal_commit.c):
@@ -347,6 +363,12 @@ int agent_commit_queue(agent_commit *c, cog_storage *storage, const char *log, c
 /* Wait until every record up to `ticket` is written (writing them if no
  * one else is); then w's error, if any, with its message. */
 int agent_commit_sync(agent_commit *c, uint64_t ticket, agent_commit_waiter *w);
+/* Let go of w: its queued records stay queued (they belong to the commit
+ * now) and are written by the next sync of any journal, by
+ * agent_commit_flush, or when the context goes. */
+void agent_commit_detach(agent_commit *c, agent_commit_waiter *w);
+/* Write everything queued now. COG_EIO when a record could not be. */
+int agent_commit_flush(agent_commit *c);
 /* Hex BLAKE2b-128 of a JSON value's canonical text (33 bytes). */
 void agent_journal_hash(const cJSON *value, char out[33]);
 

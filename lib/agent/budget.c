@@ -52,6 +52,13 @@ static void node_free_tree(budget_node *n)
 	}
 }
 
+/* Before the context's storage is replaced: write what finished runs left
+ * queued (ctx.c; see agent_journal_close_lazy). */
+static void flush_journals(void *commit)
+{
+	agent_commit_flush(commit);
+}
+
 int budget_init(agents_state *st)
 {
 	if (pthread_mutex_init(&st->budget_lock, NULL) != 0)
@@ -64,6 +71,8 @@ int budget_init(agents_state *st)
 	st->agent_usage = NULL;
 	/* the journals' group commit lives and goes with the tree (agent_int.h) */
 	int rc = agent_commit_new(&st->commit);
+	if (!rc)
+		cog__ctx_set_storage_flush(st->ctx, flush_journals, st->commit);
 	if (rc) {
 		cog_free(st->budget_root);
 		st->budget_root = NULL;
@@ -86,7 +95,8 @@ void budget_dispose(agents_state *st)
 		u = next;
 	}
 	st->agent_usage = NULL;
-	agent_commit_free(st->commit);
+	cog__ctx_set_storage_flush(st->ctx, NULL, NULL);
+	agent_commit_free(st->commit);  /* writes what is still queued */
 	st->commit = NULL;
 	pthread_mutex_destroy(&st->budget_lock);
 }

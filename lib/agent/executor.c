@@ -178,7 +178,15 @@ int agent_exec_run(cog_agent *a, const cJSON *task, const cog_agent_run_options 
 	rc = agent_run(a, task, &env, result);
 	char saved[1024];
 	snprintf(saved, sizeof(saved), "%s", cog_error_last());
-	agent_journal_close(j);
+	/* A plan task that succeeded: its final answer need not be durable
+	 * before the plan's "succeeded" record (which holds the result) and
+	 * is written with the next group commit; a crash before then costs
+	 * one LLM call again, never a side effect (tool calls waited for
+	 * their answer's record). Everything else waits for its records. */
+	if (rc == COG_OK && rs->call)
+		agent_journal_close_lazy(j);
+	else
+		agent_journal_close(j);
 	cJSON_Delete(env.delegations);
 	return agent_exec_restore_error(rc, saved);
 }

@@ -200,6 +200,17 @@ unsigned int agent_journal_attempt(const agent_journal *j)
 	return j ? j->attempt : 0;
 }
 
+void agent_journal_close_lazy(agent_journal *j)
+{
+	if (!j)
+		return;
+	if (j->commit)
+		agent_commit_detach(j->commit, &j->waiter);
+	cJSON_Delete(j->replay);
+	pthread_mutex_destroy(&j->lock);
+	cog_free(j);
+}
+
 void agent_journal_close(agent_journal *j)
 {
 	if (!j)

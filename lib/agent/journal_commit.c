@@ -21,9 +21,9 @@
 typedef struct commit_entry {
 	struct commit_entry *next;
 	cog_storage *storage;
-	const char *log;           /* the journal's, which outlives the entry */
+	char log[COG_STORAGE_NAME_MAX + 1];  /* a copy: a detached journal is gone */
 	char *text;                /* the record (owned) */
-	agent_commit_waiter *waiter;
+	agent_commit_waiter *waiter; /* NULL once its journal detached */
 } commit_entry;
 
 struct agent_commit {
@@ -33,6 +33,7 @@ struct agent_commit {
 	uint64_t last_ticket;      /* tickets handed out */
 	uint64_t durable_ticket;   /* every record up to this one is written */
 	bool flushing;
+	uint64_t orphans_failed;   /* detached records that could not be written */
 };
 
 static void must(int rc, const char *what)
@@ -72,11 +73,44 @@ static void free_entries(commit_entry *e)
 	}
 }
 
+void agent_commit_detach(agent_commit *c, agent_commit_waiter *w)
+{
+	must(pthread_mutex_lock(&c->lock), "pthread_mutex_lock");
+	for (commit_entry *e = c->head; e; e = e->next) {
+		if (e->waiter == w)
+			e->waiter = NULL;
+	}
+	must(pthread_mutex_unlock(&c->lock), "pthread_mutex_unlock");
+}
+
+int agent_commit_flush(agent_commit *c)
+{
+	if (!c)
+		return COG_OK;
+	agent_commit_waiter none = { 0 };
+	must(pthread_mutex_lock(&c->lock), "pthread_mutex_lock");
+	uint64_t last = c->last_ticket;
+	uint64_t failed_before = c->orphans_failed;
+	must(pthread_mutex_unlock(&c->lock), "pthread_mutex_unlock");
+	int rc = agent_commit_sync(c, last, &none);
+	must(pthread_mutex_lock(&c->lock), "pthread_mutex_lock");
+	bool lost = c->orphans_failed != failed_before;
+	must(pthread_mutex_unlock(&c->lock), "pthread_mutex_unlock");
+	if (!rc && lost)
+		rc = cog__error(COG_EIO, "agent journal: records of finished runs could not be "
+			"written");
+	return rc;
+}
+
 void agent_commit_free(agent_commit *c)
 {
 	if (!c)
 		return;
-	free_entries(c->head);  /* journals sync before they close: none left */
+	/* Records detached journals left behind are written first (the
+	 * storage is still there: the context frees its backends after the
+	 * modules' state). */
+	agent_commit_flush(c);
+	free_entries(c->head);
 	pthread_cond_destroy(&c->written);
 	pthread_mutex_destroy(&c->lock);
 	cog_free(c);
@@ -91,7 +125,7 @@ int agent_commit_queue(agent_commit *c, cog_storage *storage, const char *log, c
 		return cog__oom("agent journal: a record");
 	}
 	e->storage = storage;
-	e->log = log;
+	snprintf(e->log, sizeof(e->log), "%s", log);
 	e->text = text;
 	e->waiter = w;
 	must(pthread_mutex_lock(&c->lock), "pthread_mutex_lock");
@@ -138,6 +172,10 @@ static void write_batch(agent_commit *c, commit_entry *batch)
 			snprintf(message, sizeof(message), "%s", cog_error_last());
 			must(pthread_mutex_lock(&c->lock), "pthread_mutex_lock");
 			for (commit_entry *f = e; f != end; f = f->next) {
+				if (!f->waiter) {
+					c->orphans_failed++;
+					continue;
+				}
 				if (f->waiter->error)
 					continue;
 				f->waiter->error = rc;

@@ -305,7 +305,11 @@ int agent_llm_call(cog_agent *a, agent_env *env, const char *role, cJSON *reques
 		cost = priced ? worst : 0;
 	budget_settle(st, &resv, in, out, cost, def->name);
 	agent_count_usage(a, in, out, cost);
-	if ((rc = agent_journal_put(env->journal, "llm", turn, index, hash, 0, resp))) {
+	/* Queued, not waited for: nothing outside the run acts on an answer
+	 * before loop_run_tools() makes it durable (tool calls, handoffs);
+	 * a final answer becomes the task's result, and the next group
+	 * commit (or the journal's close) writes it. */
+	if ((rc = agent_journal_queue(env->journal, "llm", turn, index, hash, 0, resp))) {
 		cJSON_Delete(resp);
 		return rc;
 	}

@@ -226,6 +226,11 @@ int loop_run_tools(loop_run *r, const cJSON *tool_calls, cog_span *span)
 	size_t n = (size_t)cJSON_GetArraySize(tool_calls);
 	if (n == 0)
 		return COG_OK;
+	/* The answer asking for these calls is durable before any of them
+	 * starts (agent_llm_call only queued it). */
+	int synced = agent_journal_sync(r->env->journal);
+	if (synced)
+		return synced;
 	tool_job local[4];  /* most answers: no allocation */
 	tool_batch b = { n <= 4 ? local : cog__calloc(n, sizeof(tool_job)), n, 0, span };
 	if (!b.jobs)
@@ -252,7 +257,7 @@ int loop_run_tools(loop_run *r, const cJSON *tool_calls, cog_span *span)
 	}
 	/* The results the calls queued: durable before anything goes on (the
 	 * next LLM call sees them), in one commit. */
-	int synced = agent_journal_sync(r->env->journal);
+	synced = agent_journal_sync(r->env->journal);
 	r->tool_calls += (unsigned int)n;
 	for (i = 0; i < n && !rc; i++) {
 		if (b.jobs[i].stop)

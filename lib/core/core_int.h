@@ -179,6 +179,11 @@ enum { COG__EXT_TOOLS = 0, COG__EXT_LLM = 1, COG__EXT_MEMORY = 2,
 int cog__ctx_ext(struct cog_ctx *ctx, int slot,
                  int (*create)(struct cog_ctx *ctx, void **state),
                  void (*destroy)(void *state), void **out);
+/* The one module that queues storage writes past a call (the agent
+ * journals' group commit) registers here, from its ext slot's create(),
+ * the function that writes them; cog_ctx_set_storage() calls it before it
+ * replaces (and frees) the storage. Not thread safe: as the setters. */
+void cog__ctx_set_storage_flush(struct cog_ctx *ctx, void (*flush)(void *arg), void *arg);
 /* Whether cog__event() would reach a hook: build event data only then. */
 bool cog__ctx_has_event_hook(const struct cog_ctx *ctx);
 

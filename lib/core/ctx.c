@@ -26,6 +26,10 @@ struct cog_ctx {
 	void (*ext_free[COG__EXT_COUNT])(void *);
 	/* Span hook and metrics (trace.c, trace_metrics.c). */
 	struct cog__trace trace;
+	/* Writes what a module queued for the storage (the agent journals'
+	 * group commit) before the storage is replaced or freed. */
+	void (*storage_flush)(void *arg);
+	void *storage_flush_arg;
 };
 
 int cog_ctx_new(cog_ctx **out, const cog_ctx_options *options)
@@ -88,10 +92,18 @@ int cog_ctx_set_storage(cog_ctx *ctx, cog_storage *storage)
 		return cog__error(COG_EINVAL, "cog_ctx_set_storage: ctx is NULL");
 	}
 	if (storage != ctx->storage) { /* handing back the same one is a no-op */
+		if (ctx->storage_flush && ctx->storage)
+			ctx->storage_flush(ctx->storage_flush_arg);
 		cog_storage_free(ctx->storage);
 		ctx->storage = storage;
 	}
 	return COG_OK;
+}
+
+void cog__ctx_set_storage_flush(cog_ctx *ctx, void (*flush)(void *arg), void *arg)
+{
+	ctx->storage_flush = flush;
+	ctx->storage_flush_arg = arg;
 }
 
 cog_storage *cog_ctx_storage(cog_ctx *ctx)
