@@ -357,7 +357,9 @@ typedef struct agent_commit_waiter {
 	char message[512];
 } agent_commit_waiter;
 /* Queue record `text` (taken, freed even on failure) for `log` of
- * `storage`; *ticket is its number. COG_ENOMEM. */
+ * `storage`; *ticket is its number. COG_ENOMEM; past 256 queued records
+ * the caller writes them all first (the queue stays bounded), so also the
+ * errors of agent_commit_sync. */
 int agent_commit_queue(agent_commit *c, cog_storage *storage, const char *log, char *text,
                        agent_commit_waiter *w, uint64_t *ticket);
 /* Wait until every record up to `ticket` is written (writing them if no

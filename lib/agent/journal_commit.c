@@ -34,7 +34,13 @@ struct agent_commit {
 	uint64_t durable_ticket;   /* every record up to this one is written */
 	bool flushing;
 	uint64_t orphans_failed;   /* detached records that could not be written */
+	size_t queued;             /* entries in head..tail */
 };
+
+/* Records left queued by runs that did not wait for them (a plan task's
+ * final answer) are written by the next sync; past this many, the run
+ * queuing one writes them, so the queue stays bounded. */
+#define COMMIT_QUEUE_MAX 256
 
 static void must(int rc, const char *what)
 {
@@ -135,8 +141,9 @@ int agent_commit_queue(agent_commit *c, cog_storage *storage, const char *log, c
 		c->head = e;
 	c->tail = e;
 	*ticket = ++c->last_ticket;
+	bool long_queue = ++c->queued >= COMMIT_QUEUE_MAX;
 	must(pthread_mutex_unlock(&c->lock), "pthread_mutex_unlock");
-	return COG_OK;
+	return long_queue ? agent_commit_sync(c, *ticket, w) : COG_OK;
 }
 
 /* Records of one storage from `e` on, `*n` of them: one alone is its own
@@ -200,6 +207,7 @@ int agent_commit_sync(agent_commit *c, uint64_t ticket, agent_commit_waiter *w)
 		commit_entry *batch = c->head;
 		uint64_t upto = c->last_ticket;
 		c->head = c->tail = NULL;
+		c->queued = 0;
 		c->flushing = true;
 		must(pthread_mutex_unlock(&c->lock), "pthread_mutex_unlock");
 		write_batch(c, batch);
