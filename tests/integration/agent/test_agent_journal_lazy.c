@@ -103,6 +103,54 @@ START_TEST(failed_task_waits_for_its_end_record)
 }
 END_TEST
 
+static int count_record(uint64_t seq, const char *record, size_t len, void *ud)
+{
+	(void)seq;
+	(void)record;
+	(void)len;
+	(*(size_t *)ud)++;
+	return 0;
+}
+
+/* Records left to the next group commit do not pile up: past 256 queued,
+ * the run queuing one writes them all. 300 succeeded tasks make 600
+ * records (context, answer); with nobody else syncing, at least 512 are in
+ * the file while the context still runs. */
+START_TEST(waiting_records_stay_bounded)
+{
+	const char *db = tmp_file("bound.db");
+	cog_ctx *ctx = at_ctx_new(db);
+	at_push_text("hello", 30, 5);   /* reused for every request */
+	char *json = malloc(64 * 1024);
+	ck_assert_ptr_nonnull(json);
+	size_t len = (size_t)snprintf(json, 64 * 1024, "{\"id\":\"bound\",\"tasks\":[");
+	for (int i = 0; i < 300; i++)
+		len += (size_t)snprintf(json + len, 64 * 1024 - len, "%s{\"id\":\"t%d\","
+			"\"kind\":\"llm\",\"inputs\":{\"prompt\":\"Say hello %d.\"}}", i ? "," : "",
+			i, i);
+	snprintf(json + len, 64 * 1024 - len, "]}");
+	cog_plan *plan = NULL;
+	ck_assert_cog(cog_plan_from_json(&plan, ctx, json));
+	free(json);
+	ck_assert_cog(cog_ctx_set_task_executor(ctx, cog_task_run_agent, NULL));
+	cog_run_options o = COG_RUN_OPTIONS_INIT;
+	o.workers = 4;
+	ck_assert_cog(cog_plan_run(plan, &o));
+	cog_plan_free(plan);
+	cog_storage *st = NULL;
+	ck_assert_cog(cog_sqlite_storage_open(&st, db, NULL));
+	size_t records = 0;
+	for (int i = 0; i < 300; i++) {
+		char log[64];
+		snprintf(log, sizeof(log), "agent/bound/t%d", i);
+		ck_assert_cog(cog_storage_read(st, log, 1, 0, count_record, &records));
+	}
+	cog_storage_free(st);
+	ck_assert_msg(records >= 512 && records <= 600, "%zu records written", records);
+	cog_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("agent-journal-lazy");
@@ -112,6 +160,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, final_answer_written_when_the_context_goes);
 	tcase_add_test(tc, final_answer_written_before_the_storage_is_replaced);
 	tcase_add_test(tc, failed_task_waits_for_its_end_record);
+	tcase_add_test(tc, waiting_records_stay_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
