@@ -30,6 +30,8 @@ struct agent_commit {
 	pthread_mutex_t lock;
 	pthread_cond_t written;    /* a flush ended */
 	commit_entry *head, *tail; /* queued, in ticket order */
+	commit_entry *inflight;    /* the batch being written (its waiters are
+	                              told of a failure under the lock) */
 	uint64_t last_ticket;      /* tickets handed out */
 	uint64_t durable_ticket;   /* every record up to this one is written */
 	bool flushing;
@@ -82,7 +84,13 @@ static void free_entries(commit_entry *e)
 void agent_commit_detach(agent_commit *c, agent_commit_waiter *w)
 {
 	must(pthread_mutex_lock(&c->lock), "pthread_mutex_lock");
+	/* The queue and the batch a flusher is writing right now: its error
+	 * path looks at the waiters (under this lock) after we are gone. */
 	for (commit_entry *e = c->head; e; e = e->next) {
+		if (e->waiter == w)
+			e->waiter = NULL;
+	}
+	for (commit_entry *e = c->inflight; e; e = e->next) {
 		if (e->waiter == w)
 			e->waiter = NULL;
 	}
@@ -209,10 +217,12 @@ int agent_commit_sync(agent_commit *c, uint64_t ticket, agent_commit_waiter *w)
 		c->head = c->tail = NULL;
 		c->queued = 0;
 		c->flushing = true;
+		c->inflight = batch;
 		must(pthread_mutex_unlock(&c->lock), "pthread_mutex_unlock");
 		write_batch(c, batch);
 		must(pthread_mutex_lock(&c->lock), "pthread_mutex_lock");
 		c->flushing = false;
+		c->inflight = NULL;
 		c->durable_ticket = upto;
 		must(pthread_cond_broadcast(&c->written), "pthread_cond_broadcast");
 		must(pthread_mutex_unlock(&c->lock), "pthread_mutex_unlock");
