@@ -203,6 +203,7 @@ typedef struct cog_agent_run_options {
 #define COG_AGENT_RUN_OPTIONS_INIT { COG_AGENT_RUN_OPTIONS_VERSION, NULL, NULL, \
 	NULL, NULL, NULL, NULL }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_agent_run_options_init(cog_agent_run_options *options,
                                        unsigned int version);
 

@@ -101,6 +101,7 @@ COG_API unsigned int cog_version_number(void);
 #define COG_FEATURE_SQLITE  (1u << 1) /* libcognition-sqlite storage */
 #define COG_FEATURE_THREADS (1u << 2) /* worker threads (always on POSIX) */
 
+/* Which optional parts were built with the library: COG_FEATURE_* bits. */
 COG_API unsigned int cog_features(void);
 
 /*

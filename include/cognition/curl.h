@@ -31,6 +31,7 @@ typedef struct cog_curl_options {
 #define COG_CURL_OPTIONS_VERSION 1
 #define COG_CURL_OPTIONS_INIT { COG_CURL_OPTIONS_VERSION, NULL, NULL, 0 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_curl_options_init(cog_curl_options *options, unsigned int version);
 
 /*

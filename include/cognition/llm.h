@@ -144,6 +144,8 @@ typedef struct cog_llm_vtable {
 #define COG_LLM_VTABLE_INIT { COG_LLM_VTABLE_VERSION, NULL, NULL, NULL, NULL, \
 	NULL, NULL }
 
+/* Zero `vtable` (or `call`) and set its version. COG_EVERSION for an
+ * unknown version. */
 COG_API int cog_llm_vtable_init(cog_llm_vtable *vtable, unsigned int version);
 COG_API int cog_llm_call_init(cog_llm_call *call, unsigned int version);
 
@@ -205,6 +207,7 @@ typedef struct cog_llm_provider_options {
 #define COG_LLM_PROVIDER_OPTIONS_INIT { COG_LLM_PROVIDER_OPTIONS_VERSION, \
 	COG_LLM_OPENAI, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, 0 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_llm_provider_options_init(cog_llm_provider_options *options,
                                           unsigned int version);
 
@@ -264,6 +267,7 @@ typedef struct cog_llm_endpoint_options {
 #define COG_LLM_ENDPOINT_OPTIONS_VERSION 1
 #define COG_LLM_ENDPOINT_OPTIONS_INIT { COG_LLM_ENDPOINT_OPTIONS_VERSION, 0, 0, 0, 0 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_llm_endpoint_options_init(cog_llm_endpoint_options *options,
                                           unsigned int version);
 
@@ -316,6 +320,7 @@ typedef struct cog_llm_chat_options {
 #define COG_LLM_CHAT_OPTIONS_INIT { COG_LLM_CHAT_OPTIONS_VERSION, NULL, NULL, \
 	NULL, NULL, NULL, 0, 0, -1 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_llm_chat_options_init(cog_llm_chat_options *options,
                                       unsigned int version);
 

@@ -89,6 +89,7 @@ typedef struct cog_memory_options {
 #define COG_MEMORY_OPTIONS_INIT { COG_MEMORY_OPTIONS_VERSION, 0, 0, 0, 0.0, \
 	NULL, 0, 0 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_memory_options_init(cog_memory_options *options,
                                     unsigned int version);
 
@@ -133,6 +134,7 @@ typedef struct cog_memory_put_options {
 #define COG_MEMORY_PUT_OPTIONS_INIT { COG_MEMORY_PUT_OPTIONS_VERSION, 0, 0.5, \
 	0, NULL, NULL, 0, NULL, 0 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_memory_put_options_init(cog_memory_put_options *options,
                                         unsigned int version);
 

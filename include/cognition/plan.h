@@ -171,6 +171,8 @@ COG_API int cog_ctx_set_task_executor(cog_ctx *ctx, cog_task_executor_fn fn,
  */
 COG_API int cog_task_run_tool(cog_task_call *call, void *user_data);
 
+/* The ids of the plan and of the task of this attempt (borrowed, valid
+ * during the executor call; "" for a NULL call). */
 COG_API const char *cog_task_call_plan_id(const cog_task_call *call);
 COG_API const char *cog_task_call_task_id(const cog_task_call *call);
 /* The task as Task JSON (borrowed). */
@@ -243,6 +245,7 @@ typedef struct cog_run_options {
 #define COG_RUN_OPTIONS_INIT { COG_RUN_OPTIONS_VERSION, 0, COG_FAIL_FAST, \
 	COG_DURABLE_AUTO, 0, NULL }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_run_options_init(cog_run_options *options, unsigned int version);
 
 /*
@@ -374,6 +377,8 @@ typedef int (*cog_replan_fn)(cog_plan *plan, const char *failed_task_id,
                              const char *error, char **replacement_json,
                              void *user_data);
 
+/* Install (or with NULL remove) the plan's replanner. COG_EBUSY while the
+ * plan is running. */
 COG_API int cog_plan_set_replanner(cog_plan *plan, cog_replan_fn fn,
                                    void *user_data);
 

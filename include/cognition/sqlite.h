@@ -34,6 +34,7 @@ typedef struct cog_sqlite_options {
 #define COG_SQLITE_OPTIONS_INIT { COG_SQLITE_OPTIONS_VERSION, \
 	COG_SQLITE_DURABLE_FULL, 0, 0, 1 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_sqlite_options_init(cog_sqlite_options *options, unsigned int version);
 
 /* Latest schema version this library migrates to. */

@@ -191,6 +191,7 @@ typedef struct cog_tool_call_options {
 #define COG_TOOL_CALL_OPTIONS_INIT { COG_TOOL_CALL_OPTIONS_VERSION, NULL, NULL, \
 	NULL, NULL, NULL, NULL, 0, 0 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_tool_call_options_init(cog_tool_call_options *options,
                                        unsigned int version);
 
@@ -438,6 +439,7 @@ typedef struct cog_sandbox_options {
 #define COG_SANDBOX_OPTIONS_INIT { COG_SANDBOX_OPTIONS_VERSION, NULL, NULL, \
 	NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0 }
 
+/* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_sandbox_options_init(cog_sandbox_options *options,
                                      unsigned int version);
 

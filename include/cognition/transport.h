@@ -114,6 +114,7 @@ typedef struct cog_transport_vtable {
 #define COG_TRANSPORT_VTABLE_VERSION 1
 #define COG_TRANSPORT_VTABLE_INIT { COG_TRANSPORT_VTABLE_VERSION, NULL, NULL, NULL, NULL }
 
+/* Zero `vtable` and set its version. COG_EVERSION for an unknown version. */
 COG_API int cog_transport_vtable_init(cog_transport_vtable *vtable,
                                       unsigned int version);
 
