@@ -73,9 +73,13 @@ public:
 	// error (COG_EUSER with the exception's text).
 	void set_executor(Executor fn)
 	{
-		executor_ = std::make_unique<Executor>(std::move(fn));
-		check(cog_ctx_set_task_executor(get(), run_task, executor_.get()),
+		// The new executor is installed before the old one is freed: the
+		// context never holds a pointer to a destroyed executor, and if
+		// installing fails the old one stays in place.
+		auto next = std::make_unique<Executor>(std::move(fn));
+		check(cog_ctx_set_task_executor(get(), run_task, next.get()),
 		      "cog_ctx_set_task_executor");
+		executor_ = std::move(next);
 	}
 
 private:

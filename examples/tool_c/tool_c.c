@@ -27,12 +27,16 @@ static int to_fahrenheit(const cog_tool_request *request, char **result_json,
 	double celsius = cJSON_GetObjectItem(args, "celsius")->valuedouble;
 	cJSON_Delete(args);
 
-	char text[64];
-	int n = snprintf(text, sizeof(text), "{\"fahrenheit\":%.2f}", celsius * 9 / 5 + 32);
+	/* Measured first, then formatted straight into an allocation of that
+	 * size: any magnitude fits (no fixed buffer to truncate into). */
+	double fahrenheit = celsius * 9 / 5 + 32;
+	int n = snprintf(NULL, 0, "{\"fahrenheit\":%.2f}", fahrenheit);
+	if (n < 0)
+		return cog_error_set(COG_ERROR, "celsius_to_fahrenheit: formatting failed");
 	*result_json = cog_malloc((size_t)n + 1);
 	if (!*result_json)
 		return cog_error_set(COG_ENOMEM, "celsius_to_fahrenheit: out of memory");
-	snprintf(*result_json, (size_t)n + 1, "%s", text);
+	snprintf(*result_json, (size_t)n + 1, "{\"fahrenheit\":%.2f}", fahrenheit);
 	return 0;
 }
 

@@ -158,7 +158,10 @@ COG_API int cog_agent_spawn(cog_agent **out, cog_ctx *ctx, const char *name);
  * pool is full, it was terminated or its definition is gone. NULL-safe. */
 COG_API void cog_agent_free(cog_agent *agent);
 
-/* Its id (32 hex digits), definition name; borrowed, valid as the agent. */
+/* cog_agent_id(): its id (32 hex digits); cog_agent_name(): its
+ * definition's name (both borrowed, valid as long as the agent; "" for
+ * NULL). cog_agent_get_state(): its current cog_agent_state
+ * (COG_AGENT_TERMINATED for NULL). */
 COG_API const char *cog_agent_id(const cog_agent *agent);
 COG_API const char *cog_agent_name(const cog_agent *agent);
 COG_API int cog_agent_get_state(const cog_agent *agent);

@@ -105,10 +105,11 @@ COG_API unsigned int cog_version_number(void);
 COG_API unsigned int cog_features(void);
 
 /*
- * Memory. Everything the library hands to the caller for freeing (strings,
- * buffers) is released with cog_free(). Backends written by the host that
- * return memory to the library (e.g. a storage get) allocate it with
- * cog_malloc(). cog_free(NULL) is a no-op.
+ * Memory: cog_malloc(), cog_realloc() and cog_free(). Everything the
+ * library hands to the caller for freeing (strings, buffers) is released
+ * with cog_free(). Backends written by the host that return memory to the
+ * library (e.g. a storage get) allocate it with cog_malloc() (or
+ * cog_realloc()). cog_free(NULL) is a no-op.
  */
 COG_API void *cog_malloc(size_t size);
 COG_API void *cog_realloc(void *ptr, size_t size);

@@ -144,8 +144,8 @@ typedef struct cog_llm_vtable {
 #define COG_LLM_VTABLE_INIT { COG_LLM_VTABLE_VERSION, NULL, NULL, NULL, NULL, \
 	NULL, NULL }
 
-/* Zero `vtable` (or `call`) and set its version. COG_EVERSION for an
- * unknown version. */
+/* cog_llm_vtable_init() and cog_llm_call_init(): zero `vtable` (or
+ * `call`) and set its version. COG_EVERSION for an unknown version. */
 COG_API int cog_llm_vtable_init(cog_llm_vtable *vtable, unsigned int version);
 COG_API int cog_llm_call_init(cog_llm_call *call, unsigned int version);
 
@@ -160,9 +160,11 @@ COG_API int cog_llm_new(cog_llm **out, const cog_llm_vtable *vtable);
 COG_API void cog_llm_free(cog_llm *llm);
 
 /*
- * One chat request straight to a backend (no routing, retries or cache).
- * The request is checked against the request shape first (COG_EINVAL
- * naming the member); `call` may be NULL. *response_json to cog_free().
+ * One request straight to a backend (no routing, retries or cache): a chat
+ * with cog_llm_backend_chat(), an embedding with cog_llm_backend_embed()
+ * (COG_EUNAVAILABLE when the backend has no embed). The request is checked
+ * against its request shape first (COG_EINVAL naming the member); `call`
+ * may be NULL. *response_json to cog_free().
  */
 COG_API int cog_llm_backend_chat(cog_llm *llm, const char *request_json,
                                  cog_llm_call *call, char **response_json);

@@ -95,8 +95,9 @@ COG_API int cog_memory_options_init(cog_memory_options *options,
 
 /*
  * Open the memory of namespace `ns` over the context's storage (the
- * context's backend; an in-memory store when it has none). The options are
- * copied (NULL: defaults). Opening stores nothing and does not read the
+ * context's backend; an in-memory store when it has none): cog_memory_open()
+ * with the default options, cog_memory_open_with() with `options` (copied;
+ * NULL: defaults). Opening stores nothing and does not read the
  * namespace; the vector index loads at the first search or put that needs it.
  * Errors: COG_EINVAL (NULL argument, a malformed namespace: the message says
  * which segment and why, bad options), COG_EVERSION, COG_ENOMEM.

@@ -94,7 +94,9 @@ COG_API int cog_plan_add_dependency(cog_plan *plan, const char *task_id,
  * absent or 0 members are unlimited. */
 COG_API int cog_plan_set_budget(cog_plan *plan, const char *budget_json);
 
-/* The plan's id and goal (borrowed, valid as long as the plan). */
+/* cog_plan_id() and cog_plan_goal(): the plan's id and goal (borrowed,
+ * valid as long as the plan); cog_plan_task_count(): how many tasks it has
+ * (0 for NULL). */
 COG_API const char *cog_plan_id(const cog_plan *plan);
 COG_API const char *cog_plan_goal(const cog_plan *plan);
 COG_API size_t cog_plan_task_count(const cog_plan *plan);
@@ -171,8 +173,9 @@ COG_API int cog_ctx_set_task_executor(cog_ctx *ctx, cog_task_executor_fn fn,
  */
 COG_API int cog_task_run_tool(cog_task_call *call, void *user_data);
 
-/* The ids of the plan and of the task of this attempt (borrowed, valid
- * during the executor call; "" for a NULL call). */
+/* cog_task_call_plan_id() and cog_task_call_task_id(): the ids of the plan
+ * and of the task of this attempt (borrowed, valid during the executor
+ * call; "" for a NULL call). */
 COG_API const char *cog_task_call_plan_id(const cog_task_call *call);
 COG_API const char *cog_task_call_task_id(const cog_task_call *call);
 /* The task as Task JSON (borrowed). */

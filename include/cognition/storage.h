@@ -263,9 +263,10 @@ COG_API int cog_storage_read(cog_storage *storage, const char *log,
                              cog_storage_record_fn fn, void *user_data);
 
 /*
- * Transactions. begin() makes the following calls of this thread atomic
- * until commit() or rollback(); nested begin() fails with COG_EBUSY.
- * commit()/rollback() without begin(): COG_EINVAL.
+ * Transactions: cog_storage_begin() makes the following calls of this
+ * thread atomic until cog_storage_commit() or cog_storage_rollback();
+ * nested begin() fails with COG_EBUSY. commit()/rollback() without
+ * begin(): COG_EINVAL.
  */
 COG_API int cog_storage_begin(cog_storage *storage);
 COG_API int cog_storage_commit(cog_storage *storage);

@@ -3,9 +3,11 @@
 
 Every function declared with COG_API in include/cognition/*.h gets an entry
 on its header's page, with the comment written above it. A comment documents
-the declaration that follows it directly (no blank line between them) and
-the declarations that follow that one without a blank line, so a comment
-over a group (cog_malloc, cog_realloc, cog_free) documents the whole group.
+the declaration that follows it directly (no blank line between them). The
+declarations that follow that one without a blank line share the comment
+only if it names them: by name (cog_malloc(), cog_realloc() and cog_free())
+or by a family pattern ending in `*` (cog_plan_set_*). An undocumented
+function slipped into a documented group is therefore reported.
 
     api-docs.py write INCLUDE_DIR DOCS_API_DIR   regenerate the pages
     api-docs.py check INCLUDE_DIR DOCS_API_DIR   fail (exit 1) when a public
@@ -94,6 +96,15 @@ def tokenize(source):
 
 
 DECL_NAME = re.compile(r"\b(cog_[A-Za-z0-9_]+)\s*\(")
+FAMILY = re.compile(r"\b(cog_[A-Za-z0-9_]*)\*")
+
+
+def names_function(comment, name):
+    """Whether a group's comment names `name`: the name itself as a word,
+    or a family pattern (cog_plan_*) it matches."""
+    if re.search(r"\b%s\b" % re.escape(name), comment):
+        return True
+    return any(name.startswith(prefix) for prefix in FAMILY.findall(comment))
 
 
 def parse_header(path):
@@ -104,6 +115,7 @@ def parse_header(path):
     intro = None
     functions = []
     doc = None          # comment that still applies to the next declaration
+    grouped = False     # a declaration already took `doc`: later ones must be named
     k = 0
     while k < len(items):
         kind, text, line = items[k]
@@ -112,6 +124,7 @@ def parse_header(path):
             k += 1
             continue
         if kind == "comment":
+            grouped = False
             if intro is None and line == 1:
                 intro = clean_comment(text)
                 doc = None
@@ -138,9 +151,14 @@ def parse_header(path):
             m = DECL_NAME.search(declaration)
             if not m:
                 raise ValueError("%s:%d: no function name in %r" % (path, first_line, declaration))
-            functions.append((m.group(1), declaration, doc, first_line))
+            name = m.group(1)
+            own = doc
+            if grouped and doc and not names_function(doc, name):
+                own = None  # in the group, but the comment does not name it
+            functions.append((name, declaration, own, first_line))
             # `doc` stays set: the next declaration without a blank line
-            # between belongs to the same group.
+            # between is in the same group (documented if the comment names it).
+            grouped = True
             k += 1
             continue
         # Any other code (a typedef, a #define) ends what the comment covers
@@ -261,7 +279,8 @@ def main(argv):
     if missing:
         failed += 1
         print("not ok - %d public functions have no documentation comment "
-              "(write one directly above each declaration):" % len(missing))
+              "(write one directly above each declaration, or name the "
+              "function in its group's comment):" % len(missing))
         for m in missing:
             print("  " + m)
     else:

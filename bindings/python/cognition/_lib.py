@@ -2,10 +2,14 @@
 
 Where the library comes from, first match wins:
   1. $COGNITION_LIBRARY: a path to libcognition.so (or its versioned name);
-  2. a build tree: $COGNITION_BUILD_DIR/lib, then build*/lib next to the
-     source checkout this package sits in (bindings/python/cognition);
+  2. a build tree: $COGNITION_BUILD_DIR/lib, then the build*/lib folders
+     next to the source checkout this package sits in
+     (bindings/python/cognition), the most recently built library first;
   3. the installed library: ctypes.util.find_library("cognition"), then the
      sonames libcognition.so.1 and libcognition.so.0.
+A candidate must export every function declared below: one that lacks any
+is skipped (the next is tried), and if it was named by $COGNITION_LIBRARY,
+or no candidate is complete, LibraryNotFound names the missing functions.
 The SQLite storage (libcognition-sqlite) is loaded on first use from
 $COGNITION_SQLITE_LIBRARY, else next to the main library (also in the build
 tree's lib/backends/sqlite), else the installed one.
@@ -45,7 +49,16 @@ def _build_tree_candidates():
         dirs.append(env)
     root = _checkout_root()
     if root:
-        dirs.extend(sorted(glob.glob(os.path.join(root, "build*"))))
+        # The most recently built library first (not the alphabetically
+        # first folder, which may hold a stale build).
+        found = []
+        for d in glob.glob(os.path.join(root, "build*")):
+            so = os.path.join(d, "lib", "libcognition.so")
+            try:
+                found.append((os.stat(so).st_mtime, d))
+            except OSError:
+                continue
+        dirs.extend(d for _, d in sorted(found, key=lambda t: -t[0]))
     out = []
     for d in dirs:
         if _sanitized_build(d) and "asan" not in os.environ.get("LD_PRELOAD", ""):
@@ -69,33 +82,55 @@ def _sanitized_build(build_dir):
     return False
 
 
+def _missing(cdll, prototypes=None):
+    """The declared functions (_PROTOTYPES) that cdll does not export."""
+    if prototypes is None:
+        prototypes = _PROTOTYPES
+    return [name for name in prototypes if not hasattr(cdll, name)]
+
+
+def _incomplete(where, missing):
+    shown = ", ".join(missing[:8])
+    if len(missing) > 8:
+        shown += ", ... (%d in all)" % len(missing)
+    return "%s lacks %s" % (where, shown)
+
+
 def _load_main():
     env = os.environ.get("COGNITION_LIBRARY")
     if env:
         try:
-            return ctypes.CDLL(env, mode=ctypes.RTLD_GLOBAL), env
+            probe = ctypes.CDLL(env, mode=ctypes.RTLD_LOCAL)
         except OSError as e:
             raise LibraryNotFound(
                 "COGNITION_LIBRARY=%s cannot be loaded: %s" % (env, e)) from e
+        missing = _missing(probe)
+        if missing:
+            raise LibraryNotFound(
+                "COGNITION_LIBRARY=%s is not a usable libcognition: %s"
+                % (env, _incomplete("it", missing)))
+        return ctypes.CDLL(env, mode=ctypes.RTLD_GLOBAL), env
     tried = []
-    for path in _build_tree_candidates():
-        if os.path.exists(path):
-            try:
-                return ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL), path
-            except OSError as e:
-                tried.append("%s (%s)" % (path, e))
-    names = []
+    names = [p for p in _build_tree_candidates() if os.path.exists(p)]
     found = ctypes.util.find_library("cognition")
     if found:
         names.append(found)
     names.extend(_SONAMES)
     for name in names:
+        # Probed without RTLD_GLOBAL so that a rejected library does not
+        # lend its symbols to the one finally loaded.
         try:
-            return ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL), name
+            probe = ctypes.CDLL(name, mode=ctypes.RTLD_LOCAL)
         except OSError as e:
             tried.append("%s (%s)" % (name, e))
+            continue
+        missing = _missing(probe)
+        if missing:
+            tried.append(_incomplete(name, missing))
+            continue
+        return ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL), name
     raise LibraryNotFound(
-        "libcognition not found: install it (meson install), or set "
+        "no usable libcognition found: install it (meson install), or set "
         "COGNITION_LIBRARY to the path of libcognition.so; tried: "
         + "; ".join(tried or ["nothing"]))
 
@@ -338,10 +373,7 @@ _SQLITE_PROTOTYPES = {
 
 def _declare(cdll, prototypes):
     for name, (restype, argtypes) in prototypes.items():
-        try:
-            fn = getattr(cdll, name)
-        except AttributeError:
-            continue  # an older library: calling it raises AttributeError
+        fn = getattr(cdll, name)  # checked by _missing before
         fn.restype = restype
         fn.argtypes = argtypes
 
@@ -385,6 +417,12 @@ def sqlite():
                 cdll = ctypes.CDLL(cand)
             except OSError as e:
                 tried.append("%s (%s)" % (cand, e))
+                if env:
+                    break
+                continue
+            missing = _missing(cdll, _SQLITE_PROTOTYPES)
+            if missing:
+                tried.append(_incomplete(cand, missing))
                 if env:
                     break
                 continue

@@ -108,11 +108,24 @@ def give_string(out_ptr, value):
 def callback_failed(exc, default_status=errors.EUSER):
     """Turn a Python exception raised inside a callback into a status with
     the library's error message set: a CognitionError keeps its status, any
-    other exception becomes `default_status` with "TypeName: message"."""
-    if isinstance(exc, errors.CognitionError) and exc.status < 0:
-        return errors.set_error(exc.status, exc.message)
-    msg = "%s: %s" % (type(exc).__name__, exc)
-    return errors.set_error(default_status, msg)
+    other exception becomes `default_status` with "TypeName: message".
+    Never raises: an exception escaping a ctypes callback would be printed
+    and the callback would return 0, which C takes for success."""
+    status = int(default_status)
+    try:
+        if isinstance(exc, errors.CognitionError) and int(exc.status) < 0:
+            status = int(exc.status)
+            msg = str(exc.message)
+        else:
+            msg = "%s: %s" % (type(exc).__name__, exc)
+    except BaseException:  # e.g. the exception's __str__ raised
+        msg = ("a Python callback failed with an exception whose message "
+               "cannot be formatted")
+    try:
+        errors.set_error(status, msg)
+    except BaseException:
+        pass  # the status alone still says the callback failed
+    return status if status < 0 else int(errors.EUSER)
 
 
 def report_unraisable(exc, where):

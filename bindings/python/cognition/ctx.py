@@ -1,5 +1,6 @@
 """The context: backends, hooks, tools, Python LLMs and task executors."""
 import ctypes
+import itertools
 import json
 import threading
 import weakref
@@ -183,6 +184,12 @@ class Ctx:
                  worker_threads=0, http_timeout_ms=0, from_env=False):
         self._h = None
         self._keep = []            # callbacks C may call: alive until close
+        # Tool runners, by the id passed as their user_data: released when
+        # the library frees the tool (free_user_data: after cog_tool_remove
+        # and the last call in flight, or when the context is freed).
+        self._tools = {}
+        self._tool_ids = itertools.count(1)
+        self._free_tool = None
         self._children = weakref.WeakSet()
         self._lock = threading.Lock()
         opts = _lib.CtxOptions()
@@ -236,6 +243,8 @@ class Ctx:
         lib.cog_ctx_free(self._h)
         self._h = None
         self._keep = []
+        self._tools.clear()
+        self._free_tool = None
 
     def __enter__(self):
         return self
@@ -381,18 +390,36 @@ class Ctx:
         opts.flags = int(flags)
         opts.timeout_ms = int(timeout_ms)
         opts.max_output_bytes = int(max_output_bytes)
-        cb = None
+        key = None
         if fn is not None:
             cb = _lib.TOOL_FN(_tool_trampoline(fn, with_request))
             opts.fn = cb
+            # Referenced until the library frees the tool (calls in flight
+            # after cog_tool_remove still run it), then released.
+            key = next(self._tool_ids)
+            self._tools[key] = cb
+            opts.user_data = key
+            opts.free_user_data = self._tool_releaser()
         if command is not None:
             opts.command = to_json_bytes(command)
-        errors.check(lib.cog_tool_define(self.handle, ctypes.byref(opts)))
-        if cb is not None:
-            # Kept until the context goes: a removed tool's calls in flight
-            # may still be running it.
-            self._keep_cb(cb)
+        try:
+            errors.check(lib.cog_tool_define(self.handle, ctypes.byref(opts)))
+        except BaseException:
+            if key is not None:  # not owned by the library on failure
+                self._tools.pop(key, None)
+            raise
         return Tool(self, name)
+
+    def _tool_releaser(self):
+        """The free_user_data of Python tools (one per context, kept until
+        it closes): drops the runner registered under user_data."""
+        if self._free_tool is None:
+            tools = self._tools
+
+            def release(user_data):
+                tools.pop(user_data, None)
+            self._free_tool = self._keep_cb(_lib.FREE_FN(release))
+        return self._free_tool
 
     def tool(self, name):
         return Tool(self, name)

@@ -1,5 +1,7 @@
+import gc
 import threading
 import unittest
+import weakref
 
 import cognition
 
@@ -85,6 +87,34 @@ class ToolTest(unittest.TestCase):
         tool.remove()
         with self.assertRaises(cognition.NotFound):
             tool.call()
+
+    def test_removed_tool_callback_is_released(self):
+        class Runner:
+            def __call__(self, args):
+                return "ran"
+        runner = Runner()
+        ref = weakref.ref(runner)
+        self.ctx.define_tool("temp", runner)
+        del runner
+        gc.collect()
+        self.assertIsNotNone(ref(), "released while the tool exists")
+        self.assertEqual(self.ctx.call_tool("temp"), "ran")
+        self.ctx.remove_tool("temp")
+        gc.collect()
+        self.assertIsNone(ref(), "kept after the tool was removed")
+
+    def test_exception_with_unprintable_message_still_fails_the_call(self):
+        class Unprintable(Exception):
+            def __str__(self):
+                raise RuntimeError("no text for you")
+
+        def broken(args):
+            raise Unprintable()
+        self.ctx.define_tool("unprintable", broken)
+        with self.assertRaises(cognition.UserError) as cm:
+            self.ctx.call_tool("unprintable")
+        self.assertEqual(cm.exception.status, cognition.EUSER)
+        self.assertIn("cannot be formatted", cm.exception.message)
 
     def test_permissions(self):
         self.ctx.define_tool("secret", lambda a: "s")

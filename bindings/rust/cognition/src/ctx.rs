@@ -1,6 +1,7 @@
 //! The context: configuration, hooks, cancellation.
 use crate::error::{check, Result};
 use crate::{borrowed_string, cstring, out_string, panic_message, sys};
+use std::io::Write;
 use std::os::raw::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -100,19 +101,35 @@ impl CtxBuilder {
     }
 }
 
+// Nothing may unwind into C: the hook runs inside catch_unwind, and so does
+// the report of its panic (writeln! to stderr returns an error where
+// eprintln! would panic, e.g. on a closed stderr). A panic while reporting
+// is swallowed, its payload leaked rather than dropped (a drop could panic).
 unsafe extern "C" fn event_trampoline(event: *const c_char, user_data: *mut c_void) {
-    let hook = &*(user_data as *const EventHook);
-    let text = borrowed_string(event).unwrap_or_default();
-    if let Err(p) = catch_unwind(AssertUnwindSafe(|| hook(&text))) {
-        eprintln!("cognition: the event hook panicked: {}", panic_message(&*p));
+    let outer = catch_unwind(AssertUnwindSafe(|| {
+        let hook = &*(user_data as *const EventHook);
+        let text = borrowed_string(event).unwrap_or_default();
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| hook(&text))) {
+            let _ = writeln!(std::io::stderr(), "cognition: the event hook panicked: {}",
+                             panic_message(&*p));
+        }
+    }));
+    if let Err(p) = outer {
+        std::mem::forget(p);
     }
 }
 
 unsafe extern "C" fn log_trampoline(level: c_int, line: *const c_char, user_data: *mut c_void) {
-    let hook = &*(user_data as *const LogHook);
-    let text = borrowed_string(line).unwrap_or_default();
-    if let Err(p) = catch_unwind(AssertUnwindSafe(|| hook(LogLevel::from_c(level), &text))) {
-        eprintln!("cognition: the log hook panicked: {}", panic_message(&*p));
+    let outer = catch_unwind(AssertUnwindSafe(|| {
+        let hook = &*(user_data as *const LogHook);
+        let text = borrowed_string(line).unwrap_or_default();
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| hook(LogLevel::from_c(level), &text))) {
+            let _ = writeln!(std::io::stderr(), "cognition: the log hook panicked: {}",
+                             panic_message(&*p));
+        }
+    }));
+    if let Err(p) = outer {
+        std::mem::forget(p);
     }
 }
 
