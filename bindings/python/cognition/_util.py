@@ -145,3 +145,39 @@ def report_unraisable(exc, where):
         hook(args)
     except Exception:  # the hook itself failed: nothing more to do
         pass
+
+
+class Handle:
+    """An owned library handle, freed once: by close(), at the end of a with
+    block, or when the object is collected. Subclasses set _kind (for the
+    message after close) and _free (the cog_*_free function)."""
+
+    _kind = "handle"
+    _h = None
+
+    def _free(self, h):
+        raise NotImplementedError
+
+    @property
+    def handle(self):
+        if self._h is None:
+            raise errors.CognitionError(errors.EINVAL, "the %s is closed" % self._kind)
+        return self._h
+
+    def close(self):
+        if self._h is not None:
+            h, self._h = self._h, None
+            self._free(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+

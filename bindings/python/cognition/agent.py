@@ -4,7 +4,7 @@ import ctypes
 from . import _lib
 from . import errors
 from ._lib import lib
-from ._util import OutString, parse, text, to_bytes, to_json_bytes
+from ._util import Handle, OutString, parse, text, to_bytes, to_json_bytes
 from .ctx import tool_call_options
 
 SPAWNED, IDLE, BUSY, DONE, FAILED, TERMINATED = range(6)
@@ -14,7 +14,7 @@ def agent_state_name(state):
     return text(lib.cog_agent_state_name(int(state)))
 
 
-class Agent:
+class Agent(Handle):
     """Agent(ctx, name="executor"): an instance of definition `name`
     (cog_agent_spawn); close() gives it back to its pool."""
 
@@ -27,28 +27,10 @@ class Agent:
         self._h = h
         ctx._adopt(self)
 
-    @property
-    def handle(self):
-        if self._h is None:
-            raise errors.CognitionError(errors.EINVAL, "the agent is closed")
-        return self._h
+    _kind = "agent"
 
-    def close(self):
-        if self._h is not None:
-            lib.cog_agent_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    def _free(self, h):
+        lib.cog_agent_free(h)
 
     @property
     def id(self):

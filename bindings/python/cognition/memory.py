@@ -4,13 +4,13 @@ import ctypes
 from . import _lib
 from . import errors
 from ._lib import lib
-from ._util import call_json, text, to_bytes, to_json_bytes
+from ._util import Handle, call_json, text, to_bytes, to_json_bytes
 
 WORKING, SHORT_TERM, LONG_TERM, EPISODIC = 0x1, 0x2, 0x4, 0x8
 MERGED = 1  # cog_memory_put: merged into a near-duplicate
 
 
-class Memory:
+class Memory(Handle):
     """Memory(ctx, namespace, max_text_bytes=0, short_term_ttl_ms=0,
     working_max_tokens=0, dedupe_threshold=0.0, embedder=None,
     hashing_dim=0, no_redact=False)"""
@@ -36,28 +36,10 @@ class Memory:
         self._h = h
         ctx._adopt(self)
 
-    @property
-    def handle(self):
-        if self._h is None:
-            raise errors.CognitionError(errors.EINVAL, "the memory is closed")
-        return self._h
+    _kind = "memory"
 
-    def close(self):
-        if self._h is not None:
-            lib.cog_memory_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    def _free(self, h):
+        lib.cog_memory_free(h)
 
     @property
     def namespace(self):

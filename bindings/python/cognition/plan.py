@@ -4,7 +4,7 @@ import ctypes
 from . import _lib
 from . import errors
 from ._lib import lib
-from ._util import call_json, call_text, text, to_bytes, to_json_bytes
+from ._util import Handle, call_json, call_text, text, to_bytes, to_json_bytes
 
 # cog_task_state
 PENDING, READY, RUNNING, SUCCEEDED, FAILED, SKIPPED, UNCERTAIN = range(7)
@@ -36,7 +36,7 @@ def task_state_name(state):
     return text(lib.cog_task_state_name(int(state)))
 
 
-class Plan:
+class Plan(Handle):
     """A plan (cog_plan): Plan(ctx, goal) for an empty one, or the class
     methods from_json, from_goal, resume and load."""
 
@@ -81,28 +81,10 @@ class Plan:
 
     # ---- lifetime ----
 
-    @property
-    def handle(self):
-        if self._h is None:
-            raise errors.CognitionError(errors.EINVAL, "the plan is closed")
-        return self._h
+    _kind = "plan"
 
-    def close(self):
-        if self._h is not None:
-            lib.cog_plan_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    def _free(self, h):
+        lib.cog_plan_free(h)
 
     # ---- building ----
 
