@@ -17,5 +17,6 @@
 #include "cognition/mcp.h"
 #include "cognition/trace.h"
 #include "cognition/agent.h"
+#include "cognition/auth.h"
 
 #endif /* COGNITION_H */

@@ -83,11 +83,18 @@ typedef struct cog_memory_options {
 	const char *embedder;
 	unsigned int hashing_dim;   /* the hashing embedder's dimension; 0: 384 */
 	int no_redact;              /* non-zero: store text unredacted (tests, trusted data) */
+	/* ---- version 2 ---- */
+	/* The principal using the handle (auth.h): JSON {"tenant","id",
+	 * "roles"}, copied. Reads (get, search, context, stats) need a role
+	 * granting memory "read" of the namespace, writes (put, forget,
+	 * episodes, purge) "write"; denied calls fail with COG_EDENIED. NULL:
+	 * the host itself, which may do anything. */
+	const char *principal;
 } cog_memory_options;
 
-#define COG_MEMORY_OPTIONS_VERSION 1
+#define COG_MEMORY_OPTIONS_VERSION 2
 #define COG_MEMORY_OPTIONS_INIT { COG_MEMORY_OPTIONS_VERSION, 0, 0, 0, 0.0, \
-	NULL, 0, 0 }
+	NULL, 0, 0, NULL }
 
 /* Set `options` to the defaults of `version`. COG_EVERSION if unknown. */
 COG_API int cog_memory_options_init(cog_memory_options *options,
@@ -270,7 +277,9 @@ COG_API int cog_memory_calibrate(cog_memory *mem, const char *request_json,
                                  uint64_t input_tokens);
 
 /* Delete this storage's expired memories now (every namespace: expiry is
- * not private). *purged (may be NULL) gets the count. */
+ * not private). *purged (may be NULL) gets the count. A handle opened with
+ * a principal needs an admin role (COG_AUTH_ADMIN) for it, since the purge
+ * reaches beyond its namespace: COG_EDENIED otherwise. */
 COG_API int cog_memory_purge(cog_memory *mem, size_t *purged);
 
 /*

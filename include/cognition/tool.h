@@ -215,7 +215,9 @@ COG_API int cog_tool_call_options_init(cog_tool_call_options *options,
  *   COG_EUSER   the runner failed with any other status, or returned
  *               something that is not JSON (or holds \u0000) or is over
  *               max_output_bytes,
- *   COG_EIO     an approval record could not be read or written;
+ *   COG_EIO     an approval record (or the principal's auth records,
+ *               auth.h) could not be read or written; COG_EINTEGRITY a
+ *               stored auth record is corrupt;
  * and for all of these sets *result_json to the error object for the model
  * (cog_free it). Without a result: COG_EINVAL for a NULL ctx, name or
  * result_json, COG_EVERSION, COG_EIO (the audit log could not be written:

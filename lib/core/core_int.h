@@ -96,6 +96,9 @@ void cog__json_init(void);
 int cog_json_parse(cJSON **out, const char *text, const char *what);
 /* Print compact JSON to a cog_malloc'd string; NULL on OOM (error set). */
 char *cog_json_print(const cJSON *item);
+/* Whether JSON text holds a \u0000 escape (cJSON would cut the string
+ * there, so "admin\u0000x" would read as "admin"): json_nul.c. */
+bool cog__json_has_nul(const char *text);
 /* The same compact text appended to b (cJSON's own printer where ours
  * declines): 0, COG_ENOMEM, or COG_EINVAL for a NULL item; on failure b may
  * hold a part of the text. */
@@ -175,6 +178,7 @@ unsigned int cog__ctx_http_timeout_ms(const struct cog_ctx *ctx);
  * order, before the backends go. *out is NULL for an empty slot. */
 enum { COG__EXT_TOOLS = 0, COG__EXT_LLM = 1, COG__EXT_MEMORY = 2,
        COG__EXT_AGENTS = 3, COG__EXT_AUTH = 4, COG__EXT_REDACT = 5,
+       COG__EXT_INJECT = 6,
        COG__EXT_COUNT = 8 };
 int cog__ctx_ext(struct cog_ctx *ctx, int slot,
                  int (*create)(struct cog_ctx *ctx, void **state),

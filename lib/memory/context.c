@@ -15,7 +15,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "auth_int.h"
 #include "context_int.h"
+#include "mem_auth.h"
 
 static const char fn[] = "cog_memory_context";
 
@@ -374,6 +376,11 @@ int cog_memory_context(cog_memory *mem, const char *request_json, char **result_
 	COG_CHECK_ARG(result_json, fn, "result_json is NULL");
 	*result_json = NULL;
 	COG_CHECK_ARG(mem, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(mem, fn, COG_AUTH_MEMORY_READ, mem->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	COG_CHECK_ARG(request_json, fn, "request_json is NULL");
 	cJSON *req = NULL;
 	int rc = cog_json_parse(&req, request_json, "cog_memory_context: request_json");

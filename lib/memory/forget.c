@@ -10,6 +10,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "auth_int.h"
+#include "mem_auth.h"
 #include "memory_int.h"
 
 static const char fn[] = "cog_memory_forget_where";
@@ -207,6 +209,11 @@ int cog_memory_forget_where(cog_memory *m, const char *filter_json, size_t *coun
 	if (count)
 		*count = 0;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_WRITE, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	COG_CHECK_ARG(filter_json, fn, "filter_json is NULL");
 	cJSON *root = NULL;
 	int rc = cog_json_parse(&root, filter_json, "cog_memory_forget_where: filter");

@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include "auth_int.h"
+#include "mem_auth.h"
 #include "memory_int.h"
 
 /* The members common to both kinds of memory, in the order of memory.h. */
@@ -86,6 +88,11 @@ int cog_memory_get(cog_memory *m, uint64_t id, char **json)
 	COG_CHECK_ARG(json, fn, "json is NULL");
 	*json = NULL;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_READ, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	cJSON *o = NULL;
 	if (is_working_id(id)) {
 		const mem_work_item *it = mem_work_find(&m->working, id);
@@ -130,6 +137,11 @@ int cog_memory_forget(cog_memory *m, uint64_t id)
 {
 	static const char fn[] = "cog_memory_forget";
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_WRITE, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	if (is_working_id(id)) {
 		if (mem_work_remove(&m->working, id))
 			return cog__error(COG_ENOTFOUND,
@@ -165,8 +177,13 @@ int cog_memory_purge(cog_memory *m, size_t *purged)
 	if (purged)
 		*purged = 0;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	/* The purge reaches every namespace of the storage, not the handle's
+	 * alone: with a principal it takes an admin role. */
+	int rc = mem_auth_check(m, fn, COG_AUTH_ADMIN, NULL);
+	if (rc)
+		return rc;
 	size_t n = 0;
-	int rc = cog_storage_purge_expired(m->store, &n);
+	rc = cog_storage_purge_expired(m->store, &n);
 	if (rc)
 		return cog__error_wrap(rc, "%s", fn);
 	if (purged)

@@ -4,8 +4,11 @@
  * handle of a context that has none).
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
+#include "auth_int.h"
+#include "mem_auth.h"
 #include "memory_int.h"
 #include "cognition/llm.h"
 
@@ -128,7 +131,7 @@ int mem_layers_from_json(const cJSON *array, const char *where, unsigned int *ma
 /* ---- options ---- */
 
 static const size_t options_size[COG_MEMORY_OPTIONS_VERSION + 1] = {
-	0, sizeof(cog_memory_options)
+	0, offsetof(cog_memory_options, principal), sizeof(cog_memory_options)
 };
 
 int cog_memory_options_init(cog_memory_options *o, unsigned int version)
@@ -204,6 +207,22 @@ static int take_options(const char *fn, cog_memory *m, const cog_memory_options 
 		return cog__error(COG_EINVAL,
 			"%s: embedder \"%.40s\" is not one of auto, hashing, llm", fn, o.embedder);
 	o.embedder = NULL; /* the caller's string is not kept */
+	if (o.principal) {
+		/* Checked here so a bad principal fails at open, not at each
+		 * call; a \u0000 would cut a role name short. */
+		cJSON *p = NULL;
+		cog__json_init();
+		if (cog__json_has_nul(o.principal) || cog_json_parse(&p, o.principal, "principal") ||
+		    !cJSON_IsObject(p)) {
+			cJSON_Delete(p);
+			return cog__error(COG_EINVAL, "%s: options.principal must be a JSON object "
+				"{\"tenant\",\"id\",\"roles\"} without \\u0000", fn);
+		}
+		cJSON_Delete(p);
+		o.principal = cog__strdup(o.principal);
+		if (!o.principal)
+			return cog__oom(fn);
+	}
 	m->opt = o;
 	m->emb.want = kind;
 	m->emb.hashing_dim = o.hashing_dim;
@@ -259,6 +278,7 @@ int cog_memory_open_with(cog_memory **out, cog_ctx *ctx, const char *ns,
 	if (!rc)
 		rc = pick_store(m);
 	if (rc) {
+		cog_free((char *)m->opt.principal);
 		cog_free(m);
 		return rc;
 	}
@@ -281,6 +301,7 @@ void cog_memory_free(cog_memory *m)
 		return;
 	mem_index_free(m->index);
 	mem_work_clear(&m->working);
+	cog_free((char *)m->opt.principal);
 	cog_free(m);
 }
 
@@ -304,4 +325,18 @@ int mem_redact(cog_memory *m, const char *text, size_t len, char **out, size_t *
 	if (!rc)
 		m->redactions += count;
 	return rc;
+}
+
+/* ---- access (mem_auth.h) ---- */
+
+int mem_auth_check(cog_memory *m, const char *fn, int action, const char *ns)
+{
+	if (!m->opt.principal)
+		return COG_OK; /* the host */
+	cJSON *principal = NULL;
+	int rc = cog_json_parse(&principal, m->opt.principal, "principal");
+	if (!rc)
+		rc = cog__auth_check(m->ctx, principal, action, ns);
+	cJSON_Delete(principal);
+	return rc ? cog__error_wrap(rc, "%s", fn) : COG_OK;
 }

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth_int.h"
+#include "mem_auth.h"
 #include "memory_int.h"
 
 static const char fn[] = "cog_memory_put";
@@ -232,6 +234,11 @@ int cog_memory_put(cog_memory *m, const char *text, const cog_memory_put_options
 	if (id)
 		*id = 0;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_WRITE, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	COG_CHECK_ARG(text, fn, "text is NULL");
 	cog_memory_put_options o;
 	int rc = take_options(options, &o);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth_int.h"
+#include "mem_auth.h"
 #include "memory_int.h"
 #include "redact_int.h"
 
@@ -134,6 +136,11 @@ int cog_memory_put_json(cog_memory *m, const char *item_json, uint64_t *id)
 	if (id)
 		*id = 0;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_WRITE, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	COG_CHECK_ARG(item_json, fn, "item_json is NULL");
 	cJSON *item = NULL;
 	int rc = cog_json_parse(&item, item_json, "cog_memory_put_json: item");
@@ -271,6 +278,11 @@ int cog_memory_record_episode(cog_memory *m, const char *event_json, uint64_t *i
 	if (id)
 		*id = 0;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_WRITE, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	COG_CHECK_ARG(event_json, fn, "event_json is NULL");
 	cJSON *ev = NULL;
 	int rc = cog_json_parse(&ev, event_json, "cog_memory_record_episode: event");

@@ -17,7 +17,9 @@
  */
 #include <string.h>
 
+#include "auth_int.h"
 #include "search_int.h"
+#include "mem_auth.h"
 
 static const char fn[] = "cog_memory_search";
 
@@ -239,11 +241,19 @@ int cog_memory_search(cog_memory *m, const char *query_json, char **result_json)
 	COG_CHECK_ARG(result_json, fn, "result_json is NULL");
 	*result_json = NULL;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_READ, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	COG_CHECK_ARG(query_json, fn, "query_json is NULL");
 	mem_search_run r;
 	memset(&r, 0, sizeof(r));
 	r.m = m;
 	int rc = mem_search_query_parse(fn, query_json, m->opt.max_text_bytes, &r.q);
+	/* "inherit" reads the ancestors too: each needs its own grant. */
+	for (size_t i = 1; !rc && r.q.inherit && i < m->chain_len; i++)
+		rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_READ, m->chain[i]);
 	if (!rc) {
 		r.now = cog_clock_realtime_ms();
 		r.per_list = r.q.k * 4 > CAND_MIN ? r.q.k * 4 : CAND_MIN;

@@ -10,6 +10,8 @@
  */
 #include <string.h>
 
+#include "auth_int.h"
+#include "mem_auth.h"
 #include "memory_int.h"
 
 static size_t live_rows(const mem_index *ix)
@@ -56,6 +58,11 @@ int cog_memory_stats(cog_memory *m, char **json)
 	COG_CHECK_ARG(json, fn, "json is NULL");
 	*json = NULL;
 	COG_CHECK_ARG(m, fn, "mem is NULL");
+	{
+		int auth_rc = mem_auth_check(m, fn, COG_AUTH_MEMORY_READ, m->ns);
+		if (auth_rc)
+			return auth_rc;
+	}
 	cog__json_init();
 	const mem_tokens *t = &m->tokens;
 	cJSON *o = cJSON_CreateObject();

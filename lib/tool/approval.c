@@ -14,7 +14,7 @@
 /* The request the hook sees (and, redacted, the pending record). */
 static cJSON *make_request(const char *id, const tool_def *def, const char *call_id,
                            const char *principal, const char *agent,
-                           const cJSON *arguments)
+                           const cJSON *arguments, const char *reason)
 {
 	cJSON *req = cJSON_CreateObject();
 	if (!req)
@@ -30,7 +30,8 @@ static cJSON *make_request(const char *id, const tool_def *def, const char *call
 	    !cJSON_AddItemToObject(req, "principal", who) ||
 	    (who = NULL, agent ? cog_json_add_string(req, "agent", agent)
 	                       : !cJSON_AddNullToObject(req, "agent")) ||
-	    cog_json_add_string(req, "call_id", call_id)) {
+	    cog_json_add_string(req, "call_id", call_id) ||
+	    (reason && cog_json_add_string(req, "reason", reason))) {
 		cJSON_Delete(args);
 		cJSON_Delete(who);
 		cJSON_Delete(req);
@@ -137,8 +138,9 @@ static int ask_hook(tool_registry *reg, const tool_def *def, const cJSON *reques
 }
 
 int tool_approval_check(tool_registry *reg, tool_def *def, const char *call_id,
-                        const char *principal, const char *agent, cJSON **arguments,
-                        cJSON **error_detail, char id[33], bool *consume)
+                        const char *principal, const char *agent, const char *reason,
+                        cJSON **arguments, cJSON **error_detail, char id[33],
+                        bool *consume)
 {
 	*error_detail = NULL;
 	*consume = false;
@@ -163,7 +165,8 @@ int tool_approval_check(tool_registry *reg, tool_def *def, const char *call_id,
 			return rc;
 		}
 	}
-	cJSON *request = make_request(id, def, call_id, principal, agent, *arguments);
+	cJSON *request = make_request(id, def, call_id, principal, agent, *arguments,
+		reason);
 	if (!request) {
 		cJSON_Delete(record);
 		return cog__oom("approval");

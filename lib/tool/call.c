@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "permission.h"
 #include "tool_int.h"
 #include "trace_int.h"
 
@@ -42,6 +43,7 @@ typedef struct call_state {
 	uint64_t start_ns;
 	char approval_id[33];
 	bool approval_used;     /* its record is to be removed after the call */
+	unsigned int flags;     /* COG__TOOL_CALL_* */
 } call_state;
 
 /* Outcome names of the audit log and error types of the model's object. */
@@ -73,62 +75,11 @@ static int fail(call_state *cs, int rc, const char *type, cJSON *details)
 	return rc;
 }
 
-static bool roles_granted(tool_registry *reg, const cJSON *roles, const char *tool)
-{
-	const cJSON *role;
-	cJSON_ArrayForEach(role, roles) {
-		if (!cJSON_IsString(role))
-			continue;
-		for (size_t i = 0; i < reg->grant_count; i++)
-			if (strcmp(reg->grants[i].role, role->valuestring) == 0 &&
-			    tool_glob_match(reg->grants[i].glob, tool))
-				return true;
-	}
-	return false;
-}
-
-/* The principal's roles and the agent's allow-list. */
+/* The principal's roles and the agent's allow-list: permission.c. */
 static int check_permission(call_state *cs)
 {
-	const char *tool = cs->def->name;
-	if (cs->o.allowed_tools) {
-		cJSON *globs = NULL;
-		int rc = tool_json_has_nul(cs->o.allowed_tools) ? COG_EINVAL :
-			cog_json_parse(&globs, cs->o.allowed_tools, "allowed_tools");
-		if (rc || !cJSON_IsArray(globs)) {
-			cJSON_Delete(globs);
-			return cog__error(COG_EDENIED, "the agent's allowed_tools is not a JSON array "
-				"of globs, so nothing is allowed");
-		}
-		bool allowed = false;
-		const cJSON *g;
-		cJSON_ArrayForEach(g, globs)
-			if (cJSON_IsString(g) && tool_glob_match(g->valuestring, tool))
-				allowed = true;
-		cJSON_Delete(globs);
-		if (!allowed)
-			return cog__error(COG_EDENIED, "tool '%s' is not in the allow-list of agent "
-				"'%s'", tool, cs->o.agent ? cs->o.agent : "(unnamed)");
-	}
-	if (!cs->o.principal)
-		return COG_OK; /* the host itself */
-	cJSON *principal = NULL;
-	/* A \u0000 would cut a role name short ("admin\u0000-readonly"). */
-	if (tool_json_has_nul(cs->o.principal) ||
-	    cog_json_parse(&principal, cs->o.principal, "principal") || !cJSON_IsObject(principal)) {
-		cJSON_Delete(principal);
-		return cog__error(COG_EDENIED, "the principal is not a JSON object, so nothing "
-			"is allowed");
-	}
-	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(principal, "roles");
-	const char *id = cog_json_get_string(principal, "id");
-	pthread_rwlock_rdlock(&cs->reg->lock);
-	bool ok = cJSON_IsArray(roles) && roles_granted(cs->reg, roles, tool);
-	pthread_rwlock_unlock(&cs->reg->lock);
-	int rc = ok ? COG_OK : cog__error(COG_EDENIED, "principal '%s' has no role granted "
-		"tool '%s'", id ? id : "(no id)", tool);
-	cJSON_Delete(principal);
-	return rc;
+	return tool_permission_check(cs->reg, cs->def->name, cs->o.allowed_tools, cs->o.agent,
+		cs->o.principal);
 }
 
 static int validate_arguments(call_state *cs)
@@ -245,7 +196,7 @@ static int pipeline(call_state *cs, const char *arguments_json)
 	/* Permissions first: a principal who may not call the tool learns
 	 * nothing about its schema from the errors. */
 	if ((rc = check_permission(cs)))
-		return fail(cs, rc, "denied", NULL);
+		return fail(cs, rc, rc == COG_EDENIED ? "denied" : outcome_of(rc), NULL);
 	if ((rc = validate_arguments(cs)))
 		return rc;
 	if ((cs->def->flags & COG_TOOL_NEEDS_NETWORK) && !tool_network_granted(cs->o.allowed_hosts)) {
@@ -253,10 +204,22 @@ static int pipeline(call_state *cs, const char *arguments_json)
 			"grant (allowed_hosts)", cs->def->name);
 		return fail(cs, COG_EDENIED, "denied", NULL);
 	}
-	if (cs->def->flags & COG_TOOL_NEEDS_APPROVAL) {
+	bool effects = (cs->def->flags & COG_TOOL_SIDE_EFFECTS) != 0;
+	if (effects && (cs->flags & COG__TOOL_CALL_DENY_EFFECTS)) {
+		cog__error(COG_EDENIED, "tool '%s' has side effects and content flagged as a "
+			"possible prompt injection entered this run, so the policy denies the call",
+			cs->def->name);
+		return fail(cs, COG_EDENIED, "denied", NULL);
+	}
+	bool injection = effects && (cs->flags & COG__TOOL_CALL_APPROVE_EFFECTS);
+	if ((cs->def->flags & COG_TOOL_NEEDS_APPROVAL) || injection) {
 		cJSON *details = NULL;
 		rc = tool_approval_check(cs->reg, cs->def, cs->call_id, cs->o.principal, cs->o.agent,
-			&cs->arguments, &details, cs->approval_id, &cs->approval_used);
+			injection ? "injection" : NULL, &cs->arguments, &details, cs->approval_id,
+			&cs->approval_used);
+		if (rc == COG_EDENIED && injection && !(cs->def->flags & COG_TOOL_NEEDS_APPROVAL))
+			cog__error_wrap(rc, "content flagged as a possible prompt injection entered "
+				"this run, so calls of tools with side effects need approval");
 		if (rc)
 			return fail(cs, rc, rc == COG_ESCHEMA ? "invalid_arguments" :
 				rc == COG_EUSER ? "tool_error" : outcome_of(rc), details);
@@ -300,12 +263,20 @@ static bool call_id_ok(const char *id)
 int cog_tool_call(cog_ctx *ctx, const char *name, const char *arguments_json,
                   const cog_tool_call_options *options, char **result_json)
 {
+	return cog__tool_call_ex(ctx, name, arguments_json, options, 0, result_json);
+}
+
+int cog__tool_call_ex(cog_ctx *ctx, const char *name, const char *arguments_json,
+                      const cog_tool_call_options *options, unsigned int flags,
+                      char **result_json)
+{
 	static const char fn[] = "cog_tool_call";
 	COG_CHECK_ARG(result_json, fn, "result_json is NULL");
 	*result_json = NULL;
 	COG_CHECK_ARG(ctx, fn, "ctx is NULL");
 	COG_CHECK_ARG(name, fn, "name is NULL");
-	call_state cs = { .name = name, .outcome = "tool_error", .start_ns = cog_clock_mono_ns() };
+	call_state cs = { .name = name, .outcome = "tool_error", .start_ns = cog_clock_mono_ns(),
+		.flags = flags };
 	cs.o = (cog_tool_call_options)COG_TOOL_CALL_OPTIONS_INIT;
 	if (options) {
 		if (options->version == 0 || options->version > COG_TOOL_CALL_OPTIONS_VERSION)

@@ -38,17 +38,7 @@ done:
 
 bool tool_json_has_nul(const char *text)
 {
-	/* A backslash only occurs inside strings, where it starts an escape:
-	 * skipping each escape whole tells "\\u0000" (text) from "\u0000". */
-	for (const char *p = text; *p; p++) {
-		if (*p != '\\')
-			continue;
-		if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
-			return true;
-		if (p[1])
-			p++;
-	}
-	return false;
+	return cog__json_has_nul(text);
 }
 
 bool tool_network_granted(const char *hosts)

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "auth_int.h"
 #include "tool_int.h"
 #include "tool_mod.h"
 
@@ -134,26 +135,7 @@ tool_def *tool_find(tool_registry *reg, const char *name)
 
 bool tool_glob_match(const char *glob, const char *name)
 {
-	/* Iterative matcher with one backtrack point: linear for one '*',
-	 * never exponential. */
-	const char *star = NULL, *resume = NULL;
-	while (*name) {
-		if (*glob == '*') {
-			star = glob++;
-			resume = name;
-		} else if (*glob == '?' || *glob == *name) {
-			glob++;
-			name++;
-		} else if (star) {
-			glob = star + 1;
-			name = ++resume;
-		} else {
-			return false;
-		}
-	}
-	while (*glob == '*')
-		glob++;
-	return *glob == '\0';
+	return auth_glob_match(glob, name); /* one matcher for tools and roles */
 }
 
 /* ---- defining ---- */

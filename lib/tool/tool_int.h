@@ -112,9 +112,10 @@ int tool_audit_append(tool_registry *reg, const tool_audit_entry *entry);
  * validated), COG_EDENIED, COG_EPENDING (recorded for later), COG_EUSER,
  * COG_ESCHEMA (edited arguments invalid: *error_detail set), COG_EIO.
  * id gets the call's approval id; *consume says its record is used up:
- * the caller removes it (approval_consume) once the call is over. */
+ * the caller removes it (approval_consume) once the call is over.
+ * reason (NULL: none) goes into the request as "reason" ("injection"). */
 int tool_approval_check(tool_registry *reg, tool_def *def, const char *call_id,
-                        const char *principal, const char *agent,
+                        const char *principal, const char *agent, const char *reason,
                         cJSON **arguments, cJSON **error_detail, char id[33],
                         bool *consume);
 
@@ -151,5 +152,17 @@ int tool_command_run(const tool_def *def, const cog_tool_request *request,
  * (O_NOFOLLOW is not needed). Returns the fd or a negative status. */
 int tool_workspace_open(int workspace_fd, const char *relpath, int flags,
                         mode_t mode);
+
+/* cog_tool_call() with the injection policy's say (auth.h
+ * cog_injection_configure): COG__TOOL_CALL_APPROVE_EFFECTS sends a call of a
+ * tool flagged COG_TOOL_SIDE_EFFECTS to the approval hook as if the tool
+ * needed approval (denied without a hook; the approval request carries
+ * "reason":"injection"), COG__TOOL_CALL_DENY_EFFECTS denies it (COG_EDENIED,
+ * audited). Other tools are called as by cog_tool_call(). */
+#define COG__TOOL_CALL_APPROVE_EFFECTS 0x1u
+#define COG__TOOL_CALL_DENY_EFFECTS    0x2u
+int cog__tool_call_ex(cog_ctx *ctx, const char *name, const char *arguments_json,
+                      const cog_tool_call_options *options, unsigned int flags,
+                      char **result_json);
 
 #endif /* COG_TOOL_INT_H */

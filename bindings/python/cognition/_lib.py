@@ -193,7 +193,8 @@ class MemoryOptions(Structure):
                 ("short_term_ttl_ms", c_int64),
                 ("working_max_tokens", c_size_t),
                 ("dedupe_threshold", c_double), ("embedder", c_char_p),
-                ("hashing_dim", c_uint), ("no_redact", c_int)]
+                ("hashing_dim", c_uint), ("no_redact", c_int),
+                ("principal", c_char_p)]                   # version 2
 
 
 STREAM_FN = CFUNCTYPE(c_int, c_char_p, c_size_t, c_void_p)

@@ -1,5 +1,6 @@
 """Memory: namespaced, layered, searchable (cog_memory)."""
 import ctypes
+import json
 
 from . import _lib
 from . import errors
@@ -13,15 +14,19 @@ MERGED = 1  # cog_memory_put: merged into a near-duplicate
 class Memory(Handle):
     """Memory(ctx, namespace, max_text_bytes=0, short_term_ttl_ms=0,
     working_max_tokens=0, dedupe_threshold=0.0, embedder=None,
-    hashing_dim=0, no_redact=False)"""
+    hashing_dim=0, no_redact=False, principal=None)
+
+    principal: the principal using the handle (a dict or JSON text,
+    {"tenant","id","roles"}); its roles must grant memory read/write of the
+    namespace (cognition/auth.h). None: the host itself."""
 
     def __init__(self, ctx, namespace, max_text_bytes=0, short_term_ttl_ms=0,
                  working_max_tokens=0, dedupe_threshold=0.0, embedder=None,
-                 hashing_dim=0, no_redact=False):
+                 hashing_dim=0, no_redact=False, principal=None):
         self.ctx = ctx
         self._h = None
         opts = _lib.MemoryOptions()
-        errors.check(lib.cog_memory_options_init(ctypes.byref(opts), 1))
+        errors.check(lib.cog_memory_options_init(ctypes.byref(opts), 2))
         opts.max_text_bytes = int(max_text_bytes)
         opts.short_term_ttl_ms = int(short_term_ttl_ms)
         opts.working_max_tokens = int(working_max_tokens)
@@ -29,6 +34,9 @@ class Memory(Handle):
         opts.embedder = to_bytes(embedder)
         opts.hashing_dim = int(hashing_dim)
         opts.no_redact = 1 if no_redact else 0
+        if principal is not None and not isinstance(principal, (str, bytes)):
+            principal = json.dumps(principal)
+        opts.principal = to_bytes(principal)
         h = ctypes.c_void_p()
         errors.check(lib.cog_memory_open_with(ctypes.byref(h), ctx.handle,
                                               to_bytes(namespace),

@@ -54,6 +54,18 @@ class MemoryTest(unittest.TestCase):
             mid = mem.put("mail me at bob@example.org")
             self.assertEqual(mem.get(mid)["text"], "mail me at [EMAIL]")
 
+    def test_principal_needs_a_role(self):
+        with cognition.Ctx() as ctx:
+            with cognition.Memory(ctx, "acme/alice") as host:
+                mid = host.put("the March invoice was paid")
+            bob = {"tenant": "acme", "id": "bob", "roles": ["nobody"]}
+            with cognition.Memory(ctx, "acme/alice", principal=bob) as mem:
+                with self.assertRaises(cognition.Denied) as cm:
+                    mem.get(mid)
+                self.assertIn("bob", cm.exception.message)
+                with self.assertRaises(cognition.Denied):
+                    mem.put("bob was here")
+
     def test_errors(self):
         with cognition.Ctx() as ctx:
             with self.assertRaises(cognition.InvalidArgument) as cm:

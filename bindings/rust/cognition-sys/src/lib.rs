@@ -215,7 +215,7 @@ c_consts! {
     COG_MEMORY_LAYERS_ALL: c_uint = 0xF;
     COG_MEMORY_NAMESPACE_MAX: c_uint = 259;
     COG_MEMORY_MERGED: c_int = 1;
-    COG_MEMORY_OPTIONS_VERSION: c_uint = 1;
+    COG_MEMORY_OPTIONS_VERSION: c_uint = 2;
     COG_MEMORY_PUT_OPTIONS_VERSION: c_uint = 1;
     // agent.h
     COG_AGENT_SPAWNED: c_int = 0;
@@ -345,6 +345,8 @@ c_structs! {
         pub embedder: *const c_char,
         pub hashing_dim: c_uint,
         pub no_redact: c_int,
+        /* version 2 */
+        pub principal: *const c_char,
     }
     pub struct cog_memory_put_options {
         pub version: c_uint,
