@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "budget_int.h"
+#include "journal_int.h"
 
 static budget_node *node_new(budget_node *parent, const char *key)
 {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "journal_int.h"
 #include "executor_int.h"
 
 static const size_t options_size[] = {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "handoff_int.h"
+#include "journal_int.h"
 
 #define HANDOFF_MAX_DEPTH 3u
 

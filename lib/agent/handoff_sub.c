@@ -16,11 +16,17 @@
  * cog_agent_terminate() of the asking agent stops the sub-run at its next
  * turn, and an LLM call in flight (it polls agent_env_canceled) at once.
  * The sub-agent itself is not terminated: its run ends canceled.
+ *
+ * Injection taint. The sub-run shares the run's taint (agent_env taint):
+ * it starts tainted when the run is, its side-effecting calls follow the
+ * run's policy, and content flagged in it taints the run. Its task, which
+ * the asking model wrote, is scanned as data.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "handoff_int.h"
+#include "journal_int.h"
 
 /* ---- the sub-run's journal ---- */
 
@@ -99,6 +105,10 @@ int agent_handoff_sub(cog_agent *a, cog_agent *sub, const agent_env *env,
 	sub_env.delegations = NULL;
 	sub_env.parent_env = env;
 	sub_env.parent_agent = a;
+	/* the run's taint (shared: it flows both ways), and the task is data:
+	 * the asking model wrote it, maybe from what it read */
+	sub_env.taint = env->taint;
+	sub_env.prompt_is_data = true;
 	cJSON *sub_task = cJSON_CreateObject();
 	int rc = sub_journal_open(a, env, turn, index, &sub_env.journal);
 	if (!rc && (!sub_task || cog_json_add_string(sub_task, "prompt", task)))

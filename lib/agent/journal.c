@@ -29,6 +29,8 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "journal_int.h"
+#include "redact_secret.h"
 
 struct agent_journal {
 	cog_ctx *ctx;
@@ -273,6 +275,18 @@ static int queue(agent_journal *j, cJSON *rec)
 	cJSON_Delete(rec);
 	if (!text)
 		return cog__oom("agent journal: a record");
+	/* The configured secrets (API keys, tokens) never reach storage, even
+	 * when a server or a tool echoes one: they are masked as the log masks
+	 * them. Only they: the patterns of the log's redaction would change
+	 * what a replay gives back (a tool argument named "token"). */
+	if (cog__redact_secrets_any()) {
+		char *masked = NULL;
+		int mrc = cog__redact_secrets(text, strlen(text), &masked, NULL, NULL);
+		cog_free(text);
+		if (mrc)
+			return mrc;
+		text = masked;
+	}
 	/* The ticket is taken under the journal's lock, so last_ticket only
 	 * grows and a sync covers every record queued before it. */
 	pthread_mutex_lock(&j->lock);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "journal_int.h"
 
 typedef struct commit_entry {
 	struct commit_entry *next;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "loop_int.h"
+#include "journal_int.h"
 
 bool agent_env_canceled(const cog_agent *a, const agent_env *env)
 {
@@ -157,6 +158,8 @@ static cog_span *turn_span(const loop_run *r)
 	cog__span_attr_num(s, "cog.agent.turn", r->turn);
 	cog__span_attr_str(s, "cog.task.id", r->env->task_id ? r->env->task_id : "");
 	cog__span_attr_str(s, "cog.plan.id", r->env->plan_id ? r->env->plan_id : "");
+	if (loop_tainted(r))
+		cog__span_attr_bool(s, "cog.injection.tainted", true);
 	return s;
 }
 
@@ -308,6 +311,12 @@ int agent_run(cog_agent *a, const cJSON *task, agent_env *env, cJSON **result)
 	r.tool_options.agent = def->name;
 	r.tool_options.allowed_tools = def->tools ? def->tools : "[]";
 	r.tool_options.call_id = NULL;
+	/* the taint is the run's own unless it shares its parent's (a
+	 * handoff); its handoffs share it (env->taint until the run ends) */
+	bool own_taint = env->taint == NULL;
+	if (own_taint)
+		env->taint = &r.own_taint;
+	r.taint = env->taint;
 	agent_set_state(a, COG_AGENT_BUSY, env->plan_id, env->task_id);
 
 	unsigned int max_revisions = 2;
@@ -349,6 +358,8 @@ int agent_run(cog_agent *a, const cJSON *task, agent_env *env, cJSON **result)
 	cJSON_Delete(r.tools);
 	cJSON_Delete(r.critiques);
 	agent_set_state(a, rc ? COG_AGENT_FAILED : COG_AGENT_DONE, env->plan_id, env->task_id);
+	if (own_taint)
+		env->taint = NULL;
 	if (!rc && !*result)
 		return COG_ENOMEM;
 	return rc ? cog__error(rc, "%s", message) : COG_OK;

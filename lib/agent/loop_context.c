@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "loop_int.h"
+#include "journal_int.h"
 #include "plan_call_int.h"
 #include "tokens.h"   /* lib/memory: the estimate in milli-tokens */
 
@@ -163,7 +164,11 @@ static int open_memory(loop_run *r, unsigned int *k)
 		ns = own;
 		*k = 0;
 	}
-	int rc = cog_memory_open(&r->mem, r->a->ctx, ns);
+	/* The run's principal reads and writes the host's namespace as itself;
+	 * the agent's own scratch namespace (no retrieval) is the library's. */
+	cog_memory_options mo = COG_MEMORY_OPTIONS_INIT;
+	mo.principal = r->env->memory_namespace ? r->tool_options.principal : NULL;
+	int rc = cog_memory_open_with(&r->mem, r->a->ctx, ns, &mo);
 	return rc ? cog__error_wrap(rc, "agent '%s': memory '%s'", r->a->def->name, ns) : COG_OK;
 }
 
@@ -261,13 +266,15 @@ int loop_first_messages(loop_run *r)
 		cJSON_Delete(found);
 		if (rc == COG_OK && cJSON_IsArray(msgs)) {
 			r->messages = msgs;
-			return COG_OK;
+			return loop_inject_scan_context(r);  /* the taint comes back */
 		}
 		cJSON_Delete(msgs);
 		if (rc != COG_OK && rc != COG_ENOTFOUND)
 			return rc;
 	}
-	if ((rc = assemble(r, k)) || !j)
+	if (!(rc = assemble(r, k)))
+		rc = loop_inject_scan_context(r);
+	if (rc || !j)
 		return rc;
 	cJSON *rec = cJSON_CreateObject();
 	cJSON *copy = cJSON_Duplicate(r->messages, 1);

@@ -26,6 +26,11 @@ typedef struct loop_run {
 	uint64_t input_tokens, output_tokens;
 	double cost;
 	cJSON *critiques;          /* array of texts */
+	/* Flagged content entered the prompt (loop_inject.c): side-effecting
+	 * tools follow the policy from then on. `taint` is env->taint (shared
+	 * with the handoffs' sub-runs, both ways) or own_taint. */
+	agent_taint own_taint;
+	agent_taint *taint;
 } loop_run;
 
 /* Fill r->messages from the memory context: the definition's instructions
@@ -54,6 +59,26 @@ int loop_run_tools(loop_run *r, const cJSON *tool_calls, cog_span *span);
 /* "<data source="SOURCE">" + text with "<data" and "</data" escaped +
  * "</data>", as a cog_malloc'd string; NULL on OOM. */
 char *loop_mark_data(const char *source, const char *text);
+
+/* Scan text[0..len), data from `source` ("tool:NAME", "memory:ID",
+ * "dependency:TASK", "file:PATH") about to enter the prompt; flagged, it
+ * taints the run (event "injection.flagged", a warning, span attributes).
+ * COG_ENOMEM. */
+int loop_inject_scan(loop_run *r, const char *source, const char *text, size_t len);
+/* The same for a tool's result: each string and object key of `value`
+ * alone (line starts inside strings count as line starts), all of them
+ * joined (an instruction split across strings), and `shown`, the text the
+ * model gets. Any thread. */
+int loop_inject_scan_json(loop_run *r, const char *source, const cJSON *value,
+                          const char *shown);
+/* Scan what the first messages hold that is not the host's: the bodies of
+ * <dependency>, <memory> and <summary> blocks, earlier turns (messages
+ * after the task), and the task itself when env->prompt_is_data. */
+int loop_inject_scan_context(loop_run *r);
+/* Whether the run is tainted (now), and the cog__tool_call_ex() flags of
+ * its policy (0 while untainted). Any thread. */
+bool loop_tainted(const loop_run *r);
+unsigned int loop_inject_flags(const loop_run *r);
 
 /* A token count read from an answer or a journal record: true with *out
  * when v is a number 0..9e15 (finite), else false with *out 0. */

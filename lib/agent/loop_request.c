@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "loop_int.h"
+#include "journal_int.h"
 
 /* ---- tools offered ---- */
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core_int.h"
+#include "redact_secret.h"
 #include "cognition/ctx.h"
 
 static const char *const level_names[] = {
@@ -81,7 +82,12 @@ bool cog__is_secret_name(const char *name)
 char *cog__redact_text(const char *text)
 {
 	pthread_once(&redact_once, compile_patterns);
-	char *cur = cog__strdup(text);
+	char *cur = NULL;
+	/* the literal secrets of the contexts first, then the patterns */
+	if (cog__redact_secrets_any())
+		cog__redact_secrets(text, strlen(text), &cur, NULL, NULL);
+	else
+		cur = cog__strdup(text);
 	for (size_t i = 0; cur && i < COG_ARRAY_LEN(secret_text); i++) {
 		if (!secret_text_re[i]) {
 			cog_free(cur);

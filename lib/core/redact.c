@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "redact_int.h"
+#include "redact_secret.h"
 #include "cognition/memory.h"
 
 typedef struct hit {
@@ -189,8 +190,20 @@ int cog__redact_pii(struct cog_ctx *ctx, const char *text, size_t len,
 		text = lossy;
 		len = strlen(lossy);
 	}
+	/* the literal secrets of the contexts (API keys, tokens) first */
+	char *unsecret = NULL;
+	if (cog__redact_secrets_any()) {
+		size_t hidden = 0;
+		if (cog__redact_secrets(text, len, &unsecret, &len, &hidden)) {
+			cog_free(lossy);
+			return cog__oom(fn);
+		}
+		text = unsecret;
+		n += hidden;
+	}
 	cog_redact_config *config = cog__redact_config_acquire(ctx);
 	int rc = redact_with(config, text, len, out, &written, counts, &n);
+	cog_free(unsecret);
 	if (!rc && n > 0 && ctx)
 		rc = cog__redact_count(ctx, config, counts);
 	cog__redact_config_release(config);

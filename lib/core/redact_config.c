@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "redact_int.h"
+#include "redact_secret.h"
 #include "cognition/memory.h"
 
 #define PATTERN_NAME_MAX 64
@@ -21,6 +22,7 @@ typedef struct named_count {
 } named_count;
 
 typedef struct redact_state {
+	const struct cog_ctx *ctx;              /* its literal secrets' owner */
 	pthread_mutex_t lock;
 	cog_redact_config *config;              /* NULL: the defaults */
 	uint64_t builtin[COG_REDACT_BUILTINS];
@@ -47,10 +49,10 @@ void cog__redact_config_release(cog_redact_config *config)
 
 static int state_create(struct cog_ctx *ctx, void **out)
 {
-	(void)ctx;
 	redact_state *st = cog__calloc(1, sizeof(*st));
 	if (!st)
 		return cog__oom("redaction state");
+	st->ctx = ctx;
 	pthread_mutex_init(&st->lock, NULL);
 	*out = st;
 	return COG_OK;
@@ -59,6 +61,7 @@ static int state_create(struct cog_ctx *ctx, void **out)
 static void state_destroy(void *p)
 {
 	redact_state *st = p;
+	cog__redact_secrets_forget(st->ctx);
 	cog__redact_config_release(st->config);
 	for (size_t i = 0; i < st->custom_len; i++)
 		cog_free(st->custom[i].name);
@@ -75,6 +78,11 @@ static redact_state *state_get(struct cog_ctx *ctx, bool create)
 	                 state_destroy, &st))
 		return NULL;
 	return st;
+}
+
+int cog__redact_state_ensure(struct cog_ctx *ctx)
+{
+	return state_get(ctx, true) ? COG_OK : cog__error_wrap(COG_ENOMEM, "redaction state");
 }
 
 cog_redact_config *cog__redact_config_acquire(struct cog_ctx *ctx)

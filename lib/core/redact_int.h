@@ -59,6 +59,10 @@ typedef struct cog_redact_config {
 	cog_redact_rule patterns[]; /* the host's, names and texts owned */
 } cog_redact_config;
 
+/* Make ctx's redaction state now (it forgets ctx's literal secrets,
+ * redact_secret.c, when ctx is freed). COG_ENOMEM. */
+int cog__redact_state_ensure(struct cog_ctx *ctx);
+
 /* The configuration ctx's calls use now, with a reference (or NULL: the
  * defaults, every built-in and no pattern). Release with
  * cog__redact_config_release(). */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "provider_int.h"
+#include "redact_secret.h"
 
 #define DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
 
@@ -276,6 +277,28 @@ int cog_llm_provider_new(cog_llm **out, cog_ctx *ctx,
 	p->wire = wires[o->provider];
 	p->ctx = ctx;
 	int rc = copy_options(p, o, fn);
+	/* The key, and credentials in the extra headers, are masked wherever
+	 * the library redacts text (logs, journal, memory, audit, traces). */
+	if (!rc)
+		rc = cog__redact_add_secret(ctx, p->api_key);
+	for (size_t i = 0; !rc && i < p->header_count; i++) {
+		const char *colon = strchr(p->headers[i], ':');
+		char name[128];
+		size_t n = colon ? (size_t)(colon - p->headers[i]) : 0;
+		if (!colon || n >= sizeof(name))
+			continue;
+		memcpy(name, p->headers[i], n);
+		name[n] = '\0';
+		if (!cog__is_secret_name(name))
+			continue;
+		const char *v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		const char *sp = strchr(v, ' ');   /* "Bearer <token>": the token too */
+		rc = cog__redact_add_secret(ctx, v);
+		if (!rc && sp)
+			rc = cog__redact_add_secret(ctx, sp + 1);
+	}
 	if (rc) {
 		provider_free(p);
 		return rc;

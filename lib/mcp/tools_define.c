@@ -171,11 +171,16 @@ static char *description_of(const cJSON *tool)
 	return cog_buf_detach(&b);
 }
 
+/* A server's annotations are hints from the server, not facts: a
+ * readOnlyHint adds COG_TOOL_IDEMPOTENT (shown in the registry), but every
+ * MCP tool stays COG_TOOL_SIDE_EFFECTS, so a run tainted by injected
+ * content cannot call it unchecked because the server says it is
+ * harmless. */
 static unsigned int flags_of(const cJSON *tool, unsigned int extra)
 {
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(tool, "annotations");
 	bool read_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ann, "readOnlyHint"));
-	return (read_only ? COG_TOOL_IDEMPOTENT : COG_TOOL_SIDE_EFFECTS) | extra;
+	return COG_TOOL_SIDE_EFFECTS | (read_only ? COG_TOOL_IDEMPOTENT : 0u) | extra;
 }
 
 int mcp_define_one_locked(cog_mcp *m, const char *cog_name, const cJSON *tool)

@@ -42,9 +42,12 @@ START_TEST(test_define_registry)
 	ck_assert(mcp_test_find_named(list, "name", "ev__get-sum"));
 	const cJSON *sc = mcp_test_find_named(list, "name", "ev__get-structured-content");
 	ck_assert(sc);
-	/* readOnlyHint → idempotent; the description has the title. */
+	/* readOnlyHint → idempotent, but a hint never removes side_effects
+	 * (the injection policy holds every MCP tool); the description has
+	 * the title. */
 	char *sc_text = cJSON_PrintUnformatted(sc);
 	ck_assert_msg(strstr(sc_text, "idempotent"), "%s", sc_text);
+	ck_assert_msg(strstr(sc_text, "side_effects"), "%s", sc_text);
 	ck_assert_msg(strstr(sc_text, "Get Structured Content"), "%s", sc_text);
 	free(sc_text);
 	cJSON_Delete(list);
