@@ -447,7 +447,14 @@ int plan_add_task_json(cog_plan *plan, const cJSON *obj, const char *where)
 	snprintf(at, sizeof(at), "%s: task '%s'", where, t.id);
 	const cJSON *f;
 	cJSON_ArrayForEach(f, obj) {
-		if ((rc = read_field(&t, f, at))) {
+		/* A member given twice is ambiguous (and its first value would
+		 * be overwritten): refused. Stops at the first repeat, so the
+		 * scan stays short (unknown members are refused too). */
+		for (const cJSON *g = obj->child; g != f && !rc; g = g->next)
+			if (strcmp(g->string, f->string) == 0)
+				rc = cog__error(COG_EINVAL, "%s: field \"%s\" is given twice", at,
+					f->string);
+		if (rc || (rc = read_field(&t, f, at))) {
 			plan_task_dispose(&t);
 			return rc;
 		}
