@@ -41,6 +41,9 @@ int cmd_approvals(cli *c, int argc, char **argv);
 int cmd_approve(cli *c, int argc, char **argv);
 int cmd_deny(cli *c, int argc, char **argv);
 int cmd_memory(cli *c, int argc, char **argv);    /* cmd_memory.c */
+int cmd_user(cli *c, int argc, char **argv);      /* cmd_user.c */
+int cmd_login(cli *c, int argc, char **argv);     /* cmd_token.c */
+int cmd_token(cli *c, int argc, char **argv);
 
 /* ---- shared by the tool commands (cmd_tools.c) ---- */
 
@@ -147,6 +150,32 @@ int cmd_memory_get(cli *c, int argc, char **argv);      /* cmd_memory_manage.c *
 int cmd_memory_forget(cli *c, int argc, char **argv);
 int cmd_memory_stats(cli *c, int argc, char **argv);
 int cmd_memory_purge(cli *c, int argc, char **argv);
+
+/* ---- the auth commands (cmd_auth.c, cmd_user.c, cmd_token.c) ---- */
+
+/* The flags the auth commands share; NULL: not given. */
+typedef struct cli_auth_opts {
+	const char *tenant;    /* --tenant, else $COG_TENANT, else "default" */
+	bool password_stdin;   /* --password-stdin */
+} cli_auth_opts;
+
+/* A context over cog's database (created when `create`, else it must
+ * exist) with the config file's "auth" object given to cog_auth_configure.
+ * Exit code, printed. */
+int cli_auth_open(cli *c, bool create, cog_ctx **ctx);
+/* --tenant T, --password-stdin and --json, as cli_mem_flag. */
+int cli_auth_common_flag(cli *c, cli_auth_opts *o, int argc, char **argv, int *i, int *code);
+/* The tenant the options choose. */
+const char *cli_auth_tenant(const cli_auth_opts *o);
+/* The exit code (printed) of a failed library call: CLI_USAGE for
+ * COG_EINVAL and COG_ERANGE, else CLI_FAILED. */
+int cli_auth_failure(const cli *c, int rc);
+/* A password into buf (cap bytes; the caller wipes it): the first line of
+ * standard input with --password-stdin or when it is not a terminal, else
+ * asked on the terminal without echo (twice when `confirm`). Exit code,
+ * printed. */
+int cli_auth_password(const cli *c, const cli_auth_opts *o, bool confirm, char *buf,
+                      size_t cap);
 
 /* The host-task executor (exec_executor.c): runs inputs.argv; tool tasks
  * go to cog_task_run_tool (user_data: the cog_tool_call_options). */

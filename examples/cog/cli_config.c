@@ -6,8 +6,13 @@
  * Each entry is passed as it is to cog_mcp_connect_json(), which checks
  * its members. "llm", an object, goes to cog_llm_configure() when an LLM
  * is set up (prices per million tokens, routes, retry, cache):
- *   {"llm":{"prices":{"MODEL":{"input":0.15,"output":0.6}}}} A file that cannot be read or is not such JSON is a usage
- * error naming the file and the line and column where the JSON goes wrong.
+ *   {"llm":{"prices":{"MODEL":{"input":0.15,"output":0.6}}}}
+ * "auth", an object, goes to cog_auth_configure() for the user, login and
+ * token commands (issuer, audience, token lifetimes, login rate, argon2id
+ * limits):
+ *   {"auth":{"issuer":"cog","access_ttl_s":600,"login_per_minute":30}}
+ * A file that cannot be read or is not such JSON is a usage error naming
+ * the file and the line and column where the JSON goes wrong.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -51,12 +51,15 @@ static const char usage_text[] =
 	"              or -- COMMAND ARGS... last (a stdio server; for call also\n"
 	"              cog mcp call -- COMMAND ARGS... TOOL ARGS_JSON)\n"
 	"  mcp servers [--json]   the MCP servers of the config file\n"
+	"  user add NAME --role R... | passwd NAME | list | remove NAME  [--tenant T]\n"
+	"  login NAME [--client KEY]   print the access and refresh tokens (JSON)\n"
+	"  token verify TOKEN|- [--json] | revoke TOKEN|-   exit 0 valid, 1 not\n"
 	"  help        show this text\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH   database file (default: $COG_DB, else ./cognition.db)\n"
-	"  --config PATH  config file, {\"mcpServers\":{...}} (default: $COG_CONFIG, else\n"
-	"              ./cog.json when it exists)\n"
+	"  --config PATH  config file, {\"mcpServers\":{...},\"auth\":{...}} (default:\n"
+	"              $COG_CONFIG, else ./cog.json when it exists)\n"
 	"  --json      print machine-readable JSON on stdout\n"
 	"  --version   print the version and compiled-in features\n"
 	"  --help      print this text\n"
@@ -65,7 +68,7 @@ static const char usage_text[] =
 	"             COG_TEMPLATE_PATH, COG_TEMPLATE_DIR,\n"
 	"             COG_LLM_PROVIDER (openai|anthropic|ollama), COG_LLM_URL, COG_MODEL,\n"
 	"             COG_API_KEY (else OPENAI_API_KEY or ANTHROPIC_API_KEY),\n"
-	"             COG_MEMORY_NS, COG_MEMORY_EMBEDDER, COG_EMBED_MODEL\n";
+	"             COG_MEMORY_NS, COG_MEMORY_EMBEDDER, COG_EMBED_MODEL, COG_TENANT\n";
 
 struct command {
 	const char *name;
@@ -88,6 +91,9 @@ static const struct command commands[] = {
 	{ "chat", cmd_chat },
 	{ "memory", cmd_memory },
 	{ "mcp", cmd_mcp },
+	{ "user", cmd_user },
+	{ "login", cmd_login },
+	{ "token", cmd_token },
 };
 
 static int print_version(const cli *c)
@@ -115,7 +121,7 @@ static int print_help(const cli *c)
 		fputs("{\"ok\":true,\"usage\":", stdout);
 		cli_json_string(usage_text);
 		fputs(",\"commands\":[\"doctor\",\"run\",\"trace\",\"plan\",\"status\",\"resume\",\"decide\","
-		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"mcp\",\"help\"]}\n", stdout);
+		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"mcp\",\"user\",\"login\",\"token\",\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);
 	}
