@@ -199,6 +199,11 @@ int auth_token_issue(cog_ctx *ctx, const cJSON *claims, char **token, cJSON **fi
 /* Verify signature and claims; with check_revoked also the jti and sid. */
 int auth_token_verify(cog_ctx *ctx, const char *token, bool check_revoked,
                       cJSON **claims);
+/* The same, but an expired token whose signature holds also gives its
+ * claims (*claims set, *expired true, COG_EDENIED): logout ends the session
+ * of such a token. */
+int auth_token_verify_ex(cog_ctx *ctx, const char *token, bool check_revoked,
+                         cJSON **claims, bool *expired);
 
 /* ---- session.c ---- */
 

@@ -25,7 +25,6 @@
 
 #include <sodium.h>
 
-#include "auth_jwk.h"
 #include "session_int.h"
 
 void auth_grant_dispose(auth_grant *g)
@@ -146,50 +145,6 @@ int auth_refresh_doc_put(cog_storage *s, const char *hash, const char *skey, boo
 
 /* ---- logout ---- */
 
-/* The claims of a token whose signature checks with a key of the set (the
- * kid's, else those of the header's alg) but that has expired: its session
- * still ends at logout. 1 with *claims, 0 when not such a token. */
-static int expired_claims(cog_ctx *ctx, const char *token, cJSON **claims)
-{
-	*claims = NULL;
-	auth_jws j;
-	if (auth_jws_parse(token, &j))
-		return 0;
-	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(j.header, "kid");
-	int rc = COG_EDENIED;
-	if (cJSON_IsString(kid)) {
-		auth_key k;
-		if (!auth_keys_find_public(ctx, kid->valuestring, &k)) {
-			rc = auth_jws_check(&k, token, &j);
-			auth_key_dispose(&k);
-		}
-	} else if (!kid) {
-		int alg = auth_alg_of_name(cog_json_get_string(j.header, "alg"));
-		auth_key *keys = NULL;
-		size_t count = 0;
-		if (alg && !auth_keys_of_alg(ctx, alg, &keys, &count))
-			for (size_t i = 0; i < count && rc; i++)
-				rc = auth_jws_check(&keys[i], token, &j);
-		auth_keys_dispose(keys, count);
-	}
-	cJSON *c = rc ? NULL : cJSON_ParseWithLength((const char *)j.payload, j.payload_len);
-	auth_jws_dispose(&j);
-	auth_config cfg;
-	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "exp");
-	if (!cJSON_IsNumber(exp) || auth_config_get(ctx, &cfg)) {
-		cJSON_Delete(c);
-		return 0;
-	}
-	bool expired = (double)auth_now_s() >= exp->valuedouble + (double)cfg.clock_skew_s;
-	auth_config_dispose(&cfg);
-	if (!expired) {
-		cJSON_Delete(c);
-		return 0;
-	}
-	*claims = c;
-	return 1;
-}
-
 /* A verification's failure said as logout's. */
 static int relabel(int rc, const char *why)
 {
@@ -211,16 +166,12 @@ int cog_auth_logout(cog_ctx *ctx, const char *token)
 		return cog__error(COG_EINVAL, "%s: neither a JWT nor a refresh token (they "
 			"begin with \"%s\")", fn, AUTH_REFRESH_PREFIX);
 	cJSON *claims = NULL;
-	int rc = auth_token_verify(ctx, token, false, &claims);
 	bool expired = false;
-	if (rc == COG_EDENIED) {
-		char why[512];
-		snprintf(why, sizeof(why), "%s", cog_error_last());
-		expired = expired_claims(ctx, token, &claims) == 1;
-		if (!expired)
-			return relabel(rc, why);
-		rc = COG_OK;
+	int rc = auth_token_verify_ex(ctx, token, false, &claims, &expired);
+	if (rc == COG_EDENIED && expired) {
+		rc = COG_OK; /* dead already, but its session lives on: end it */
 	} else if (rc) {
+		cJSON_Delete(claims);
 		return relabel(rc, cog_error_last());
 	}
 	const char *jti = cog_json_get_string(claims, "jti");

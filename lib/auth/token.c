@@ -272,7 +272,8 @@ static int verify(cog_ctx *ctx, const char *fn, const char *token, bool check_re
 		*text = (char *)j.payload;
 		j.payload = NULL;
 	}
-	if (!rc && claims) {
+	/* an expired token, signature good: its claims too (for logout) */
+	if ((!rc || *expired) && claims) {
 		*claims = c;
 		c = NULL;
 	}
@@ -283,14 +284,28 @@ static int verify(cog_ctx *ctx, const char *fn, const char *token, bool check_re
 	return rc;
 }
 
+int auth_token_verify_ex(cog_ctx *ctx, const char *token, bool check_revoked,
+                         cJSON **claims, bool *expired)
+{
+	*claims = NULL;
+	*expired = false;
+	if (!token)
+		return cog__error(COG_EINVAL, "cog_token_verify: token is NULL");
+	return verify(ctx, "cog_token_verify", token, check_revoked, expired, claims, NULL);
+}
+
 int auth_token_verify(cog_ctx *ctx, const char *token, bool check_revoked, cJSON **claims)
 {
 	bool expired;
-	if (claims)
+	cJSON *c = NULL;
+	int rc = auth_token_verify_ex(ctx, token, check_revoked, &c, &expired);
+	if (rc || !claims)
+		cJSON_Delete(c);
+	else
+		*claims = c;
+	if (claims && rc)
 		*claims = NULL;
-	if (!token)
-		return cog__error(COG_EINVAL, "cog_token_verify: token is NULL");
-	return verify(ctx, "cog_token_verify", token, check_revoked, &expired, claims, NULL);
+	return rc;
 }
 
 int cog_token_issue(cog_ctx *ctx, const char *claims_json, char **token)
@@ -329,8 +344,10 @@ int cog_token_revoke(cog_ctx *ctx, const char *token)
 	bool expired;
 	cJSON *claims = NULL;
 	int rc = verify(ctx, fn, token, false, &expired, &claims, NULL);
-	if (rc)
+	if (rc) {
+		cJSON_Delete(claims);
 		return expired ? COG_OK : rc;
+	}
 	const char *jti = cog_json_get_string(claims, "jti");
 	double exp = cog_json_get_number(claims, "exp", 0);
 	if (!jti || !jti[0])
