@@ -1,8 +1,10 @@
 /*
  * Private interface of lib/plan: the task graph's representation, shared by
- * the graph (plan.c), its checks (validate.c, analyze.c), exports
- * (export.c), the scheduler (run*.c, call.c), the journal (journal.c,
- * resume.c, lease.c) and the planners (template.c). Not installed.
+ * the graph (plan.c: the object and its id index; plan_task_read.c: Task
+ * JSON read into it; plan_json.c: the budget and whole plans in and out),
+ * its checks (validate.c, analyze.c), exports (export.c), the scheduler
+ * (run*.c, call.c), the journal (journal.c, resume.c, lease.c) and the
+ * planners (template.c). Not installed.
  */
 #ifndef COG_PLAN_INT_H
 #define COG_PLAN_INT_H
@@ -86,16 +88,15 @@ struct cog_plan {
 /* Index of the task with this id, or PLAN_NO_TASK. */
 uint32_t plan_find(const cog_plan *plan, const char *id);
 
-/* Parse Task JSON into a fresh task appended to the plan (id unique).
- * `where` names the source in messages ("task 3 of plan.json"). */
-int plan_add_task_json(cog_plan *plan, const cJSON *task, const char *where);
+/* Put task t into an id index of cap slots (a power of two, not full). */
+void plan_index_insert(uint32_t *index, size_t cap, const plan_task *tasks,
+                       uint32_t t);
 
-/* Task JSON (definition only, canonical field order, every field); with
- * `with_state` also "state", "attempts", "result", "error". NULL on OOM. */
-cJSON *plan_task_to_json(const plan_task *task, bool with_state);
+/* Room for one more task in plan->tasks and the id index. COG_ENOMEM. */
+int plan_reserve_task(cog_plan *plan);
 
-/* Plan JSON (canonical), optionally with states. NULL on OOM. */
-cJSON *plan_to_json(const cog_plan *plan, bool with_state);
+/* COG_EBUSY (message names fn) while the plan is inside cog_plan_run(). */
+int plan_check_not_running(const cog_plan *plan, const char *fn);
 
 /* Remove tasks for which remove[i] is true (re-planning); indices change. */
 int plan_remove_tasks(cog_plan *plan, const bool *remove);
@@ -105,8 +106,32 @@ void plan_invalidate(cog_plan *plan);
 
 void plan_task_dispose(plan_task *task);
 
+/* ---- plan_task_read.c: Task JSON read into the graph ---- */
+
+/* Parse Task JSON into a fresh task appended to the plan (id unique).
+ * `where` names the source in messages ("task 3 of plan.json"). */
+int plan_add_task_json(cog_plan *plan, const cJSON *task, const char *where);
+
 /* Check a task id: 1..COG_TASK_ID_MAX bytes of [A-Za-z0-9_.:-]. */
 int plan_check_task_id(const char *id, const char *fn);
+
+/* COG_EINVAL: "<where>: field "<field>" must be <expected>". */
+int plan_field_error(const char *where, const char *field, const char *expected);
+/* *dst = a copy of the JSON string item (else COG_EINVAL naming field). */
+int plan_copy_string(char **dst, const cJSON *item, const char *where,
+                     const char *field);
+/* *dst = the JSON number item, finite and in 0..max (else COG_EINVAL). */
+int plan_get_number(double *dst, const cJSON *item, const char *where,
+                    const char *field, double max);
+
+/* ---- plan_json.c: plans to and from JSON ---- */
+
+/* Task JSON (definition only, canonical field order, every field); with
+ * `with_state` also "state", "attempts", "result", "error". NULL on OOM. */
+cJSON *plan_task_to_json(const plan_task *task, bool with_state);
+
+/* Plan JSON (canonical), optionally with states. NULL on OOM. */
+cJSON *plan_to_json(const cog_plan *plan, bool with_state);
 
 /* ---- validate.c ---- */
 
