@@ -100,11 +100,21 @@ void agent_journal_hash(const cJSON *value, char out[33])
 {
 	cog_buf b = COG_BUF_INIT;
 	put_canonical(&b, value);
+	/* Hashed as stored: records are masked (configured secrets), so a
+	 * replayed answer holding a masked secret must hash as the original
+	 * did, or its tool would run again. */
+	char *masked = NULL;
+	size_t len = b.len;
+	if (!b.failed && b.ptr && cog__redact_secrets_any() &&
+	    cog__redact_secrets(b.ptr, b.len, &masked, &len, NULL))
+		b.failed = true;
+	const char *text = masked ? masked : b.ptr;
 	uint8_t h[16];
-	if (b.failed || !b.ptr || cog_hash_blake2b(h, sizeof(h), b.ptr, b.len, NULL, 0))
+	if (b.failed || !text || cog_hash_blake2b(h, sizeof(h), text, len, NULL, 0))
 		memcpy(out, "unhashed", 9);  /* never matches a record */
 	else
 		cog_hex_encode(h, sizeof(h), out);
+	cog_free(masked);
 	cog_buf_dispose(&b);
 }
 

@@ -23,6 +23,11 @@
 
 #define SECRET "q7Zr2LmVx9TkPwB4nHc8Ys1D"
 
+/* Shared with test_agent_secrets_replay.c (the key through a crash and
+ * the journal's replay). */
+void secrets_check_db(const char *db, const char *present);
+void secrets_add_replay_tests(Suite *s);
+
 /* ---- what the context gives out ---- */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -141,7 +146,7 @@ static bool has_bytes(const char *hay, size_t len, const char *needle)
 
 /* The database file and its WAL: the secret in neither, `present` in one
  * of them (so the check reads what was stored). */
-static void check_db(const char *db, const char *present)
+void secrets_check_db(const char *db, const char *present)
 {
 	char wal[1024];
 	snprintf(wal, sizeof(wal), "%s-wal", db);
@@ -277,9 +282,9 @@ START_TEST(test_configured_key_appears_nowhere)
 	cog_free(audit);
 
 	/* every byte of the database, while open (the WAL) and after */
-	check_db(db, "The key you use is ****");
+	secrets_check_db(db, "The key you use is ****");
 	cog_ctx_free(ctx);
-	check_db(db, "rotate monthly");
+	secrets_check_db(db, "rotate monthly");
 }
 END_TEST
 
@@ -291,6 +296,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_configured_key_appears_nowhere);
 	suite_add_tcase(s, tc);
+	secrets_add_replay_tests(s);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
