@@ -43,7 +43,8 @@
  *                                                   {"tenant","id","exp",
  *                                                   "bind"}, expires (reset.c)
  *   auth.reset.hash  hash of the reset token        {"tenant","id"}: the lookup
- *   auth.ratelimit   "p:<tenant>/<id>" | "c:<key>"  {"tokens","ms"}
+ *   auth.ratelimit   "p:<tenant>/<id>" | "c:<hash of the client key>"
+ *                                                   {"tokens","ms"}
  * Times in documents are Unix seconds; storage expiry is Unix ms.
  */
 #ifndef COG_AUTH_INT_H

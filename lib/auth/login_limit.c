@@ -1,7 +1,9 @@
 /*
  * Login rate limits: a token bucket per principal ("p:<tenant>/<id>") and
- * per client key ("c:<key>") in the collection "auth.ratelimit", so every
- * process sharing the storage counts against the same buckets.
+ * per client key ("c:<hash>": its auth_secret_hash, so an address or device
+ * id the host passes is not kept in storage) in the collection
+ * "auth.ratelimit", so every process sharing the storage counts against the
+ * same buckets.
  *
  * A bucket holds up to login_per_minute tokens and gains login_per_minute/60
  * a second; each attempt, good password or bad, takes one from each bucket
@@ -124,8 +126,11 @@ int auth_login_limit(cog_ctx *ctx, const char *tenant, const char *id,
 	bucket b[2];
 	size_t n = client_key ? 2 : 1;
 	snprintf(b[0].key, sizeof(b[0].key), "p:%s/%s", tenant, id);
-	if (client_key)
-		snprintf(b[1].key, sizeof(b[1].key), "c:%s", client_key);
+	if (client_key) {
+		char hash[AUTH_HASH_HEX];
+		auth_secret_hash(client_key, hash);
+		snprintf(b[1].key, sizeof(b[1].key), "c:%s", hash);
+	}
 
 	cog_storage *s;
 	auth_state *st;

@@ -286,8 +286,12 @@ START_TEST(no_secret_in_clear)
 	tokens t1, t2;
 	login(ctx, "alice", PW, &t1);
 	ck_assert_cog(refresh(ctx, t1.refresh, &t2));
-	char *reset = NULL;
+	char *reset = NULL, *json = NULL;
 	ck_assert_cog(cog_auth_reset_request(ctx, "acme", "alice", &reset));
+	/* a client key (an address, a device id) counts, but is not kept */
+	ck_assert_cog(cog_auth_login(ctx, "acme", "alice", PW, "client-203.0.113.77", &json));
+	cog_free(json);
+	ck_assert_int_eq(in_files("203.0.113.77"), 0);
 	/* the random parts, past the prefixes */
 	ck_assert_int_eq(in_files(t1.refresh + 5), 0);
 	ck_assert_int_eq(in_files(t2.refresh + 5), 0);
