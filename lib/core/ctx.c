@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "redact_secret.h"
 #include "core_int.h"
 #include "trace_state.h"
 #include "cognition/ctx.h"
@@ -258,6 +259,17 @@ void cog__event(cog_ctx *ctx, const char *type, cJSON *data)
 			cJSON_AddItemToObject(event, "data", cJSON_CreateObject());
 		data = NULL;
 		char *text = cog_json_print(event);
+		/* configured secrets (API keys) never reach the host's hook,
+		 * whatever an event quotes (streamed text, tool arguments) */
+		char *masked = NULL;
+		if (text && cog__redact_secrets_any() &&
+		    cog__redact_secrets(text, strlen(text), &masked, NULL, NULL) == COG_OK) {
+			cog_free(text);
+			text = masked;
+		} else if (text && cog__redact_secrets_any()) {
+			cog_free(text);   /* could not mask: drop rather than leak */
+			text = NULL;
+		}
 		if (text)
 			ctx->options.event_fn(text, ctx->options.event_user_data);
 		cog_free(text);

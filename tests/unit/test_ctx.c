@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "core_int.h"
+#include "redact_secret.h"
 #include "cognition/ctx.h"
 
 static char lines[16][2048];
@@ -156,6 +157,14 @@ START_TEST(events)
 	cog__event(ctx, "task.started", data);
 	ck_assert_msg(strstr(event_text, "\"type\":\"task.started\"") &&
 		strstr(event_text, "\"data\":{\"task\":\"t1\"}"), "%s", event_text);
+	/* a configured secret quoted by an event never reaches the hook */
+	static const char key[] = "k3y-Zq81vTnWm4Lp";
+	ck_assert_int_eq(cog__redact_add_secret(ctx, key), 0);
+	data = cJSON_CreateObject();
+	cJSON_AddStringToObject(data, "text", "the server said k3y-Zq81vTnWm4Lp back");
+	cog__event(ctx, "llm.delta", data);
+	ck_assert_msg(!strstr(event_text, key) && strstr(event_text, "said ****"), "%s",
+		event_text);
 	cog_ctx_free(ctx);
 }
 END_TEST
