@@ -44,6 +44,7 @@ int cmd_memory(cli *c, int argc, char **argv);    /* cmd_memory.c */
 int cmd_user(cli *c, int argc, char **argv);      /* cmd_user.c */
 int cmd_login(cli *c, int argc, char **argv);     /* cmd_token.c */
 int cmd_token(cli *c, int argc, char **argv);
+int cmd_role(cli *c, int argc, char **argv);      /* cmd_role.c */
 
 /* ---- shared by the tool commands (cmd_tools.c) ---- */
 

@@ -127,7 +127,8 @@ static int user_add(cli *c, int argc, char **argv)
 			char *perm = NULL;
 			if (cog_auth_role_get(ctx, r->valuestring, &perm) == COG_ENOTFOUND)
 				fprintf(stderr, "%s: warning: role '%s' is not defined: it grants "
-					"nothing until it is\n", c->program, r->valuestring);
+					"nothing until it is (cog role set %s PERMISSIONS_JSON)\n",
+					c->program, r->valuestring, r->valuestring);
 			cog_free(perm);
 		}
 		print_done(c, "added", tenant, name);

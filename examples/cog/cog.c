@@ -44,7 +44,10 @@ static const char usage_text[] =
 	"              hybrid keyword + vector search: a table, or the results as JSON\n"
 	"  memory get ID | forget ID | forget --filter JSON | stats | purge\n"
 	"              every memory command takes --ns NS (default $COG_MEMORY_NS, else\n"
-	"              \"default\") and --embedder hashing|auto|llm\n"
+	"              \"default\") and --embedder hashing|auto|llm\n";
+
+/* The rest of the help (one string would pass -Woverlength-strings' 4095). */
+static const char usage_more[] =
 	"  mcp tools SERVER [--json] [--timeout MS]   list an MCP server's tools\n"
 	"  mcp call SERVER TOOL ARGS_JSON [--json] [--timeout MS]   call one of them\n"
 	"              SERVER: an http(s) URL, the NAME of a server in the config file,\n"
@@ -52,6 +55,9 @@ static const char usage_text[] =
 	"              cog mcp call -- COMMAND ARGS... TOOL ARGS_JSON)\n"
 	"  mcp servers [--json]   the MCP servers of the config file\n"
 	"  user add NAME --role R... | passwd NAME | list | remove NAME  [--tenant T]\n"
+	"  role set NAME PERMISSIONS_JSON|--file F|- | get NAME | list | remove NAME\n"
+	"              what users with role NAME may do, e.g. {\"tools\":[\"file_read\"],\n"
+	"              \"memory\":{\"read\":[\"**\"],\"write\":[]},\"admin\":false}\n"
 	"  login NAME [--client KEY]   print the access and refresh tokens (JSON)\n"
 	"  token verify TOKEN|- [--json] | revoke TOKEN|-   exit 0 valid, 1 not\n"
 	"  help        show this text\n"
@@ -94,6 +100,7 @@ static const struct command commands[] = {
 	{ "user", cmd_user },
 	{ "login", cmd_login },
 	{ "token", cmd_token },
+	{ "role", cmd_role },
 };
 
 static int print_version(const cli *c)
@@ -118,12 +125,20 @@ static int print_version(const cli *c)
 static int print_help(const cli *c)
 {
 	if (c->json) {
+		size_t a = strlen(usage_text), b = strlen(usage_more);
+		char *whole = malloc(a + b + 1);
+		if (!whole)
+			return cli_fail(c, CLI_FAILED, "out of memory");
+		memcpy(whole, usage_text, a);
+		memcpy(whole + a, usage_more, b + 1);
 		fputs("{\"ok\":true,\"usage\":", stdout);
-		cli_json_string(usage_text);
+		cli_json_string(whole);
+		free(whole);
 		fputs(",\"commands\":[\"doctor\",\"run\",\"trace\",\"plan\",\"status\",\"resume\",\"decide\","
-		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"mcp\",\"user\",\"login\",\"token\",\"help\"]}\n", stdout);
+		      "\"tools\",\"audit\",\"approvals\",\"approve\",\"deny\",\"chat\",\"memory\",\"mcp\",\"user\",\"login\",\"token\",\"role\",\"help\"]}\n", stdout);
 	} else {
 		fputs(usage_text, stdout);
+		fputs(usage_more, stdout);
 	}
 	return CLI_OK;
 }
@@ -167,8 +182,10 @@ int main(int argc, char **argv)
 	if (want_help || (i < argc && strcmp(argv[i], "help") == 0))
 		return print_help(&c);
 	if (i >= argc) {
-		if (!c.json)
+		if (!c.json) {
 			fputs(usage_text, stderr);
+			fputs(usage_more, stderr);
+		}
 		return cli_fail(&c, CLI_USAGE, "no command given (see cog --help)");
 	}
 	for (size_t k = 0; k < sizeof(commands) / sizeof(*commands); k++)

@@ -2,7 +2,10 @@
 # cog user, cog login and cog token as a user runs them, on a temporary
 # SQLite database with low argon2 limits (the config file's "auth"): users
 # added (password from standard input, and asked twice on a terminal),
-# listed, re-passworded and removed; login printing the tokens JSON and
+# listed, re-passworded and removed; roles set (argument, --file, standard
+# input), got, listed and removed, bad permissions refused with the
+# library's message, a role set from the command line reaching a user's
+# token; login printing the tokens JSON and
 # making the Ed25519 signing key once; token verify of a good token (text,
 # --json, from standard input) and of bad ones (unknown user, wrong
 # password, tampered payload and signature, garbage, expired, revoked by a
@@ -53,6 +56,15 @@ expect "help lists user add" 0 "user add NAME --role R" "$cog" help
 expect "help lists login" 0 "login NAME" "$cog" help
 expect "help lists token verify" 0 "token verify TOKEN" "$cog" help
 expect "--json help" 0 '"user","login","token"' "$cog" --json help
+expect "help lists role set" 0 "role set NAME PERMISSIONS_JSON" "$cog" help
+expect "--json help lists role" 0 '"token","role"' "$cog" --json help
+expect "role without a command" 2 "role needs a command" "$cog" role
+expect "unknown role command" 2 "unknown role command 'frob'" "$cog" role frob
+expect "role set without PERMISSIONS_JSON" 2 "PERMISSIONS_JSON is missing" "$cog" role set analyst
+expect "role set without NAME" 2 "NAME is missing" "$cog" role set
+expect "role set, JSON and --file" 2 "both given" "$cog" role set analyst '{}' --file x.json
+expect "role get, too many" 2 "too many arguments" "$cog" role get a b
+expect "role list before any database" 1 "no database at" "$cog" role list
 expect "user add without --role" 2 "at least one --role" with_stdin "$pw1" "$cog" user add alice
 expect "user add without NAME" 2 "NAME is missing" with_stdin "$pw1" "$cog" user add --role analyst
 expect "login without NAME" 2 "login needs NAME" "$cog" login
@@ -65,6 +77,8 @@ expect "verify before any database" 1 "no database at" "$cog" token verify abc.d
 expect "user add" 0 "added default/alice" with_stdin "$pw1" "$cog" user add alice --role analyst
 grep -q "role 'analyst' is not defined" err.txt && ok "undefined role warned about" \
 	|| bad "no warning about the undefined role: $(cat err.txt)"
+grep -q "cog role set analyst" err.txt && ok "the warning says how to define the role" \
+	|| bad "the warning does not mention cog role set: $(cat err.txt)"
 expect "user add again" 1 "exists already" with_stdin "$pw1" "$cog" user add alice --role analyst
 expect "user add, short password" 2 "" with_stdin "short" "$cog" user add carol --role analyst
 expect "user add, no password on stdin" 2 "no password" "$cog" user add carol --role analyst </dev/null
@@ -82,6 +96,44 @@ check "user list --json has no hash" 'all("hash" not in u for u in o["users"])'
 expect "user list --tenant" 0 '"bob"' "$cog" user list --tenant acme --json
 check "user list --tenant: only that tenant" '[u["id"] for u in o["users"]] == ["bob"]'
 
+# ---- roles ----
+expect "role list, none" 0 "no roles" "$cog" role list
+expect "role set" 0 "defined role analyst" "$cog" role set analyst '{"tools":["file_read"]}'
+grep -q "tools  *file_read" out.txt && ok "role set prints the permissions" \
+	|| bad "role set output: $(cat out.txt)"
+expect "role get" 0 "^role analyst" "$cog" role get analyst
+grep -q "memory read  *-" out.txt && grep -q "admin  *no" out.txt && ok "role get shows every member" \
+	|| bad "role get output: $(cat out.txt)"
+expect "role get --json" 0 '"ok":true' "$cog" role get analyst --json
+check "role get --json: the stored permissions" 'o["role"] == "analyst" and o["permissions"] == {"tools": ["file_read"], "memory": {"read": [], "write": []}, "admin": False}'
+expect "role set, bad JSON" 1 "cog_auth_role_set: permissions: invalid JSON" \
+	"$cog" role set analyst '{"tools":'
+expect "role set, unknown member" 1 'cog_auth_role_set: unknown member "tool"' \
+	"$cog" role set analyst '{"tool":["file_read"]}'
+expect "role set, unknown memory member --json" 1 '"ok":false' \
+	"$cog" role set analyst '{"memory":{"delete":[]}}' --json
+check "unknown memory member: the library's message" '"unknown member" in o["error"] and "delete" in o["error"]'
+expect "role set, not an object" 1 "must be a JSON object" "$cog" role set analyst '["file_read"]'
+expect "role set, bad name" 2 "role name" "$cog" role set 'bad name!' '{}'
+expect "role get after refused sets" 0 "" "$cog" role get analyst --json
+check "refused sets changed nothing" 'o["permissions"]["tools"] == ["file_read"]'
+echo '{"tools":["sql_*"],"memory":{"read":["acme/**"],"write":["acme/ops"]}}' > ops.json
+expect "role set --file" 0 "defined role ops" "$cog" role set ops --file ops.json
+expect "role set --file, missing file" 1 "cannot open" "$cog" role set ops --file nowhere.json
+expect "role set from stdin --json" 0 '"defined":true' with_stdin '{"admin":true}' "$cog" role set root - --json
+check "role set --json: the stored permissions" 'o["role"] == "root" and o["permissions"]["admin"] is True'
+expect "role set again" 0 "replaced role root" with_stdin '{"admin":true}' "$cog" role set root -
+expect "role list" 0 "analyst" "$cog" role list
+grep -q "^ops  *tools sql_\*  read acme/\*\*  write acme/ops" out.txt && grep -q "^root .*(admin)" out.txt \
+	&& ok "role list shows each role's permissions" || bad "role list: $(cat out.txt)"
+expect "role list --json" 0 '"roles"' "$cog" role list --json
+check "role list --json has the three" 'sorted(o["roles"]) == ["analyst", "ops", "root"] and o["roles"]["ops"]["memory"]["write"] == ["acme/ops"]'
+expect "role remove" 0 "removed role root" "$cog" role remove root
+expect "role remove again" 1 "no role named 'root'" "$cog" role remove root
+expect "role get after remove" 1 "no role named 'root'" "$cog" role get root --json
+check "role get after remove --json" 'o["ok"] is False'
+expect "role list after remove" 0 "" "$cog" role list --json
+check "root is gone" 'sorted(o["roles"]) == ["analyst", "ops"]'
 # ---- login ----
 expect "login" 0 '"access_token"' with_stdin "$pw1" "$cog" login alice
 grep -q "made an Ed25519 signing key" err.txt && ok "first login makes a signing key" \
@@ -145,6 +197,20 @@ check "expired: denied" 'o["status"] == "denied" and "expired" in o["error"]'
 # another issuer is refused
 echo '{"auth":{"issuer":"https://other.test"}}' > other.json
 expect "verify, other issuer" 1 "invalid token" "$cog" --config other.json token verify "$access"
+
+# ---- end to end: the role set above is what a user added with it gets (no CLI
+# command makes a tool call as a principal, so: no warning, the role in the
+# user's token, and its grant of file_read in cog role get)
+expect "user add with a defined role" 0 "added default/carl" with_stdin "$pw1" "$cog" user add carl \
+	--role analyst
+grep -q "not defined" err.txt && bad "warned about a defined role: $(cat err.txt)" \
+	|| ok "no warning for a defined role"
+expect "login carl" 0 '"access_token"' with_stdin "$pw1" "$cog" login carl
+carl=$(field 'o["access_token"]')
+expect "verify carl --json" 0 '"valid":true' "$cog" token verify "$carl" --json
+check "carl's token has the role" 'o["claims"]["roles"] == ["analyst"]'
+expect "carl's role grants file_read" 0 "" "$cog" role get analyst --json
+check "analyst: tool file_read" '"file_read" in o["permissions"]["tools"] and not o["permissions"]["admin"]'
 
 # ---- token revoke ----
 expect "login for revoke" 0 '"access_token"' with_stdin "$pw2" "$cog" login dave
